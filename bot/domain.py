@@ -1,0 +1,412 @@
+"""The bot's vocabulary: frozen dataclasses and enums shared by every step.
+
+Pure steps take and return these types; adapters translate library objects into
+them at the edge, so no MLflow or GitHub object ever travels past an adapter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+# --- references -------------------------------------------------------------
+
+
+class RefKind(Enum):
+    """What a piece of PR text points at."""
+
+    RUN = "run"  # a UI link, runs:/ URI or `mlflow-run:` line: a run id for sure
+    BARE_RUN_ID = "bare_run_id"  # a lone 32-hex word: counted only if it resolves
+    MODEL_VERSION = "model_version"  # models:/name/3 or a UI model-version link
+    MODEL_ALIAS = "model_alias"  # models:/name@alias
+    MODEL_STAGE = "model_stage"  # models:/name/Production or models:/name/latest
+    LOGGED_MODEL = "logged_model"  # models:/m-<hex> or a UI logged-model link
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One reference found in PR text, in order of first mention."""
+
+    kind: RefKind
+    raw: str  # the text as the user wrote it (for messages)
+    run_id: str | None = None
+    experiment_id: str | None = None
+    model_name: str | None = None
+    version: str | None = None  # version number, stage name or "latest"
+    alias: str | None = None
+    model_id: str | None = None  # MLflow 3 logged model id, "m-<hex>"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity for de-duplication: two spellings of one target collapse."""
+        target = self.run_id or self.model_id or ""
+        return (
+            "run" if self.kind in (RefKind.RUN, RefKind.BARE_RUN_ID) else self.kind.value,
+            target,
+            self.model_name or "",
+            self.version or "",
+            self.alias or "",
+        )
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A reference the bot could not turn into a run, and why (user-facing)."""
+
+    ref: RunRef
+    reason: str
+
+
+# --- what MLflow holds ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    path: str
+    is_dir: bool
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    digest: str | None = None
+    context: str | None = None  # e.g. "training", "eval"
+    source_type: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedModelInfo:
+    model_id: str
+    name: str | None = None
+    has_signature: bool | None = None  # None: could not tell
+    flavors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    name: str
+    version: str
+    run_id: str | None = None
+    aliases: tuple[str, ...] = ()
+    stage: str | None = None
+    source: str | None = None
+    model_id: str | None = None
+
+
+# well-known MLflow tags
+TAG_NOTE = "mlflow.note.content"
+TAG_RUN_NAME = "mlflow.runName"
+TAG_USER = "mlflow.user"
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_GIT_BRANCH = "mlflow.source.git.branch"
+TAG_GIT_REPO = "mlflow.source.git.repoURL"
+TAG_SOURCE_NAME = "mlflow.source.name"
+TAG_SOURCE_TYPE = "mlflow.source.type"
+TAG_DOCKER_IMAGE = "mlflow.docker.image.name"
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """Everything the review needs to know about one MLflow run."""
+
+    run_id: str
+    experiment_id: str
+    name: str = ""
+    status: str = "FINISHED"  # MLflow RunStatus name
+    start_time: int | None = None  # ms since epoch
+    end_time: int | None = None
+    experiment_name: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)  # latest value per key
+    metric_steps: Mapping[str, int] = field(default_factory=dict)  # step of that value
+    tags: Mapping[str, str] = field(default_factory=dict)
+    artifacts: tuple[ArtifactInfo, ...] = ()  # root of the artifact tree
+    datasets: tuple[DatasetInfo, ...] = ()
+    logged_models: tuple[LoggedModelInfo, ...] = ()
+    model_versions: tuple[ModelVersionInfo, ...] = ()
+
+    @property
+    def notes(self) -> str | None:
+        return self.tags.get(TAG_NOTE) or None
+
+    @property
+    def git_commit(self) -> str | None:
+        return self.tags.get(TAG_GIT_COMMIT) or None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.tags.get(TAG_RUN_NAME) or self.run_id[:8]
+
+
+# --- the production baseline ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run a candidate is compared with; `run is None` means none was found."""
+
+    run: RunSnapshot | None
+    how: str  # user-facing: "alias `production` of fraud-model (v3)", "pinned in config"
+    model_version: ModelVersionInfo | None = None
+    model_name: str | None = None
+    reason: str | None = None  # when run is None: why (user-facing)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run under review and the references that named it."""
+
+    run: RunSnapshot
+    refs: tuple[RunRef, ...] = ()
+    model_version: ModelVersionInfo | None = None  # when named through the registry
+    from_commit: bool = False  # found through the PR's commits, not a reference
+
+
+# --- diffs ------------------------------------------------------------------
+
+
+class Direction(Enum):
+    HIGHER = "higher"  # higher is better
+    LOWER = "lower"  # lower is better
+
+
+class Change(Enum):
+    BETTER = "better"
+    WORSE = "worse"  # worse, but within the threshold
+    REGRESSION = "regression"  # worse beyond the threshold
+    SAME = "same"
+    NEW = "new"  # only on the candidate
+    MISSING = "missing"  # only on the baseline
+    UNDEFINED = "undefined"  # NaN/inf or no baseline to compare with
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How much worse a metric may get before it counts as a regression."""
+
+    value: float = 0.0
+    relative: bool = False  # True: value is a fraction of the baseline (0.02 = 2%)
+
+    def describe(self) -> str:
+        if self.relative:
+            return f"{self.value * 100:g}%"
+        return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class MetricCell:
+    """One candidate's value of one metric, compared with the baseline."""
+
+    value: float | None
+    delta: float | None  # value - baseline
+    rel_delta: float | None  # delta / |baseline|
+    change: Change
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    key: str
+    direction: Direction
+    threshold: Threshold
+    baseline: float | None
+    cells: tuple[MetricCell, ...]  # one per candidate, in candidate order
+
+    @property
+    def worst(self) -> Change:
+        order = [Change.REGRESSION, Change.WORSE, Change.MISSING, Change.UNDEFINED]
+        for change in order:
+            if any(c.change is change for c in self.cells):
+                return change
+        if any(c.change is Change.BETTER for c in self.cells):
+            return Change.BETTER
+        return self.cells[0].change if self.cells else Change.UNDEFINED
+
+
+class ParamChangeKind(Enum):
+    CHANGED = "changed"
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    key: str
+    kind: ParamChangeKind
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class ParamDiff:
+    """Parameter changes of one candidate against the baseline."""
+
+    run_id: str
+    changes: tuple[ParamChange, ...]
+    unchanged: int  # how many params are equal on both sides
+
+
+# --- checklist and notes ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    label: str
+    ok: bool | None  # None: not applicable / could not tell
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NotesSummary:
+    heading: str | None
+    paragraph: str | None
+    full: str | None  # the whole note (escaped at render time)
+    truncated: bool = False
+
+
+# --- plots ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlotImage:
+    """A picture for the comment: PNG bytes plus what to say about it."""
+
+    name: str  # stable file name, e.g. "metrics.png", "curve-val_loss.png"
+    title: str
+    alt: str
+    png: bytes
+    primary: bool = True  # False: goes into the collapsed section
+    group: str = "plots"  # "metrics", "curves", "artifacts"
+
+
+@dataclass(frozen=True)
+class HostedImage:
+    name: str
+    title: str
+    alt: str
+    url: str
+    primary: bool = True
+    group: str = "plots"
+
+
+# --- the gate ---------------------------------------------------------------
+
+
+class GateState(Enum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+
+
+class ReviewState(Enum):
+    APPROVED = "APPROVED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    DISMISSED = "DISMISSED"
+    COMMENTED = "COMMENTED"
+    PENDING = "PENDING"
+
+    @classmethod
+    def parse(cls, raw: str) -> ReviewState:
+        """Accept the REST API's UPPERCASE and the webhooks' lowercase spelling."""
+        return cls(raw.upper())
+
+
+@dataclass(frozen=True)
+class Review:
+    """A pull-request review as the gate sees it."""
+
+    user: str
+    state: ReviewState
+    submitted_at: str  # ISO 8601 UTC, e.g. "2026-11-27T10:00:00Z"
+    commit_id: str | None = None
+    review_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who must review: one primary and one secondary (logins, or org/team)."""
+
+    primary: str | None
+    secondary: str | None
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    state: GateState
+    description: str  # <= 140 characters, for the commit status
+    approved_by: tuple[str, ...] = ()
+    waiting_for: tuple[str, ...] = ()
+    changes_requested_by: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+
+
+# --- the pull request -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comment:
+    comment_id: int
+    author: str
+    body: str
+    url: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    title: str
+    body: str
+    author: str
+    head_sha: str
+    base_sha: str
+    head_ref: str
+    base_ref: str
+    repo: str  # "owner/name"
+    draft: bool = False
+    html_url: str = ""
+    head_repo: str | None = None  # "owner/name" of the head; differs for forks
+    commits: tuple[str, ...] = ()
+    changed_files: tuple[str, ...] = ()
+    requested_reviewers: tuple[str, ...] = ()
+    state: str = "open"
+    merged: bool = False
+    merge_commit_sha: str | None = None
+
+    @property
+    def from_fork(self) -> bool:
+        return self.head_repo is not None and self.head_repo != self.repo
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+# --- the review as a whole ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    """Everything the comment shows about the model(s) under review."""
+
+    candidates: tuple[Candidate, ...]
+    baseline: Baseline
+    metric_rows: tuple[MetricRow, ...] = ()
+    param_diffs: tuple[ParamDiff, ...] = ()  # one per candidate
+    notes: tuple[NotesSummary | None, ...] = ()  # one per candidate
+    checklists: tuple[tuple[CheckItem, ...], ...] = ()  # one per candidate
+    unresolved: tuple[Unresolved, ...] = ()
+    ui_base: str | None = None  # MLflow UI address for links, no trailing slash
+    images: tuple[HostedImage, ...] = ()
+    problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
+
+    @property
+    def regressions(self) -> int:
+        return sum(1 for row in self.metric_rows for c in row.cells if c.change is Change.REGRESSION)

@@ -1,0 +1,57 @@
+"""The small family of errors a user can act on.
+
+Messages are written for the person reading the PR comment, the commit status or
+the action log: say what is wrong and what to do next. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ModelReviewError(Exception):
+    """Base of every error whose message is meant for the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(ModelReviewError):
+    """The command line was wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(ModelReviewError):
+    """`.github/model-review.yml` is invalid; names the key and, when known, the line."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        key: str | None = None,
+        line: int | None = None,
+        source: str = ".github/model-review.yml",
+    ) -> None:
+        where = source
+        if line is not None:
+            where += f", line {line}"
+        text = f"{where}: {'`' + key + '`: ' if key else ''}{message}"
+        super().__init__(text, hint="fix the config on the base branch and re-run")
+        self.key = key
+        self.line = line
+        self.source = source
+
+
+class TrackingError(ModelReviewError):
+    """MLflow could not be reached or answered with an error."""
+
+
+class GitHubError(ModelReviewError):
+    """GitHub answered with an error the bot could not work around."""

@@ -1,0 +1,123 @@
+"""The ports: what the pipeline needs from the outside world, as Protocols.
+
+Adapters (bot.tracking for MLflow, bot.githost for GitHub, bot.images for image
+hosting) implement them; tests pass the typed fakes in tests/fakes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from bot.domain import (
+    ArtifactInfo,
+    Comment,
+    GateState,
+    HostedImage,
+    ModelVersionInfo,
+    PlotImage,
+    PullRequest,
+    Review,
+    RunSnapshot,
+)
+
+# One point of a metric history: (step, value).
+Point = tuple[int, float]
+
+
+class RunsPort(Protocol):
+    """Read access to an MLflow tracking server (and the few writes issue #6 needs)."""
+
+    def fetch_runs(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
+        """Fetch many runs in as few calls as possible. Unknown or deleted ids are
+        simply absent from the result. Raises TrackingError when MLflow cannot be
+        reached."""
+        ...
+
+    def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
+        """Runs whose `mlflow.source.git.commit` tag is one of `shas` (full SHAs),
+        newest first."""
+        ...
+
+    def model_version(self, name: str, version: str) -> ModelVersionInfo | None:
+        """A registered model version by number; None if it does not exist."""
+        ...
+
+    def model_version_by_alias(self, name: str, alias: str) -> ModelVersionInfo | None:
+        """The version carrying `alias`; None if the model or alias does not exist."""
+        ...
+
+    def latest_version(self, name: str, stage: str | None) -> ModelVersionInfo | None:
+        """The newest version of `name` (in `stage` if given, e.g. "Production")."""
+        ...
+
+    def logged_model_run(self, model_id: str) -> str | None:
+        """The run that produced an MLflow 3 logged model ("m-<hex>"), if any."""
+        ...
+
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str, max_points: int
+    ) -> dict[str, list[Point]]:
+        """History of one metric for several runs, downsampled by the server to at
+        most `max_points` per run (first and last kept)."""
+        ...
+
+    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
+        ...
+
+    def download_artifact(self, run_id: str, path: str) -> bytes:
+        ...
+
+    def ui_base(self) -> str | None:
+        """Best guess of the MLflow UI address (the tracking URI when it is http)."""
+        ...
+
+
+class GitHubPort(Protocol):
+    """What the bot does on GitHub, for one repository."""
+
+    def bot_login(self) -> str:
+        """The login the bot's comments are authored by (e.g. github-actions[bot])."""
+        ...
+
+    def pull_request(self, number: int) -> PullRequest:
+        ...
+
+    def comments(self, number: int) -> list[Comment]:
+        """Every issue comment of the PR, all pages."""
+        ...
+
+    def reviews(self, number: int) -> list[Review]:
+        """Every review of the PR, all pages, oldest first."""
+        ...
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        """A file's text at a ref; None when it does not exist."""
+        ...
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        ...
+
+    def update_comment(self, comment_id: int, body: str) -> Comment:
+        ...
+
+    def delete_comment(self, comment_id: int) -> None:
+        ...
+
+    def set_status(
+        self, sha: str, state: GateState, description: str, context: str, target_url: str | None
+    ) -> None:
+        ...
+
+    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+        ...
+
+
+class ImagePort(Protocol):
+    """Puts PNGs somewhere a reader of the comment can see them."""
+
+    def publish(self, images: Sequence[PlotImage]) -> list[HostedImage]:
+        ...
+
+
+Env = Mapping[str, str]
