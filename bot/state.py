@@ -1,0 +1,245 @@
+"""The bot's memory between events: a hidden, versioned JSON block in its own comment.
+
+The bot keeps no database. Its one PR comment starts with `MARKER` and ends with a
+state block::
+
+    <!-- model-review:state {"changed_at": "...", ..., "v": 1, "sum": "..."} -->
+
+The JSON is written with `<`, `>` and `&` as `\\u003c`, `\\u003e`, `\\u0026`, so no
+value can ever close the HTML comment early (`-->` cannot appear inside it) and the
+block stays invisible. `sum` is a checksum of the rest of the payload: a block that
+was edited by hand or damaged is ignored rather than trusted (it detects edits and
+corruption; it is not a signature, as the bot holds no secret).
+
+The bot writes exactly one block, at the end of its comment. Should a body hold
+several (a hand edit, a pasted copy), the LAST well-formed one is used and the
+others are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain import Assignment, Comment
+
+MARKER = "<!-- model-review -->"
+STATE_VERSION = 1
+
+_OPEN = "<!-- model-review:state "
+_CLOSE = " -->"
+_BLOCK = re.compile(r"<!-- model-review:state (\{[^<>]*\}) -->")
+_ANY_BLOCK = re.compile(r"<!-- model-review:state [^<>]*-->")
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotState:
+    """What the bot remembers about one PR (all keyword arguments)."""
+
+    version: int = STATE_VERSION
+    primary: str | None = None  # assigned reviewers: logins or org/team slugs
+    secondary: str | None = None
+    fingerprint: str = ""  # of the runs under review, see fingerprint()
+    changed_at: str = ""  # ISO 8601 UTC: when the fingerprint last changed
+    head_sha: str | None = None  # head commit the state was written for
+    body_hash: str | None = None  # of the comment without the state block
+    extra: Mapping[str, str] = field(default_factory=dict)  # room for later
+
+    @property
+    def assignment(self) -> Assignment:
+        return Assignment(primary=self.primary, secondary=self.secondary)
+
+
+def fingerprint(run_ids_and_versions: Sequence[str]) -> str:
+    """Identity of the set of runs (and model versions) under review.
+
+    Order and repeats do not matter; 16 hex characters of a sha256.
+    """
+    canonical = json.dumps(sorted(set(run_ids_and_versions)))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def body_hash(body: str) -> str:
+    """Hash of a rendered comment, ignoring any state block, to skip no-op edits."""
+    return hashlib.sha256(strip_state(body).encode("utf-8")).hexdigest()[:16]
+
+
+# --- encoding ---------------------------------------------------------------
+
+
+def _payload(state: BotState) -> dict[str, Any]:
+    return {
+        "v": state.version,
+        "primary": state.primary,
+        "secondary": state.secondary,
+        "fingerprint": state.fingerprint,
+        "changed_at": state.changed_at,
+        "head_sha": state.head_sha,
+        "body_hash": state.body_hash,
+        "extra": dict(state.extra),
+    }
+
+
+def _checksum(payload: Mapping[str, Any]) -> str:
+    unsigned = {k: v for k, v in payload.items() if k != "sum"}
+    text = json.dumps(unsigned, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def _safe_json(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=True)
+    for char, escaped in _ESCAPES.items():
+        text = text.replace(char, escaped)
+    return text
+
+
+def encode_state(state: BotState) -> str:
+    """The state block to put at the end of the bot's comment (one line)."""
+    payload = _payload(state)
+    payload["sum"] = _checksum(payload)
+    return f"{_OPEN}{_safe_json(payload)}{_CLOSE}"
+
+
+def strip_state(body: str) -> str:
+    """The comment body without any state block (and without trailing whitespace)."""
+    pieces = _ANY_BLOCK.split(body)
+    kept = [piece.rstrip() for piece in pieces[:-1]] + [pieces[-1]]
+    return "".join(kept).rstrip()
+
+
+def with_state(body: str, state: BotState) -> str:
+    """`body` with its state block(s) replaced by one block for `state`, at the end."""
+    return f"{strip_state(body)}\n\n{encode_state(state)}\n"
+
+
+# --- decoding ---------------------------------------------------------------
+
+
+def _opt_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_iso(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid(payload: object) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    version = payload.get("v")
+    if type(version) is not int or version != STATE_VERSION:
+        return False
+    if payload.get("sum") != _checksum(payload):
+        return False
+    extra = payload.get("extra", {})
+    return (
+        all(_opt_str(payload.get(k)) for k in ("primary", "secondary", "head_sha", "body_hash"))
+        and isinstance(payload.get("fingerprint"), str)
+        and _is_iso(payload.get("changed_at"))
+        and isinstance(extra, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items())
+    )
+
+
+def _parse_block(text: str) -> BotState | None:
+    try:  # anything odd in a hand-edited block means "no state", never a crash
+        payload = json.loads(text)
+        if not _valid(payload):
+            return None
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return BotState(
+        version=payload["v"],
+        primary=payload.get("primary"),
+        secondary=payload.get("secondary"),
+        fingerprint=payload["fingerprint"],
+        changed_at=payload["changed_at"],
+        head_sha=payload.get("head_sha"),
+        body_hash=payload.get("body_hash"),
+        extra=dict(payload.get("extra", {})),
+    )
+
+
+def decode_state(body: str) -> BotState | None:
+    """The state in a comment body, or None when absent, malformed, of an unknown
+    version or edited by hand. Never raises; the last valid block wins."""
+    if not isinstance(body, str):
+        return None
+    for match in reversed(list(_BLOCK.finditer(body))):
+        state = _parse_block(match.group(1))
+        if state is not None:
+            return state
+    return None
+
+
+# --- the bot's comment -----------------------------------------------------
+
+
+def _is_bot_comment(comment: Comment, bot_login: str) -> bool:
+    return comment.author.casefold() == bot_login.casefold() and comment.body.lstrip().startswith(
+        MARKER
+    )
+
+
+def _bot_comments(comments: Sequence[Comment], bot_login: str) -> list[Comment]:
+    mine = [c for c in comments if _is_bot_comment(c, bot_login)]
+    return sorted(mine, key=lambda c: c.comment_id, reverse=True)
+
+
+def find_bot_comment(comments: Sequence[Comment], bot_login: str) -> Comment | None:
+    """The bot's comment: authored by `bot_login` AND starting with MARKER (after
+    leading whitespace). A comment by anyone else quoting the marker never counts.
+    With several, the newest (highest id) wins."""
+    mine = _bot_comments(comments, bot_login)
+    return mine[0] if mine else None
+
+
+def duplicate_bot_comments(comments: Sequence[Comment], bot_login: str) -> list[Comment]:
+    """The bot's comments other than the one find_bot_comment picks (to delete),
+    newest first."""
+    return _bot_comments(comments, bot_login)[1:]
+
+
+# --- moving on ---------------------------------------------------------------
+
+
+def next_state(
+    previous: BotState | None,
+    fingerprint: str,
+    now: str,
+    *,
+    assignment: Assignment | None = None,
+    head_sha: str | None = None,
+    body_hash: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> BotState:
+    """The state to write after this event.
+
+    `changed_at` stays when the fingerprint is unchanged and becomes `now` when it
+    changed (or there was no previous state). Each keyword left as None keeps the
+    previous value.
+    """
+    if previous is None:
+        previous = BotState(fingerprint=fingerprint, changed_at=now)
+    changed = previous.fingerprint != fingerprint or not previous.changed_at
+    return BotState(
+        primary=assignment.primary if assignment else previous.primary,
+        secondary=assignment.secondary if assignment else previous.secondary,
+        fingerprint=fingerprint,
+        changed_at=now if changed else previous.changed_at,
+        head_sha=head_sha if head_sha is not None else previous.head_sha,
+        body_hash=body_hash if body_hash is not None else previous.body_hash,
+        extra=dict(extra) if extra is not None else dict(previous.extra),
+    )
