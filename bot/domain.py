@@ -409,4 +409,6 @@ class ReviewReport:
 
     @property
     def regressions(self) -> int:
-        return sum(1 for row in self.metric_rows for c in row.cells if c.change is Change.REGRESSION)
+        return sum(
+            1 for row in self.metric_rows for c in row.cells if c.change is Change.REGRESSION
+        )

@@ -55,3 +55,7 @@ class TrackingError(ModelReviewError):
 
 class GitHubError(ModelReviewError):
     """GitHub answered with an error the bot could not work around."""
+
+    def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status  # the HTTP status GitHub answered with, when there was one

@@ -62,11 +62,9 @@ class RunsPort(Protocol):
         most `max_points` per run (first and last kept)."""
         ...
 
-    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
-        ...
+    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]: ...
 
-    def download_artifact(self, run_id: str, path: str) -> bytes:
-        ...
+    def download_artifact(self, run_id: str, path: str) -> bytes: ...
 
     def ui_base(self) -> str | None:
         """Best guess of the MLflow UI address (the tracking URI when it is http)."""
@@ -80,7 +78,11 @@ class GitHubPort(Protocol):
         """The login the bot's comments are authored by (e.g. github-actions[bot])."""
         ...
 
-    def pull_request(self, number: int) -> PullRequest:
+    def pull_request(
+        self, number: int, *, with_commits: bool = True, with_files: bool = True
+    ) -> PullRequest:
+        """The PR. `with_commits=False` / `with_files=False` leave `commits` /
+        `changed_files` empty and save the requests that list them."""
         ...
 
     def comments(self, number: int) -> list[Comment]:
@@ -95,29 +97,30 @@ class GitHubPort(Protocol):
         """A file's text at a ref; None when it does not exist."""
         ...
 
-    def create_comment(self, number: int, body: str) -> Comment:
-        ...
+    def create_comment(self, number: int, body: str) -> Comment: ...
 
-    def update_comment(self, comment_id: int, body: str) -> Comment:
-        ...
+    def update_comment(self, comment_id: int, body: str) -> Comment: ...
 
-    def delete_comment(self, comment_id: int) -> None:
-        ...
+    def delete_comment(self, comment_id: int) -> None: ...
 
     def set_status(
         self, sha: str, state: GateState, description: str, context: str, target_url: str | None
-    ) -> None:
-        ...
+    ) -> None: ...
 
-    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+    def request_reviewers(
+        self, number: int, users: Sequence[str], teams: Sequence[str]
+    ) -> None: ...
+
+    def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
+        """The latest status with `context` on `sha` (state, description), if any;
+        lets the bot skip writing a status that is already right."""
         ...
 
 
 class ImagePort(Protocol):
     """Puts PNGs somewhere a reader of the comment can see them."""
 
-    def publish(self, images: Sequence[PlotImage]) -> list[HostedImage]:
-        ...
+    def publish(self, images: Sequence[PlotImage]) -> list[HostedImage]: ...
 
 
 Env = Mapping[str, str]

@@ -1,0 +1,572 @@
+"""The GitHub adapter: the only module that talks to GitHub (through PyGithub).
+
+`GitHubRepo` implements `bot.ports.GitHubPort` for one repository (with a token, or
+as a GitHub App installation made by `AppInstallations`). PyGithub is
+imported inside functions (nothing happens at import time) and no PyGithub object
+leaves this module: answers become `bot.domain` types, failures `GitHubError`s that
+say what went wrong and what to do.
+
+Objects are lazy (`Github(lazy=True)`): naming a repository, PR, issue or commit
+costs nothing, only reading fields or calling an endpoint does; each method's
+docstring counts its requests. 5xx answers are retried; rate limits (403/429 with
+`Retry-After` or `X-RateLimit-Reset`) are waited out up to
+`RetryPolicy.max_rate_limit_wait` seconds, beyond that the call fails at once with a
+GitHubError saying when the limit resets.
+"""
+
+# ruff: noqa: PLC0415  (PyGithub and requests are imported lazily on purpose)
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
+from bot.errors import GitHubError, UsageError
+
+if TYPE_CHECKING:
+    from github.GithubException import GithubException
+    from github.IssueComment import IssueComment
+    from github.PullRequestReview import PullRequestReview
+    from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+ACTIONS_BOT_LOGIN = "github-actions[bot]"
+STATUS_DESCRIPTION_LIMIT = 140
+PER_PAGE = 100
+# Production pacing, as GitHub asks of integrations to avoid secondary rate limits.
+SECONDS_BETWEEN_REQUESTS = 0.25
+SECONDS_BETWEEN_WRITES = 1.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving up."""
+
+    total: int = 3  # retries of one request (5xx, rate limits)
+    backoff_factor: float = 1.0  # exponential backoff between 5xx retries, seconds
+    max_rate_limit_wait: float = 60.0  # a longer rate-limit wait fails instead
+    secondary_rate_wait: float = 60.0  # wait after a secondary limit without headers
+    timeout: int = 15  # seconds per request
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    found = [str(v) for k, v in (headers or {}).items() if k.lower() == name.lower()]
+    return found[0] if found else None
+
+
+def rate_limit_wait(status: int, headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds GitHub asks to wait (Retry-After, or until an exhausted limit resets,
+    plus a second); None when the answer is no rate limit."""
+    if status not in (403, 429):
+        return None
+    after = _header(headers, "Retry-After")
+    if after is not None and after.strip().isdigit():
+        return float(after)
+    reset = _header(headers, "X-RateLimit-Reset")
+    if _header(headers, "X-RateLimit-Remaining") == "0" and reset and reset.isdigit():
+        return max(0.0, int(reset) - datetime.now(UTC).timestamp()) + 1
+    return None
+
+
+def make_retry(policy: RetryPolicy) -> Retry:
+    """PyGithub's GithubRetry, plus: 429s are retried after their reset, and a wait
+    longer than the policy allows raises RateLimitExceededExceedsMaxWait at once."""
+    from github import GithubRetry
+    from github.GithubException import RateLimitExceededExceedsMaxWait
+
+    class CappedRetry(GithubRetry):
+        def increment(
+            self,
+            method: Any = None,
+            url: Any = None,
+            response: Any = None,
+            error: Any = None,
+            _pool: Any = None,
+            _stacktrace: Any = None,
+        ) -> Any:
+            wait = None if response is None else rate_limit_wait(response.status, response.headers)
+            cap = self.max_rate_limit_wait
+            if wait is not None and cap is not None and wait > cap:
+                headers = dict(response.headers)
+                raise RateLimitExceededExceedsMaxWait(response.status, None, headers, wait=wait)
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+            if wait is not None and response.status == 429:
+                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+            return retry
+
+    return CappedRetry(
+        total=policy.total,
+        backoff_factor=policy.backoff_factor,
+        status_forcelist=[*range(500, 600), 429],
+        allowed_methods={"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST", "PATCH"},
+        raise_on_status=False,  # the last answer reaches PyGithub, which raises with it
+        max_rate_limit_wait=policy.max_rate_limit_wait,
+        secondary_rate_wait=policy.secondary_rate_wait,
+    )
+
+
+def _rate_limit_hint(exc: GithubException) -> str | None:
+    from github.GithubException import RateLimitExceededExceedsMaxWait as TooLong
+    from github.GithubException import RateLimitExceededException as Limited
+
+    wait = exc.wait if isinstance(exc, TooLong) else rate_limit_wait(exc.status, exc.headers)
+    if wait is None:
+        return "wait for the rate limit to reset, then re-run" if isinstance(exc, Limited) else None
+    clock = datetime.fromtimestamp(datetime.now(UTC).timestamp() + wait, UTC)
+    minutes = max(1, round(wait / 60))
+    return f"the limit resets at {clock:%H:%M} UTC (in about {minutes} min); re-run after that"
+
+
+def _github_message(exc: GithubException) -> str:
+    """GitHub's own words: the `message` plus any validation `errors`."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    text = str(data.get("message") or exc.message or "no message")
+    errors = [
+        e.get("message") or e.get("code") if isinstance(e, dict) else e
+        for e in data.get("errors") or []
+    ]
+    return f"{text}: {'; '.join(map(str, errors))}" if errors else text
+
+
+_TEXTS: dict[int, tuple[str, str | None]] = {
+    401: (
+        "GitHub rejected the credentials while {action}",
+        "the token is invalid or expired: check the token passed as GITHUB_TOKEN "
+        "(or the App installation)",
+    ),
+    403: (
+        "GitHub refused {action}",
+        "the token needs the `{permission}` permission: add it under `permissions:` in "
+        "the workflow (or grant it to the App); pull requests from forks get a read-only "
+        "token",
+    ),
+    404: (
+        "GitHub found nothing while {action}",
+        "check the repository name and number, and that the token can see the repository",
+    ),
+    422: ("GitHub did not accept {action}", None),
+    500: (
+        "GitHub failed while {action}",
+        "GitHub may be having trouble (https://www.githubstatus.com); re-run later",
+    ),
+}
+
+
+def translate_error(
+    exc: GithubException, action: str, permission: str, hints: Mapping[int, str] | None = None
+) -> GitHubError:
+    """A user-facing GitHubError for a failed call: what failed, and what to do."""
+    status, said = exc.status, _github_message(exc)
+    limit_hint = _rate_limit_hint(exc)
+    if limit_hint is not None:
+        return GitHubError(f"GitHub's API rate limit stopped {action}", limit_hint, status)
+    what, hint = _TEXTS.get(min(status, 500), ("GitHub answered an error while {action}", None))
+    hint = (hints or {}).get(status, hint)
+    return GitHubError(
+        f"{what.format(action=action)} ({status}: {said})",
+        hint.format(permission=permission) if hint else None,
+        status,
+    )
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The SHA git gives `data` stored as a blob (what a tree lists for a file)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def web_url_for(api_url: str) -> str:
+    """The web address that goes with an API address (github.com, GHES, GHE.com)."""
+    parts = urlsplit(api_url.rstrip("/"))
+    host, path = parts.netloc, parts.path
+    if path.endswith("/api/v3"):
+        path = path.removesuffix("/api/v3")
+    elif host.startswith("api."):
+        host = host.removeprefix("api.")
+    return f"{parts.scheme}://{host}{path}"
+
+
+def _iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comment_from_object(item: IssueComment) -> Comment:
+    login = item.user.login if item.user is not None else ""
+    return Comment(
+        item.id,
+        login,
+        item.body or "",
+        item.html_url or "",
+        _iso(item.created_at),
+        _iso(item.updated_at),
+    )
+
+
+def _comment_from_json(data: Mapping[str, Any]) -> Comment:
+    login = str((data.get("user") or {}).get("login") or "")
+    return Comment(
+        int(data["id"]),
+        login,
+        str(data.get("body") or ""),
+        str(data.get("html_url") or ""),
+        str(data.get("created_at") or ""),
+        str(data.get("updated_at") or ""),
+    )
+
+
+def _review(item: PullRequestReview) -> Review | None:
+    """A review as the gate sees it; None for pending reviews and deleted users."""
+    try:
+        state = ReviewState.parse(item.state or "")
+    except ValueError:
+        log.warning("skipping review %s with unknown state %r", item.id, item.state)
+        return None
+    if state is ReviewState.PENDING or item.user is None:
+        return None
+    return Review(item.user.login, state, _iso(item.submitted_at), item.commit_id or None, item.id)
+
+
+def _pull_from_json(data: Mapping[str, Any], repo: str) -> PullRequest:
+    head, base = data["head"], data["base"]
+    repo = str((base.get("repo") or {}).get("full_name") or repo)
+    teams = [f"{repo.split('/')[0]}/{t['slug']}" for t in data.get("requested_teams") or []]
+    users = [u["login"] for u in data.get("requested_reviewers") or []]
+    return PullRequest(
+        number=int(data["number"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        author=str((data.get("user") or {}).get("login") or ""),
+        head_sha=str(head["sha"]),
+        base_sha=str(base["sha"]),
+        head_ref=str(head["ref"]),
+        base_ref=str(base["ref"]),
+        repo=repo,
+        draft=bool(data.get("draft")),
+        html_url=str(data.get("html_url") or ""),
+        head_repo=(head.get("repo") or {}).get("full_name"),
+        requested_reviewers=(*users, *teams),
+        state=str(data.get("state") or "open"),
+        merged=bool(data.get("merged")),
+        merge_commit_sha=data.get("merge_commit_sha"),
+    )
+
+
+@contextmanager
+def calling(
+    base_url: str, action: str, permission: str, hints: Mapping[int, str] | None = None
+) -> Iterator[None]:
+    """Turn PyGithub and transport failures inside the block into GitHubErrors."""
+    import requests
+    from github.GithubException import GithubException
+
+    try:
+        yield
+    except GithubException as exc:
+        raise translate_error(exc, action, permission, hints) from exc
+    except requests.RequestException as exc:
+        message = f"could not reach GitHub at {base_url} while {action}: {exc}"
+        raise GitHubError(message, hint="check GITHUB_API_URL and the network") from exc
+
+
+class GitHubRepo:
+    """GitHubPort for one repository, over PyGithub."""
+
+    def __init__(
+        self,
+        repo_full_name: str,
+        token: str | None = None,
+        *,
+        auth: object | None = None,
+        base_url: str = DEFAULT_API_URL,
+        bot_login: str | None = None,
+        throttle: bool = True,
+        retry: RetryPolicy | None = None,
+        server_url: str | None = None,
+    ) -> None:
+        """`auth` (a github.Auth.Auth, e.g. an App installation) wins over `token`;
+        `throttle=False` drops PyGithub's pacing (tests); `server_url` overrides
+        the web address derived from `base_url`."""
+        from github import Auth, Github
+
+        owner, _, name = repo_full_name.partition("/")
+        if not owner or not name or "/" in name:
+            raise UsageError(f"`{repo_full_name}` is not a repository", hint="use owner/name")
+        if auth is not None and not isinstance(auth, Auth.Auth):
+            raise TypeError(f"auth must be a github.Auth.Auth, not {type(auth).__name__}")
+        policy = retry or RetryPolicy()
+        self.repo_full_name = repo_full_name
+        self.base_url = base_url.rstrip("/")
+        self.server_url = (server_url or web_url_for(self.base_url)).rstrip("/")
+        self._bot_login = bot_login
+        self._gh = Github(
+            auth=auth if auth is not None else (Auth.Token(token) if token else None),
+            base_url=self.base_url,
+            timeout=policy.timeout,
+            per_page=PER_PAGE,
+            retry=make_retry(policy),
+            seconds_between_requests=SECONDS_BETWEEN_REQUESTS if throttle else None,
+            seconds_between_writes=SECONDS_BETWEEN_WRITES if throttle else None,
+            lazy=True,
+        )
+        self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
+
+    def _calling(
+        self, action: str, permission: str, hints: Mapping[int, str] | None = None
+    ) -> AbstractContextManager[None]:
+        return calling(self.base_url, action, permission, hints)
+
+    def _send(
+        self,
+        verb: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """One REST call under /repos/OWNER/NAME/; returns the decoded JSON."""
+        url = f"/repos/{self.repo_full_name}/{path}"
+        return self._gh.requester.requestJsonAndCheck(verb, url, params, None, body)[1]
+
+    def blob_url(self, sha: str, path: str) -> str:
+        """Web address of a committed file that renders in comments, also in private
+        repositories (raw.githubusercontent.com links do not)."""
+        return f"{self.server_url}/{self.repo_full_name}/blob/{sha}/{quote(path)}?raw=true"
+
+    def bot_login(self) -> str:
+        """No request: the login given, else the Actions bot (GET /user 403s for it)."""
+        return self._bot_login or ACTIONS_BOT_LOGIN
+
+    def pull_request(
+        self, number: int, *, with_commits: bool = True, with_files: bool = True
+    ) -> PullRequest:
+        """1 request (GET /pulls/N), plus 1 per 100 commits and 1 per 100 files when
+        asked (GitHub lists at most 250 commits and 3000 files)."""
+        with self._calling(f"reading pull request #{number}", "pull-requests: read"):
+            pull = self._repo.get_pull(number)
+            found = _pull_from_json(pull.raw_data, self.repo_full_name)
+            commits = tuple(c.sha for c in pull.get_commits()) if with_commits else ()
+            files = tuple(f.filename for f in pull.get_files()) if with_files else ()
+        return replace(found, commits=commits, changed_files=files)
+
+    def comments(self, number: int) -> list[Comment]:
+        """1 request per 100 comments (GET /issues/N/comments, every page)."""
+        with self._calling(f"listing the comments of #{number}", "pull-requests: read"):
+            return [_comment_from_object(c) for c in self._repo.get_issue(number).get_comments()]
+
+    def reviews(self, number: int) -> list[Review]:
+        """1 request per 100 reviews (GET /pulls/N/reviews, every page), oldest first;
+        pending reviews and reviews by deleted users are left out."""
+        with self._calling(f"listing the reviews of #{number}", "pull-requests: read"):
+            found = [_review(r) for r in self._repo.get_pull(number).get_reviews()]
+        return [r for r in found if r is not None]
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        """1 request (GET /contents/PATH?ref=REF); None when the path or ref is absent."""
+        try:
+            with self._calling(f"reading `{path}` at `{ref}`", "contents: read"):
+                found = self._repo.get_contents(path, ref=ref)
+                if isinstance(found, list) or found.type != "file" or found.encoding != "base64":
+                    raise GitHubError(f"`{path}` at `{ref}` is not a file GitHub can return")
+                content = found.content
+        except GitHubError as err:
+            if err.status == 404:
+                return None
+            raise
+        return base64.b64decode(content).decode("utf-8", errors="replace")
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """1 request (POST /issues/N/comments)."""
+        with self._calling(f"commenting on #{number}", "pull-requests: write"):
+            return _comment_from_json(
+                self._send("POST", f"issues/{number}/comments", {"body": body})
+            )
+
+    def update_comment(self, comment_id: int, body: str) -> Comment:
+        """1 request (PATCH /issues/comments/ID)."""
+        with self._calling(f"updating comment {comment_id}", "pull-requests: write"):
+            data = self._send("PATCH", f"issues/comments/{comment_id}", {"body": body})
+        return _comment_from_json(data)
+
+    def delete_comment(self, comment_id: int) -> None:
+        """1 request (DELETE /issues/comments/ID)."""
+        with self._calling(f"deleting comment {comment_id}", "pull-requests: write"):
+            self._send("DELETE", f"issues/comments/{comment_id}")
+
+    def set_status(
+        self, sha: str, state: GateState, description: str, context: str, target_url: str | None
+    ) -> None:
+        """1 request (POST /statuses/SHA); the description is cut to 140 characters."""
+        if len(description) > STATUS_DESCRIPTION_LIMIT:
+            description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
+        body = {"state": state.value, "description": description, "context": context}
+        if target_url:
+            body["target_url"] = target_url
+        with self._calling(f"setting the `{context}` status on {sha[:7]}", "statuses: write"):
+            self._send("POST", f"statuses/{sha}", body)
+
+    def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
+        """1 request (GET /commits/SHA/status: the latest status of each context, up
+        to 100 contexts); (state, description) of `context`, or None."""
+        with self._calling(f"reading the statuses of {sha[:7]}", "statuses: read"):
+            data = self._send("GET", f"commits/{sha}/status", params={"per_page": PER_PAGE})
+        for status in data.get("statuses") or []:
+            if status.get("context") == context:
+                return GateState(status["state"]), str(status.get("description") or "")
+        return None
+
+    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+        """1 request (POST /pulls/N/requested_reviewers), none when both lists are
+        empty. Teams are "org/slug" (or just "slug")."""
+        if not users and not teams:
+            return
+        body = {"reviewers": list(users), "team_reviewers": [t.split("/")[-1] for t in teams]}
+        names = ", ".join(f"`{n}`" for n in (*users, *teams))
+        hint = (
+            f"each reviewer needs at least read access to {self.repo_full_name} and cannot "
+            "be the PR's author: add them as collaborators (or give the team access), or "
+            "change `reviewers` in .github/model-review.yml"
+        )
+        action = f"requesting reviews from {names} on #{number}"
+        with self._calling(action, "pull-requests: write", {422: hint}):
+            self._send(
+                "POST", f"pulls/{number}/requested_reviewers", {k: v for k, v in body.items() if v}
+            )
+
+    def commit_files(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
+        """Commit `files` (path -> bytes) to `branch`; return the branch's new head SHA.
+
+        A missing branch is created as an orphan that holds only these files. Paths
+        that already hold the same bytes are not sent again; when nothing changed,
+        nothing is written and the current head SHA is returned. Requests: 1 GET ref,
+        1 GET tree when the branch exists, then only if something changed: 1 POST
+        per changed file (blob) + POST tree + POST commit + PATCH ref (POST ref for a
+        new branch). If the branch moved meanwhile (422), it tries once more.
+        """
+        wanted = {path.strip("/"): data for path, data in files.items()}
+        if not wanted:
+            raise ValueError("commit_files needs at least one file")
+        try:
+            return self._commit_once(branch, wanted, message)
+        except GitHubError as err:
+            if err.status != 422:
+                raise
+            log.info("branch %s moved while committing (%s); trying again", branch, err)
+        return self._commit_once(branch, wanted, message)
+
+    def _commit_once(self, branch: str, wanted: Mapping[str, bytes], message: str) -> str:
+        head = self._branch_head(branch)
+        with self._calling(f"committing files to branch `{branch}`", "contents: write"):
+            todo, base_tree = dict(wanted), None
+            if head is not None:
+                tree = self._send("GET", f"git/trees/{head}", params={"recursive": 1})
+                if tree.get("truncated"):
+                    log.warning("the tree of %s is truncated; some files may be re-sent", branch)
+                have = {e["path"]: e["sha"] for e in tree["tree"] if e["type"] == "blob"}
+                todo = {p: d for p, d in wanted.items() if have.get(p) != git_blob_sha(d)}
+                base_tree = tree["sha"]
+                if not todo:
+                    return head
+            entries = [
+                {"path": p, "mode": "100644", "type": "blob", "sha": self._blob(d)}
+                for p, d in sorted(todo.items())
+            ]
+            tree_body = {"tree": entries, **({"base_tree": base_tree} if base_tree else {})}
+            new_tree = self._send("POST", "git/trees", tree_body)["sha"]
+            commit_body = {"message": message, "tree": new_tree, "parents": [head] if head else []}
+            commit = str(self._send("POST", "git/commits", commit_body)["sha"])
+            if head is not None:
+                self._send(
+                    "PATCH", f"git/refs/heads/{quote(branch)}", {"sha": commit, "force": False}
+                )
+            else:
+                self._send("POST", "git/refs", {"ref": f"refs/heads/{branch}", "sha": commit})
+        return commit
+
+    def _branch_head(self, branch: str) -> str | None:
+        try:
+            with self._calling(f"reading branch `{branch}`", "contents: read"):
+                return str(self._send("GET", f"git/ref/heads/{quote(branch)}")["object"]["sha"])
+        except GitHubError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def _blob(self, data: bytes) -> str:
+        body = {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+        return str(self._send("POST", "git/blobs", body)["sha"])
+
+
+APP_KEY_HINT = "check the App's id and private key in the server's settings"
+
+
+class AppInstallations:
+    """GitHubRepos for a GitHub App (the webhook server): the App signs in with its
+    private key (a JWT), then acts as the installation that covers each repository;
+    PyGithub fetches and refreshes the installation tokens (1 request per hour)."""
+
+    def __init__(
+        self,
+        app_id: int | str,
+        private_key: str,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        server_url: str | None = None,
+        throttle: bool = True,
+        retry: RetryPolicy | None = None,
+        bot_login: str | None = None,
+    ) -> None:
+        """`bot_login` ("<app-slug>[bot]") saves the GET /app that finds it."""
+        from github import Auth, GithubIntegration
+
+        policy = retry or RetryPolicy()
+        self.base_url = base_url.rstrip("/")
+        self._auth = Auth.AppAuth(app_id, private_key)
+        self._app = GithubIntegration(
+            auth=self._auth,
+            base_url=self.base_url,
+            timeout=policy.timeout,
+            retry=make_retry(policy),
+            seconds_between_requests=SECONDS_BETWEEN_REQUESTS if throttle else None,
+            seconds_between_writes=SECONDS_BETWEEN_WRITES if throttle else None,
+        )
+        self._repo_options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "server_url": server_url,
+            "throttle": throttle,
+            "retry": policy,
+        }
+        self._login = bot_login
+
+    def bot_login(self) -> str:
+        """The App's bot login, "<app-slug>[bot]": 1 request (GET /app) the first time."""
+        if self._login is None:
+            hints = {401: APP_KEY_HINT, 403: APP_KEY_HINT}
+            with calling(self.base_url, "reading the App's name", "", hints):
+                self._login = f"{self._app.get_app().slug}[bot]"
+        return self._login
+
+    def installation_id(self, repo_full_name: str) -> int:
+        """The installation that covers a repository: 1 request (GET /repos/O/R/installation)."""
+        owner, _, name = repo_full_name.partition("/")
+        hint = f"install the App on {repo_full_name} (or give the installation access to it)"
+        action = f"finding the App's installation on {repo_full_name}"
+        with calling(self.base_url, action, "", {401: APP_KEY_HINT, 404: hint}):
+            return int(self._app.get_repo_installation(owner, name).id)
+
+    def repo(self, installation_id: int, repo_full_name: str) -> GitHubRepo:
+        """A GitHubRepo acting as the installation; no request of its own (but see
+        bot_login)."""
+        auth = self._auth.get_installation_auth(installation_id)
+        return GitHubRepo(
+            repo_full_name, auth=auth, bot_login=self.bot_login(), **self._repo_options
+        )
