@@ -1,0 +1,258 @@
+"""Escaping and number formatting for the PR comment, used as Jinja filters.
+
+Everything user-controlled (run names, params, tags, notes, reasons) passes through
+`escape_cell` (inline text, also safe inside a table cell) or `escape_block` (the
+full note, shown HTML-escaped in a `<pre>` block). Both:
+
+- drop control and invisible "format" characters (bidi overrides, zero-width
+  characters, the soft hyphen; Unicode categories Cc, Cf and lone surrogates), so
+  nothing can hide or reorder text;
+- neutralise GitHub mentions and issue references by putting a WORD JOINER (U+2060,
+  invisible) right after an `@` that starts a word and after a `#` that precedes a
+  digit: `@alice`, `@org/team` and `#12` then read as typed but notify nobody and
+  link nothing. The joiner is inserted after all invisible characters have been
+  stripped, so it survives;
+- HTML-escape `& < >`, so no tag from user text survives (`<img onerror>`,
+  `</details>`, `<script>`) and the bot's hidden marker `<!-- model-review` cannot
+  be forged.
+
+Everything in one place, so the rules are easy to audit: templates never print user
+text without one of these filters.
+
+Numbers are formatted compactly with 4 significant digits and a real minus sign.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+
+from bot.domain import Change, Direction
+
+WORD_JOINER = "\u2060"
+ELLIPSIS = "…"
+MINUS = "−"  # U+2212, reads better than a hyphen next to "+"
+DASH = "—"  # a value that does not exist
+
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # `a@b.com` is no mention
+_ISSUE_REF = re.compile(r"#(?=[0-9])")
+_LINE_START_SIGN = re.compile(r"^([-+])(?=\s|$)|^([-=])(?=[-=\s]*$)")
+_LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+_CODE_UNSAFE = re.compile(r"[`|<>\\]")
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_INLINE_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_~[]|#"})
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+_SPACES = str.maketrans({"\n": " ", "\r": " ", "\t": " ", "\u2028": " ", "\u2029": " "})
+
+
+def strip_invisible(text: str, keep: str = "") -> str:
+    """Remove control, format (bidi, zero-width) and surrogate characters."""
+    if text.isprintable() and text.isascii():
+        return text
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _INVISIBLE)
+
+
+def neutralise_mentions(text: str) -> str:
+    """`@alice` / `#12` -> the same with an invisible WORD JOINER after `@` / `#`."""
+    return _ISSUE_REF.sub("#" + WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
+
+
+def truncate(text: str, max_len: int) -> str:
+    """At most `max_len` characters, ending with "…" when something was cut."""
+    if len(text) <= max_len:
+        return text
+    return text[: max(max_len - 1, 0)].rstrip() + ELLIPSIS
+
+
+def clean(text: object, max_len: int = 120) -> str:
+    """Plain one-line text: no invisible characters, whitespace collapsed, capped.
+
+    For contexts that escape on their own (the HTML preview with autoescape)."""
+    raw = "" if text is None else str(text)
+    limit = 4 * max_len + 64  # hostile input: never clean megabytes for one cell
+    flat = " ".join(strip_invisible(raw[:limit].translate(_SPACES)).split())
+    if len(raw) > limit and len(flat) < max_len:
+        return flat + ELLIPSIS
+    return truncate(flat, max_len)
+
+
+def _escape_flat(flat: str, at_start: bool = True) -> str:
+    escaped = html.escape(flat, quote=False).translate(_INLINE_SPECIAL)
+    if at_start:  # "- ", "+ ", "1. ", "---" or "===" would start a list, rule or heading
+        escaped = _LINE_START_SIGN.sub(lambda m: "\\" + m.group(0), escaped)
+        escaped = _LINE_START_NUMBER.sub(r"\1\\\2", escaped)
+    return neutralise_mentions(escaped)
+
+
+def _code_flat(flat: str, at_start: bool = True) -> str:
+    if flat.strip() and not _CODE_UNSAFE.search(flat):
+        return f"`{neutralise_mentions(flat)}`"
+    return _escape_flat(flat, at_start)
+
+
+def escape_cell(text: object, max_len: int = 120) -> str:
+    """Inline markdown text that is also safe inside a table cell.
+
+    HTML-escapes `& < >`, backslash-escapes markdown punctuation (including `|`),
+    keeps everything on one line, neutralises mentions and caps the length."""
+    return _escape_flat(clean(text, max_len))
+
+
+def code(text: object, max_len: int = 120) -> str:
+    """A code span (literal text) when the text can safely be one, else escaped text.
+
+    Text with a backtick, `|`, `<`, `>` or a backslash cannot: it would end the span,
+    split a table cell or forge the bot's `<!--` marker."""
+    return _code_flat(clean(text, max_len))
+
+
+def split_code_spans(text: str) -> list[str]:
+    """ "a `b` c" -> ["a ", "b", " c"]: the odd items are the contents of code spans."""
+    return _CODE_SPAN.split(text)
+
+
+def escape_message(text: object, max_len: int = 300) -> str:
+    """A message of the bot's own that quotes user data in `code spans`.
+
+    Reasons and descriptions such as "registered model `fraud-model` has no alias
+    `production`" keep their code spans (with safe contents); the rest is escaped."""
+    parts = split_code_spans(clean(text, max_len))
+    return "".join(
+        _code_flat(part, i == 0) if i % 2 else _escape_flat(part, i == 0)
+        for i, part in enumerate(parts)
+    )
+
+
+def _lines(text: object, max_len: int) -> tuple[str, bool]:
+    """Multi-line text without invisible characters, capped; and whether it was cut."""
+    raw = "" if text is None else str(text)
+    body = raw[: 2 * max_len + 64].replace("\r\n", "\n").replace("\r", "\n")
+    body = strip_invisible(body, keep="\n\t").rstrip()
+    cut = len(body) > max_len or len(raw) > 2 * max_len + 64
+    return (truncate(body, max_len) if len(body) > max_len else body), cut
+
+
+def clean_block(text: object, max_len: int = 20_000) -> str:
+    """Multi-line plain text, invisible characters removed, capped (HTML preview)."""
+    body, cut = _lines(text, max_len)
+    return body + "\n[… truncated, read it in MLflow]" if cut else body
+
+
+def escape_block(text: object, max_len: int = 20_000) -> str:
+    """The full text of a note as an HTML `<pre>` block, every character escaped.
+
+    Inside `<pre>` GitHub shows the text as typed; since `& < >` are HTML-escaped the
+    note cannot close the `<pre>` or the surrounding `<details>`, inject HTML, or
+    forge the bot's `<!--` marker, and mentions are neutralised like everywhere else.
+    The caller leaves a blank line before and after the block."""
+    body = html.escape(clean_block(text, max_len), quote=False)
+    return f"<pre>\n{neutralise_mentions(body)}\n</pre>"
+
+
+# --- numbers -----------------------------------------------------------------
+
+_SIG = 4
+
+
+def _signed(text: str, negative: bool) -> str:
+    return MINUS + text if negative else text
+
+
+def _mantissa(x: float) -> str:
+    """Positive finite x with 4 significant digits, trailing zeros dropped."""
+    if x >= 1e6 or x < 1e-3:
+        mantissa, exponent = f"{x:.{_SIG - 1}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    if x.is_integer():
+        return str(int(x))
+    digits = max(_SIG - len(str(int(x))), 0) if x >= 1 else _SIG - 1 - math.floor(math.log10(x))
+    text = f"{x:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_num(x: float | None) -> str:
+    """12345 -> "12345", 0.912345 -> "0.9123", 1.5e-7 -> "1.5e-7", None -> "—"."""
+    if x is None:
+        return DASH
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return _signed("∞", x < 0)
+    x = float(x)
+    if x == 0:
+        return "0"
+    return _signed(_mantissa(abs(x)), x < 0)
+
+
+def fmt_delta(x: float | None) -> str:
+    """A signed difference: "+0.0123", "−0.5", "±0"; "—" when there is none."""
+    if x is None:
+        return DASH
+    if math.isnan(x):
+        return "NaN"
+    if x == 0:
+        return "±0"
+    return ("+" if x > 0 else MINUS) + fmt_num(abs(x))
+
+
+def fmt_pct(rel: float | None) -> str:
+    """A relative change as a signed percentage: 0.012 -> "+1.2%"; None -> "—"."""
+    if rel is None or not math.isfinite(rel):
+        return DASH
+    pct = rel * 100
+    if pct == 0:
+        return "±0%"
+    sign = "+" if pct > 0 else MINUS
+    size = abs(pct)
+    if size >= 100:
+        text = f"{size:.0f}"
+    elif size >= 0.1:
+        text = f"{size:.1f}"
+    elif size >= 0.01:
+        text = f"{size:.2f}"
+    else:
+        return f"{sign}<0.01%"
+    return f"{sign}{text}%"
+
+
+_ICONS = {
+    Change.BETTER: "✅",
+    Change.WORSE: "⚠️",
+    Change.REGRESSION: "❌",
+    Change.SAME: "➖",
+    Change.NEW: "🆕",
+    Change.MISSING: "❔",
+    Change.UNDEFINED: "❔",
+}
+
+_LABELS = {
+    Change.BETTER: "better",
+    Change.WORSE: "worse, within threshold",
+    Change.REGRESSION: "regression",
+    Change.SAME: "unchanged",
+    Change.NEW: "new metric",
+    Change.MISSING: "not logged by the candidate",
+    Change.UNDEFINED: "cannot compare",
+}
+
+
+def change_icon(change: Change) -> str:
+    return _ICONS[change]
+
+
+def change_label(change: Change) -> str:
+    return _LABELS[change]
+
+
+def arrow(direction: Direction) -> str:
+    """An arrow for the metric direction: ↑ higher is better, ↓ lower is better."""
+    return "↑" if direction is Direction.HIGHER else "↓"
+
+
+def check_icon(ok: bool | None) -> str:
+    """A checklist item: ✅ passed, ❌ failed, ➖ not applicable or unknown."""
+    return "➖" if ok is None else ("✅" if ok else "❌")
