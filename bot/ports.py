@@ -66,6 +66,10 @@ class RunsPort(Protocol):
 
     def download_artifact(self, run_id: str, path: str) -> bytes: ...
 
+    def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
+        """Store `data` as artifact `path` of the run (plots.host: mlflow)."""
+        ...
+
     def ui_base(self) -> str | None:
         """Best guess of the MLflow UI address (the tracking URI when it is http)."""
         ...
@@ -116,11 +120,22 @@ class GitHubPort(Protocol):
         lets the bot skip writing a status that is already right."""
         ...
 
+    def commit_files(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
+        """Commit `files` (path -> bytes) to `branch`, created on first use; nothing is
+        written when every file is already there. Returns the branch's head commit."""
+        ...
+
+    def blob_url(self, sha: str, path: str) -> str:
+        """A web URL of a file at a commit that renders for anyone who can read the repo."""
+        ...
+
 
 class ImagePort(Protocol):
     """Puts PNGs somewhere a reader of the comment can see them."""
 
-    def publish(self, images: Sequence[PlotImage]) -> list[HostedImage]: ...
+    def publish(self, images: Sequence[PlotImage], run_id: str | None = None) -> list[HostedImage]:
+        """Host the images (about run `run_id`, the first candidate) and return their URLs."""
+        ...
 
 
 Env = Mapping[str, str]

@@ -143,6 +143,64 @@ def _fallback(report: ReviewReport, marker: str, title: str, tail: str, max_char
     return f"{marker}\n{text[:room]}{tail}"
 
 
+# --- short notices (no review in them) ----------------------------------------------
+
+NEEDS_RUN = "This pull request changes model code but links no MLflow run."
+NEEDS_RUN_HINT = (
+    "Link the run that trained the model in the PR description: an MLflow run link, "
+    "`runs:/RUN_ID/model`, `models:/NAME/VERSION` or a line `mlflow-run: RUN_ID`. "
+    "The review starts as soon as the description is saved."
+)
+NO_LONGER = "This pull request no longer links an MLflow run: there is no model to review."
+NO_LONGER_HINT = "The `model-review` status is green. Link a run again to get a new review."
+COULD_NOT_CHECK = "model-review could not check this pull request: {error}"
+COULD_NOT_CHECK_HINT = (
+    "The merge stays blocked (`model-review` status: error) until the problem is fixed; "
+    "then comment `/model-review refresh` or push a commit."
+)
+MAX_FILES = 10
+
+
+def render_notice(
+    message: str,
+    *,
+    hint: str = "",
+    files: list[str] | None = None,
+    warning: bool = False,
+    state_block: str = "",
+    marker: str = MARKER,
+    title: str = "Model review",
+) -> str:
+    """A short sticky comment with a message and no review (no model, or an error)."""
+    files = files or []
+    text = environment().get_template("notice.md.j2").render(
+        marker=marker,
+        title=title,
+        message=message,
+        hint=hint,
+        warning=warning,
+        files=files[:MAX_FILES],
+        more_files=max(0, len(files) - MAX_FILES),
+    )
+    tail = f"\n{state_block}\n" if state_block else ""
+    return text.rstrip("\n") + "\n" + tail
+
+
+def render_no_model(touched: list[str], *, had_review: bool, state_block: str = "") -> str:
+    """The comment for a PR without runs: it needs one (touched paths), or lost them."""
+    if touched:
+        return render_notice(NEEDS_RUN, hint=NEEDS_RUN_HINT, files=touched, warning=True,
+                             state_block=state_block)
+    del had_review  # the only other case: a PR that had a review and dropped its runs
+    return render_notice(NO_LONGER, hint=NO_LONGER_HINT, state_block=state_block)
+
+
+def render_error(error: str, *, state_block: str = "") -> str:
+    """The comment when the bot could not check the PR (fail closed, say why)."""
+    return render_notice(COULD_NOT_CHECK.format(error=error), hint=COULD_NOT_CHECK_HINT,
+                         warning=True, state_block=state_block)
+
+
 # --- the preview page ---------------------------------------------------------------
 
 

@@ -4,18 +4,23 @@ still match the Protocols."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.domain import (
     ArtifactInfo,
+    Comment,
+    GateState,
     HostedImage,
     ModelVersionInfo,
     PlotImage,
+    PullRequest,
+    Review,
     RunSnapshot,
 )
-from bot.errors import TrackingError
-from bot.ports import ImagePort, Point, RunsPort
+from bot.errors import GitHubError, TrackingError
+from bot.jobs import Installations, Job, JobQueue
+from bot.ports import GitHubPort, ImagePort, Point, RunsPort
 
 
 @dataclass
@@ -36,12 +41,18 @@ class FakeRuns:
         self.runs[run.run_id] = run
         return run
 
-    def register(self, name: str, run_id: str, aliases: Sequence[str] = (),
-                 stage: str | None = None) -> ModelVersionInfo:
+    def register(
+        self, name: str, run_id: str, aliases: Sequence[str] = (), stage: str | None = None
+    ) -> ModelVersionInfo:
         version = str(1 + sum(1 for v in self.versions if v.name == name))
-        info = ModelVersionInfo(name=name, version=version, run_id=run_id,
-                                aliases=tuple(aliases), stage=stage,
-                                source=f"runs:/{run_id}/model")
+        info = ModelVersionInfo(
+            name=name,
+            version=version,
+            run_id=run_id,
+            aliases=tuple(aliases),
+            stage=stage,
+            source=f"runs:/{run_id}/model",
+        )
         self.versions.append(info)
         run = self.runs.get(run_id)
         if run is not None:
@@ -51,8 +62,9 @@ class FakeRuns:
     def _check(self, call: str) -> None:
         self.calls.append(call)
         if self.down:
-            raise TrackingError("MLflow at http://mlflow.test cannot be reached",
-                                hint="check MLFLOW_TRACKING_URI")
+            raise TrackingError(
+                "MLflow at http://mlflow.test cannot be reached", hint="check MLFLOW_TRACKING_URI"
+            )
 
     # --- RunsPort ---
     def fetch_runs(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
@@ -74,16 +86,20 @@ class FakeRuns:
 
     def latest_version(self, name: str, stage: str | None) -> ModelVersionInfo | None:
         self._check("latest_version")
-        matching = [v for v in self.versions
-                    if v.name == name and (stage is None or (v.stage or "").lower() == stage.lower())]
+        matching = [
+            v
+            for v in self.versions
+            if v.name == name and (stage is None or (v.stage or "").lower() == stage.lower())
+        ]
         return max(matching, key=lambda v: int(v.version), default=None)
 
     def logged_model_run(self, model_id: str) -> str | None:
         self._check("logged_model_run")
         return self.logged_models.get(model_id)
 
-    def metric_histories(self, run_ids: Sequence[str], key: str,
-                         max_points: int) -> dict[str, list[Point]]:
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str, max_points: int
+    ) -> dict[str, list[Point]]:
         self._check("metric_histories")
         out: dict[str, list[Point]] = {}
         for rid in run_ids:
@@ -95,9 +111,11 @@ class FakeRuns:
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
         self._check("list_artifacts")
         prefix = f"{path.rstrip('/')}/" if path else ""
-        return [ArtifactInfo(path=p, is_dir=False, size=len(data))
-                for (rid, p), data in self.files.items()
-                if rid == run_id and p.startswith(prefix) and "/" not in p[len(prefix):]]
+        return [
+            ArtifactInfo(path=p, is_dir=False, size=len(data))
+            for (rid, p), data in self.files.items()
+            if rid == run_id and p.startswith(prefix) and "/" not in p[len(prefix) :]
+        ]
 
     def download_artifact(self, run_id: str, path: str) -> bytes:
         self._check("download_artifact")
@@ -105,6 +123,10 @@ class FakeRuns:
             return self.files[(run_id, path)]
         except KeyError:
             raise TrackingError(f"artifact {path} of run {run_id} not found") from None
+
+    def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
+        self._check("log_artifact_bytes")
+        self.files[(run_id, path)] = data
 
     def ui_base(self) -> str | None:
         return self.base_url
@@ -117,14 +139,182 @@ class FakeImages:
     published: list[PlotImage] = field(default_factory=list)
     base_url: str = "https://images.test"
 
-    def publish(self, images: Sequence[PlotImage]) -> list[HostedImage]:
+    def publish(self, images: Sequence[PlotImage], run_id: str | None = None) -> list[HostedImage]:
         self.published.extend(images)
-        return [HostedImage(name=i.name, title=i.title, alt=i.alt,
-                            url=f"{self.base_url}/{i.name}", primary=i.primary, group=i.group)
-                for i in images]
+        return [
+            HostedImage(
+                name=i.name,
+                title=i.title,
+                alt=i.alt,
+                url=f"{self.base_url}/{i.name}",
+                primary=i.primary,
+                group=i.group,
+            )
+            for i in images
+        ]
+
+
+@dataclass
+class FakeGitHub:
+    """One repository's pull requests, comments, reviews, files and statuses."""
+
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    comment_list: list[Comment] = field(default_factory=list)
+    review_list: dict[int, list[Review]] = field(default_factory=dict)
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
+    statuses: list[tuple[str, GateState, str, str]] = field(default_factory=list)
+    requested: list[tuple[int, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    branches: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    branch_commits: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    login: str = "github-actions[bot]"
+    read_only: bool = False
+    writes: list[str] = field(default_factory=list)
+    _next_id: int = 1000
+
+    def _write(self, what: str) -> None:
+        if self.read_only:
+            raise GitHubError("GitHub refused the write (403): the token is read-only", status=403)
+        self.writes.append(what)
+
+    def bot_login(self) -> str:
+        return self.login
+
+    def pull_request(
+        self, number: int, *, with_commits: bool = True, with_files: bool = True
+    ) -> PullRequest:
+        try:
+            pull = self.pulls[number]
+        except KeyError:
+            raise GitHubError(f"pull request #{number} not found", status=404) from None
+        return replace(
+            pull,
+            commits=pull.commits if with_commits else (),
+            changed_files=pull.changed_files if with_files else (),
+        )
+
+    def comments(self, number: int) -> list[Comment]:
+        return list(self.comment_list)
+
+    def reviews(self, number: int) -> list[Review]:
+        return list(self.review_list.get(number, []))
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self.files.get((path, ref))
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        self._write("create_comment")
+        self._next_id += 1
+        comment = Comment(
+            comment_id=self._next_id,
+            author=self.login,
+            body=body,
+            url=f"https://github.test/pull/{number}#issuecomment-{self._next_id}",
+        )
+        self.comment_list.append(comment)
+        return comment
+
+    def update_comment(self, comment_id: int, body: str) -> Comment:
+        self._write("update_comment")
+        for index, comment in enumerate(self.comment_list):
+            if comment.comment_id == comment_id:
+                self.comment_list[index] = replace(comment, body=body)
+                return self.comment_list[index]
+        raise GitHubError(f"comment {comment_id} not found", status=404)
+
+    def delete_comment(self, comment_id: int) -> None:
+        self._write("delete_comment")
+        self.comment_list = [c for c in self.comment_list if c.comment_id != comment_id]
+
+    def set_status(
+        self, sha: str, state: GateState, description: str, context: str, target_url: str | None
+    ) -> None:
+        self._write("set_status")
+        self.statuses.append((sha, state, description, context))
+
+    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
+        self._write("request_reviewers")
+        self.requested.append((number, tuple(users), tuple(teams)))
+        pull = self.pulls[number]
+        names = (*pull.requested_reviewers, *users, *teams)
+        self.pulls[number] = replace(pull, requested_reviewers=names)
+
+    def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
+        for status_sha, state, description, status_context in reversed(self.statuses):
+            if status_sha == sha and status_context == context:
+                return state, description
+        return None
+
+    def commit_files(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
+        new = {
+            path: data
+            for path, data in files.items()
+            if self.branches.get(branch, {}).get(path) != data
+        }
+        if new:
+            self._write("commit_files")
+            self.branches.setdefault(branch, {}).update(new)
+            self.branch_commits.append((branch, tuple(sorted(new))))
+        return f"{len(self.branch_commits):040x}"
+
+    def blob_url(self, sha: str, path: str) -> str:
+        return f"https://github.test/owner/repo/blob/{sha}/{path}?raw=true"
+
+    # --- helpers for tests ---
+    def status_of(self, sha: str, context: str = "model-review") -> GateState | None:
+        found = self.current_status(sha, context)
+        return found[0] if found else None
+
+    def add_review(self, number: int, review: Review) -> None:
+        self.review_list.setdefault(number, []).append(review)
+        pull = self.pulls[number]
+        remaining = tuple(r for r in pull.requested_reviewers if r != review.user)
+        self.pulls[number] = replace(pull, requested_reviewers=remaining)
 
 
 def _typecheck() -> None:  # mypy proves the fakes still match the ports
     runs: RunsPort = FakeRuns()
     images: ImagePort = FakeImages()
-    del runs, images
+    github: GitHubPort = FakeGitHub()
+    del runs, images, github
+
+
+@dataclass
+class FakeQueue:
+    """A work queue (bot.jobs.JobQueue) that only records what the webhook gave it."""
+
+    jobs: list[Job] = field(default_factory=list)
+    full: bool = False  # True: refuse every job, as a full queue does
+
+    def submit(self, job: Job) -> bool:
+        if self.full:
+            return False
+        self.jobs.append(job)
+        return True
+
+    def depth(self) -> int:
+        return len(self.jobs)
+
+
+@dataclass
+class FakeInstallations:
+    """GitHub App installations (bot.jobs.Installations): one FakeGitHub per repository."""
+
+    repos: dict[str, FakeGitHub] = field(default_factory=dict)
+    installed: dict[str, int] = field(default_factory=dict)  # repo -> installation id
+    used: list[tuple[int, str]] = field(default_factory=list)  # (installation, repo) asked
+
+    def installation_id(self, full_name: str) -> int:
+        try:
+            return self.installed[full_name]
+        except KeyError:
+            raise GitHubError(f"the App is not installed on {full_name}", status=404) from None
+
+    def repo(self, installation_id: int, full_name: str) -> GitHubPort:
+        self.used.append((installation_id, full_name))
+        return self.repos.setdefault(full_name, FakeGitHub(login="model-review[bot]"))
+
+
+def _typecheck_jobs() -> None:  # the job fakes match bot.jobs' Protocols too
+    queue: JobQueue = FakeQueue()
+    installations: Installations = FakeInstallations()
+    del queue, installations

@@ -1,0 +1,233 @@
+"""The pull-request review handler: read, review, decide, publish.
+
+Shared by the Action and the webhook app. Reads GitHub and MLflow only through the
+ports, and writes only what differs from what is already there (comment, status,
+review requests). When unsure it fails closed: the gate is never green by mistake.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config import CONFIG_PATH, Config, load_config
+from bot.domain import Assignment, Comment, GateDecision, GateState, PullRequest, ReviewReport
+from bot.errors import ConfigError, ModelReviewError
+from bot.gate import decide
+from bot.ports import GitHubPort, ImagePort, RunsPort
+from bot.publish import Publisher
+from bot.render import render_comment
+from bot.review import ReviewRequest, build_review
+from bot.reviewers import Command, CommandKind, apply_reassign, assign
+from bot.state import (
+    BotState,
+    decode_state,
+    encode_state,
+    find_bot_comment,
+    fingerprint,
+    next_state,
+)
+
+log = logging.getLogger(__name__)
+
+NO_MODEL = "no model under review"
+NEEDS_RUN = "this PR changes model code but links no MLflow run"
+UNRESOLVED = "the MLflow references in this PR could not be resolved"
+
+
+@dataclass
+class Deps:
+    """What a handler needs; the entry points build the real ones, tests pass fakes."""
+
+    github: GitHubPort
+    runs: Callable[[Config], RunsPort]
+    # (config, PR, MLflow, the bot's previous comment body) -> where plots go
+    images: Callable[[Config, PullRequest, RunsPort, str | None], ImagePort | None]
+    now: Callable[[], str]
+    config_path: str = CONFIG_PATH
+    # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
+    forks_read_only: bool = False
+
+
+@dataclass
+class Outcome:
+    """What happened, for the action's outputs, the job summary and the logs."""
+
+    gate: GateDecision | None = None
+    comment_url: str | None = None
+    regressions: int = 0
+    markdown: str = ""
+    notice: str = ""
+    writes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    pr: PullRequest
+    config: Config
+    mine: Comment | None
+    previous: BotState | None
+    texts: list[str]
+
+
+def review_pull_request(number: int, deps: Deps, command: Command | None = None) -> Outcome:
+    """Full review of PR `number`: the comment, the review requests and the gate."""
+    gh = deps.github
+    pr = gh.pull_request(number)
+    if pr.state != "open":
+        return Outcome(notice=f"pull request #{number} is {pr.state}: nothing to review")
+    comments = gh.comments(number)
+    mine = find_bot_comment(comments, gh.bot_login())
+    previous = decode_state(mine.body) if mine else None
+    dry = deps.forks_read_only and pr.from_fork
+    publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
+    try:
+        config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+    except ConfigError as exc:
+        return _fail_closed(publisher, Config(), previous, deps, str(exc))
+    if pr.draft and not config.gate.review_drafts:
+        return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
+    texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
+    ctx = _Context(pr, config, mine, previous, texts)
+    try:
+        return _review(ctx, deps, publisher, command)
+    except ModelReviewError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        return _fail_closed(publisher, config, previous, deps, str(exc))
+
+
+def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
+    pr, config = ctx.pr, ctx.config
+    request = ReviewRequest(texts=ctx.texts, commits=pr.commits)
+    runs = deps.runs(config)
+    previous_body = ctx.mine.body if ctx.mine else None
+    images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
+    report = build_review(request, runs, config, images)
+    if not report.candidates and not report.unresolved:
+        return _no_model(ctx, deps, publisher, report)
+    assignment, problem = _assignment(ctx, command)
+    if problem:
+        report = _with_problem(report, problem)
+    state = next_state(
+        ctx.previous,
+        run_fingerprint(report),
+        deps.now(),
+        assignment=assignment,
+        head_sha=pr.head_sha,
+    )
+    if report.candidates:
+        reviews = deps.github.reviews(pr.number)
+        decision = decide(
+            reviews,
+            assignment,
+            pr.author,
+            state.changed_at,
+            pr.head_sha,
+            config.gate.stale_on_new_commits,
+        )
+    else:
+        decision = GateDecision(GateState.FAILURE, UNRESOLVED)
+    body = render_comment(
+        report, gate=decision, assignment=assignment, state_block=encode_state(state)
+    )
+    outcome = Outcome(gate=decision, regressions=report.regressions, markdown=body)
+    outcome.comment_url = publisher.comment(body)
+    if report.candidates:
+        previous = ctx.previous.assignment if ctx.previous else None
+        publisher.request_reviewers(assignment, previous)
+    publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str | None]:
+    pools = ctx.config.reviewers
+    previous = ctx.previous.assignment if ctx.previous else None
+    current = assign(
+        pools.primary,
+        pools.secondary,
+        ctx.pr.author,
+        ctx.pr.number,
+        previous,
+        ctx.pr.requested_reviewers,
+    )
+    if command is not None and command.kind is CommandKind.INVALID:
+        return current, f"`{command.raw}` is not a command model-review knows: {command.problem}"
+    if command is None or command.kind is not CommandKind.REASSIGN:
+        return current, None
+    try:
+        return apply_reassign(current, command, pools, ctx.pr.author), None
+    except ModelReviewError as exc:
+        return current, f"`{command.raw}` was not applied: {exc}"
+
+
+def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewReport) -> Outcome:
+    config = ctx.config
+    touched = [
+        f
+        for f in ctx.pr.changed_files
+        if any(fnmatch.fnmatchcase(f, glob) for glob in config.require_review_for)
+    ]
+    if touched:
+        decision = GateDecision(GateState.FAILURE, NEEDS_RUN)
+    else:
+        decision = GateDecision(GateState.SUCCESS, NO_MODEL)
+    outcome = Outcome(gate=decision, notice=decision.description)
+    if touched or ctx.mine is not None:
+        from bot.render import render_no_model
+
+        state = next_state(
+            ctx.previous, run_fingerprint(report), deps.now(), head_sha=ctx.pr.head_sha
+        )
+        body = render_no_model(
+            touched, had_review=ctx.mine is not None, state_block=encode_state(state)
+        )
+        outcome.markdown = body
+        outcome.comment_url = publisher.comment(body)
+    publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _fail_closed(
+    publisher: Publisher, config: Config, previous: BotState | None, deps: Deps, error: str
+) -> Outcome:
+    """Say what went wrong in the comment and the status; never success."""
+    from bot.render import render_error
+
+    log.error("review failed: %s", error)
+    decision = decide(
+        [], Assignment(None, None), "", None, publisher.pr.head_sha, False, error=error
+    )
+    state = previous or BotState(changed_at=deps.now())
+    body = render_error(error, state_block=encode_state(state))
+    outcome = Outcome(gate=decision, notice=error, markdown=body)
+    try:
+        outcome.comment_url = publisher.comment(body)
+    finally:
+        publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:
+    from dataclasses import replace
+
+    return replace(report, problems=(*report.problems, problem))
+
+
+def run_fingerprint(report: ReviewReport) -> str:
+    """Identity of what is under review: the runs, their versions, params and metrics.
+    An approval given before this last changed is stale."""
+    parts = []
+    for candidate in report.candidates:
+        run = candidate.run
+        version = candidate.model_version.version if candidate.model_version else ""
+        content = json.dumps(
+            [dict(run.params), dict(run.metrics), run.status], sort_keys=True, default=str
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+        parts.append(f"{run.run_id}:{version}:{digest}")
+    return fingerprint(parts)

@@ -1,0 +1,120 @@
+"""Publishing as desired state: write to GitHub only what differs from what is there.
+
+One sticky comment (edited in place, duplicates of the bot's own removed), review
+requests for newly assigned reviewers only, and a commit status only when its state
+or description changes. In dry-run mode (read-only tokens) nothing is written and
+the intended writes are listed instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from bot.domain import Assignment, Comment, GateDecision, PullRequest
+from bot.errors import GitHubError
+from bot.ports import GitHubPort
+from bot.reviewers import split_users_teams
+from bot.state import duplicate_bot_comments
+
+log = logging.getLogger(__name__)
+
+READ_ONLY = (
+    "the GitHub token cannot write to this repository (a pull request from a fork gets a "
+    "read-only token): the review is in the job summary"
+)
+
+
+class _HasWrites(Protocol):
+    writes: list[str]
+    notice: str
+
+
+_Outcome = TypeVar("_Outcome", bound=_HasWrites)
+
+
+class Publisher:
+    def __init__(
+        self,
+        github: GitHubPort,
+        pr: PullRequest,
+        mine: Comment | None,
+        comments: Sequence[Comment] = (),
+        dry_run: bool = False,
+    ) -> None:
+        self.github = github
+        self.pr = pr
+        self.mine = mine
+        self.comments = comments
+        self.dry_run = dry_run
+        self.writes: list[str] = []
+        self.comment_url: str | None = mine.url if mine else None
+
+    def comment(self, body: str) -> str | None:
+        """Create or update the bot's comment; no request when the body is unchanged."""
+        if self.mine is not None and self.mine.body.strip() == body.strip():
+            return self.mine.url
+        if self._skip("comment"):
+            return self.comment_url
+        if self.mine is None:
+            self.mine = self.github.create_comment(self.pr.number, body)
+            self.writes.append("comment created")
+        else:
+            self.mine = self.github.update_comment(self.mine.comment_id, body)
+            self.writes.append("comment updated")
+        self.comment_url = self.mine.url
+        self._remove_duplicates()
+        return self.comment_url
+
+    def _remove_duplicates(self) -> None:
+        keep = self.mine.comment_id if self.mine else None
+        login = self.github.bot_login()
+        for extra in duplicate_bot_comments([*self.comments], login):
+            if extra.comment_id != keep:
+                self.github.delete_comment(extra.comment_id)
+                self.writes.append(f"duplicate comment {extra.comment_id} removed")
+
+    def request_reviewers(self, assignment: Assignment, previous: Assignment | None) -> None:
+        """Request the assigned reviewers not yet requested by the bot or anyone else."""
+        already = {r.casefold() for r in self.pr.requested_reviewers}
+        if previous is not None:
+            already |= {r.casefold() for r in (previous.primary, previous.secondary) if r}
+        wanted = [
+            r
+            for r in (assignment.primary, assignment.secondary)
+            if r and r.casefold() not in already
+        ]
+        if not wanted or self._skip(f"request {', '.join(wanted)}"):
+            return
+        users, teams = split_users_teams(wanted)
+        self.github.request_reviewers(self.pr.number, users, teams)
+        self.writes.append(f"review requested from {', '.join(wanted)}")
+
+    def status(self, decision: GateDecision, context: str) -> None:
+        """Set the commit status on the head commit unless it already says the same."""
+        current = self.github.current_status(self.pr.head_sha, context)
+        if current == (decision.state, decision.description):
+            return
+        if self._skip(f"status {decision.state.value}"):
+            return
+        self.github.set_status(
+            self.pr.head_sha, decision.state, decision.description, context, self.comment_url
+        )
+        self.writes.append(f"status {decision.state.value}: {decision.description}")
+
+    def _skip(self, what: str) -> bool:
+        if self.dry_run:
+            self.writes.append(f"(read-only) would write: {what}")
+            log.info("read-only: not writing %s", what)
+        return self.dry_run
+
+    def finish(self, outcome: _Outcome) -> _Outcome:
+        outcome.writes = self.writes
+        if self.dry_run and not outcome.notice:
+            outcome.notice = READ_ONLY
+        return outcome
+
+
+def is_read_only_error(exc: GitHubError) -> bool:
+    return exc.status in (401, 403)
