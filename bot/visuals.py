@@ -11,7 +11,8 @@ from bot.ports import Point, RunsPort
 
 log = logging.getLogger(__name__)
 
-MAX_POINTS = 1000  # per curve, fetched downsampled by the server
+FETCH_POINTS = 2500  # per run and metric: the most MLflow's bulk endpoint samples
+MAX_POINTS = 1000  # per curve as drawn, min/max-preserving (keeps spikes)
 MAX_ARTIFACT_PAIRS = 6
 MAX_ARTIFACT_BYTES = 5 * 1024 * 1024
 DRAWABLE = (".png", ".jpg", ".jpeg")
@@ -49,7 +50,7 @@ def _histories(
 ) -> dict[str, dict[str, list[Point]]]:
     out: dict[str, dict[str, list[Point]]] = {}
     for key in keys:
-        per_run = runs.metric_histories(run_ids, key, MAX_POINTS)
+        per_run = runs.metric_histories(run_ids, key, FETCH_POINTS)
         if any(len(points) > 1 for points in per_run.values()):
             out[key] = per_run
     return out

@@ -1,0 +1,536 @@
+"""bot.plots: the figures (inspected as matplotlib objects) and their PNG bytes."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Sequence
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from PIL import Image
+
+from bot import plots
+from bot.domain import (
+    Change,
+    Direction,
+    MetricCell,
+    MetricRow,
+    PlotImage,
+    RunSnapshot,
+    Threshold,
+)
+from bot.plots import (
+    CANDIDATE_COLOURS,
+    PRODUCTION_COLOUR,
+    artifact_pairs,
+    choose_curves,
+    downsample,
+    metric_comparison,
+    scale_group,
+    side_by_side,
+    training_curves,
+)
+
+NAN = float("nan")
+INF = float("inf")
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def row(key: str, baseline: float | None, *values: float | None) -> MetricRow:
+    cells = tuple(MetricCell(v, None, None, Change.SAME) for v in values)
+    return MetricRow(key, Direction.HIGHER, Threshold(), baseline, cells)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def pixels(size: tuple[float, float]) -> tuple[int, int]:
+    return round(size[0] * plots.DPI), round(size[1] * plots.DPI)
+
+
+def picture(width: int = 60, height: int = 40, fmt: str = "PNG", colour: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def with_header_size(png: bytes, width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims another size (with a valid CRC)."""
+    body = struct.pack(">II", width, height) + png[24:29]
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + body))
+    return png[:16] + body + crc + png[33:]
+
+
+def texts(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+ROWS = [
+    row("accuracy", 0.91, 0.93),
+    row("f1", 0.88, 0.86),
+    row("latency_ms", 120.0, 95.0),
+    row("throughput", 15_000.0, 16_500.0),
+]
+
+
+# --- metric comparison -----------------------------------------------------------
+
+
+def test_metric_comparison_is_one_primary_png_of_the_fixed_size() -> None:
+    [image] = metric_comparison(ROWS, ["candidate"])
+
+    assert (image.name, image.group, image.primary) == ("metrics.png", "metrics", True)
+    assert png_size(image.png) == pixels(plots.METRICS_SIZE)
+    assert len(image.png) < 150_000
+    assert "4 metrics" in image.alt
+
+
+def test_accuracy_and_latency_do_not_share_an_axis() -> None:
+    fig = plots._figure_for_metrics(ROWS, ["candidate"])
+    assert fig is not None
+
+    panels = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes]
+    assert panels == [["accuracy", "f1"], ["latency_ms"], ["throughput"]]
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        "values within ±1",
+        "values within ±1000",
+        "values within ±100000",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.9, 0.1], 0),
+        ([1.0], 0),
+        ([-0.5, 0.3], 0),
+        ([0.0], 0),
+        ([1.5], 1),
+        ([120.0], 3),
+        ([1000.0], 3),
+        ([1001.0, 3.0], 4),
+        ([-250.0, 2.0], 3),
+        ([], 0),
+    ],
+)
+def test_scale_group_is_the_bounding_power_of_ten(values: list[float], expected: int) -> None:
+    assert scale_group(values) == expected
+
+
+def test_colours_and_legend_are_fixed_per_series() -> None:
+    fig = plots._figure_for_metrics([row("accuracy", 0.9, 0.8, 0.7)], ["run a", "run b"])
+    assert fig is not None
+
+    [ax] = fig.axes
+    colours = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert colours == [
+        PRODUCTION_COLOUR.lower(),
+        CANDIDATE_COLOURS[0].lower(),
+        CANDIDATE_COLOURS[1].lower(),
+    ]
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.9, 0.8, 0.7])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["production", "run a", "run b"]
+    assert {"0.9", "0.8", "0.7"} <= set(texts(ax))
+
+
+def test_missing_values_are_marked_and_empty_rows_skipped() -> None:
+    rows = [
+        row("accuracy", 0.9, NAN),
+        row("auc", None, 0.7),
+        row("all_missing", NAN, None),
+        row("infinite", INF, -INF),
+    ]
+    fig = plots._figure_for_metrics(rows, ["candidate"])
+    assert fig is not None
+
+    [ax] = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["accuracy", "auc"]
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.9, 0.7])
+    assert texts(ax).count(" n/a") == 2
+
+
+def test_values_too_big_to_draw_are_marked_not_drawn() -> None:
+    fig = plots._figure_for_metrics([row("sentinel", 1.7e308, 3.0)], ["candidate"])
+    assert fig is not None
+
+    [ax] = fig.axes
+    assert [bar.get_width() for bar in ax.patches] == [3.0]
+    assert texts(ax).count(" n/a") == 1
+    assert png_size(plots._png(fig)) == pixels(plots.METRICS_SIZE)
+
+
+def test_nothing_to_plot_gives_no_image() -> None:
+    assert metric_comparison([row("loss", NAN, None)], ["candidate"]) == []
+    assert metric_comparison([], ["candidate"]) == []
+    assert metric_comparison(ROWS, ["candidate"], max_metrics=0) == []
+
+
+def test_at_most_max_metrics_are_drawn() -> None:
+    rows = [row(f"m{i:02d}", 0.5, 0.6) for i in range(20)]
+    [image] = metric_comparison(rows, ["candidate"], max_metrics=12)
+    fig = plots._figure_for_metrics(rows, ["candidate"], max_metrics=12)
+    assert fig is not None
+
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert labels == [f"m{i:02d}" for i in range(12)]
+    assert "(8 more in the table)" in image.alt
+
+
+def test_many_scales_are_merged_into_a_few_panels() -> None:
+    rows = [row(f"m{k}", 10.0**k, 2 * 10.0**k) for k in range(10)]
+    fig = plots._figure_for_metrics(rows, ["candidate"])
+    assert fig is not None
+
+    assert len(fig.axes) == plots.MAX_PANELS
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert labels == [f"m{k}" for k in range(10)]
+
+
+def test_user_text_with_dollars_is_drawn_literally() -> None:
+    [image] = metric_comparison([row("cost$usd$", 1.0, 2.0)], ["run $a$"])
+    fig = plots._figure_for_metrics([row("cost$usd$", 1.0, 2.0)], ["run $a$"])
+    assert fig is not None
+
+    assert png_size(image.png) == pixels(plots.METRICS_SIZE)
+    assert fig.axes[0].get_yticklabels()[0].get_text() == r"cost\$usd\$"
+    assert fig.legends[0].get_texts()[1].get_text() == r"run \$a\$"
+
+
+def test_same_input_gives_identical_bytes() -> None:
+    first = metric_comparison(ROWS, ["candidate"])
+    again = metric_comparison(list(ROWS), ["candidate"])
+    other = metric_comparison([*ROWS[:-1], row("throughput", 15_000.0, 17_000.0)], ["candidate"])
+
+    assert first[0].png == again[0].png
+    assert first[0].png != other[0].png
+    assert b"Software" not in first[0].png  # no library version in the bytes
+
+
+# --- training curves -------------------------------------------------------------
+
+LABELS = {"cand": "candidate", "prod": "production"}
+
+
+def history(n: int, scale: float = 1.0, spike_at: int | None = None) -> list[tuple[int, float]]:
+    points = [(s, scale * (1.0 + math.sin(s / 50) * 0.1 + 1.0 / (1 + s))) for s in range(n)]
+    if spike_at is not None:
+        points[spike_at] = (spike_at, 100.0 * scale)
+    return points
+
+
+def test_training_curves_one_image_per_metric_with_unique_names() -> None:
+    series = {"prod": history(200), "cand": history(200, 0.9)}
+    images = training_curves(
+        {"val/loss": series, "val_loss": series, "acc": series}, LABELS, "prod"
+    )
+
+    assert [i.name for i in images] == [
+        "curve-val_loss.png",
+        "curve-val_loss-2.png",
+        "curve-acc.png",
+    ]
+    assert [i.primary for i in images] == [True, True, False]
+    assert {i.group for i in images} == {"curves"}
+    assert images[0].title == "val/loss"
+    for image in images:
+        assert png_size(image.png) == pixels(plots.CURVE_SIZE)
+        assert len(image.png) < 150_000
+
+
+def test_production_is_dashed_in_its_colour_and_candidates_keep_theirs() -> None:
+    labels = {"c1": "first", "c2": "second", "prod": "production"}
+    # the first candidate has no history here: the second still gets the second colour
+    series = {"c2": history(50), "prod": history(50, 2.0)}
+    fig = plots._figure_for_curve("loss", plots._lines(series, labels, "prod", 1000))
+    [ax] = fig.axes
+
+    production, second = ax.get_lines()
+    assert to_hex(production.get_color()) == PRODUCTION_COLOUR.lower()
+    assert production.get_linestyle() == "--"
+    assert to_hex(second.get_color()) == CANDIDATE_COLOURS[1].lower()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["production", "second"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("step", "loss", "loss")
+
+
+def test_unlabelled_runs_are_drawn_with_a_short_id() -> None:
+    series = {"0123456789abcdef": history(20)}
+    fig = plots._figure_for_curve("loss", plots._lines(series, {}, None, 1000))
+
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["01234567"]
+
+
+def test_non_finite_points_are_skipped() -> None:
+    series = {"cand": [(0, 1.0), (1, NAN), (2, INF), (3, 0.5)], "prod": [(0, NAN)]}
+    lines = plots._lines(series, LABELS, "prod", 1000)
+    fig = plots._figure_for_curve("loss", lines)
+
+    [line] = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [0, 3]
+    assert list(line.get_ydata()) == [1.0, 0.5]
+    assert training_curves({"broken": {"cand": [(0, NAN)]}}, LABELS, "prod") == []
+
+
+def test_long_histories_are_capped_and_keep_their_spikes() -> None:
+    series = {"cand": history(20_000, spike_at=12_345), "prod": history(20_000)}
+    fig = plots._figure_for_curve("loss", plots._lines(series, LABELS, "prod", 400))
+
+    production, candidate = fig.axes[0].get_lines()
+    assert len(production.get_xdata()) <= 400
+    assert len(candidate.get_xdata()) <= 400
+    assert max(candidate.get_ydata()) == 100.0
+    assert 12_345 in list(candidate.get_xdata())
+
+
+@pytest.mark.parametrize(
+    ("values", "scale"),
+    [
+        ([1e-4, 1.0], "log"),
+        ([0.5, 1.0], "linear"),
+        ([-1e-4, 10.0], "linear"),
+        ([0.0, 5000.0], "linear"),
+    ],
+)
+def test_log_scale_only_for_wide_positive_ranges(values: list[float], scale: str) -> None:
+    series = {"cand": list(enumerate(values))}
+    fig = plots._figure_for_curve("lr", plots._lines(series, LABELS, None, 1000))
+
+    assert fig.axes[0].get_yscale() == scale
+
+
+def test_curves_are_deterministic() -> None:
+    series = {"prod": history(300), "cand": history(300, 0.8)}
+    first = training_curves({"loss": series}, LABELS, "prod")
+    again = training_curves({"loss": dict(series)}, dict(LABELS), "prod")
+
+    assert first[0].png == again[0].png
+
+
+# --- downsample ----------------------------------------------------------------
+
+point_lists = st.lists(
+    st.tuples(
+        st.integers(min_value=-1_000, max_value=1_000_000),
+        st.floats(allow_nan=False, allow_infinity=False, width=32),
+    ),
+    max_size=600,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(points=point_lists, max_points=st.integers(min_value=4, max_value=200))
+def test_downsample_properties(points: list[tuple[int, float]], max_points: int) -> None:
+    out = downsample(points, max_points)
+    ordered = sorted(points, key=lambda p: p[0])
+
+    assert len(out) <= max_points
+    assert [s for s, _ in out] == sorted(s for s, _ in out)
+    if points:
+        assert out[0] == ordered[0]
+        assert out[-1] == ordered[-1]
+        assert min(v for _, v in out) == min(v for _, v in points)
+        assert max(v for _, v in out) == max(v for _, v in points)
+    assert is_subsequence(out, ordered)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.sets(st.integers(min_value=0, max_value=10**9), max_size=500),
+    max_points=st.integers(min_value=4, max_value=100),
+)
+def test_downsample_keeps_steps_strictly_increasing(steps: set[int], max_points: int) -> None:
+    out = downsample([(s, float(s % 7)) for s in steps], max_points)
+
+    assert all(a[0] < b[0] for a, b in pairwise(out))
+
+
+def is_subsequence(part: Sequence[tuple[int, float]], whole: Sequence[tuple[int, float]]) -> bool:
+    it = iter(whole)
+    return all(any(p == w for w in it) for p in part)
+
+
+def test_downsample_keeps_a_single_spike_in_a_long_history() -> None:
+    points = [(s, 1.0 + (s % 10) * 0.01) for s in range(100_000)]
+    points[54_321] = (54_321, 50.0)
+    points[77_777] = (77_777, -50.0)
+    out = downsample(points, 1000)
+
+    assert len(out) <= 1000
+    assert (54_321, 50.0) in out
+    assert (77_777, -50.0) in out
+
+
+def test_downsample_short_input_is_sorted_and_clean() -> None:
+    points = [(3, 0.3), (1, NAN), (2, INF), (0, 0.0)]
+
+    assert downsample(points, 1000) == [(0, 0.0), (3, 0.3)]
+    assert downsample([], 10) == []
+
+
+def test_downsample_of_one_repeated_step() -> None:
+    points = [(0, float(v % 13)) for v in range(500)]
+    out = downsample(points, 8)
+
+    assert out[0] == (0, 0.0)
+    assert out[-1] == points[-1]
+    assert {v for _, v in out} >= {0.0, 12.0}
+    assert len(out) <= 8
+
+
+def test_downsample_refuses_budgets_below_four() -> None:
+    with pytest.raises(ValueError, match="at least 4"):
+        downsample([(0, 1.0)], 3)
+
+
+# --- choose_curves ---------------------------------------------------------------
+
+
+def snapshot(run_id: str, steps: dict[str, int]) -> RunSnapshot:
+    return RunSnapshot(run_id, "1", metrics=dict.fromkeys(steps, 0.5), metric_steps=steps)
+
+
+RUNS = [
+    snapshot("a", {"loss": 99, "acc": 99, "lr": 0, "f1": 10}),
+    snapshot("b", {"val_loss": 500, "loss": 20, "f1": 40}),
+]
+
+
+def test_choose_curves_by_last_step_then_name() -> None:
+    assert choose_curves(RUNS, [], 10) == ["val_loss", "acc", "loss", "f1"]
+    assert choose_curves(RUNS, [], 2) == ["val_loss", "acc"]
+    assert choose_curves(RUNS, [], 0) == []
+
+
+def test_choose_curves_prefers_the_configured_names_in_their_order() -> None:
+    assert choose_curves(RUNS, ["f1", "missing", "lr"], 4) == ["f1", "lr"]
+    assert choose_curves(RUNS, ["*loss"], 4) == ["loss", "val_loss"]
+    assert choose_curves(RUNS, ["f1", "acc", "loss"], 2) == ["f1", "acc"]
+
+
+def test_choose_curves_falls_back_when_no_configured_name_was_logged() -> None:
+    assert choose_curves(RUNS, ["missing"], 1) == ["val_loss"]
+
+
+# --- artifact pairs ----------------------------------------------------------------
+
+PATTERNS = ["*.png", "*.jpg", "plots/*"]
+
+
+def test_artifact_pairs_by_path_then_file_name() -> None:
+    candidate = ["plots/roc.png", "Confusion.PNG", "model.pkl", "x/sub/pr.png", "new.jpg"]
+    baseline = ["plots/roc.png", "eval/confusion.png", "y/pr.png", "old.png", "notes.txt"]
+
+    assert artifact_pairs(candidate, baseline, PATTERNS) == [
+        ("Confusion.PNG", "Confusion.PNG", "eval/confusion.png"),
+        ("new.jpg", "new.jpg", None),
+        ("old.png", None, "old.png"),
+        ("plots/roc.png", "plots/roc.png", "plots/roc.png"),
+        ("x/sub/pr.png", "x/sub/pr.png", "y/pr.png"),
+    ]
+
+
+def test_artifact_pairs_same_path_wins_over_same_name() -> None:
+    pairs = artifact_pairs(["a/x.png", "b/x.png"], ["z/x.png", "b/x.png"], ["*.png"])
+
+    assert pairs == [("a/x.png", "a/x.png", "z/x.png"), ("b/x.png", "b/x.png", "b/x.png")]
+
+
+def test_artifact_patterns_match_path_or_file_name() -> None:
+    files = ["plots/data.csv", "deep/plots/curve.svg", "curve.svg"]
+
+    assert [p[0] for p in artifact_pairs(files, [], ["plots/*"])] == ["plots/data.csv"]
+    assert [p[0] for p in artifact_pairs(files, [], ["CURVE.SVG"])] == [
+        "curve.svg",
+        "deep/plots/curve.svg",
+    ]
+    assert artifact_pairs(files, files, []) == []
+
+
+# --- side by side ---------------------------------------------------------------------
+
+
+def test_side_by_side_with_a_missing_side() -> None:
+    image = side_by_side("plots/roc.png", None, picture(), "production", "candidate")
+    assert isinstance(image, PlotImage)
+
+    assert image.group == "artifacts"
+    assert image.primary is True
+    assert image.name.startswith("artifact-plots_roc-") and image.name.endswith(".png")
+    assert png_size(image.png) == pixels(plots.PAIR_SIZE)
+    assert len(image.png) < 150_000
+    fig = plots._figure_for_pair("plots/roc.png", None, picture(), "production", "candidate")
+    assert fig is not None
+    left, right = fig.axes
+    assert (left.get_title(), right.get_title()) == ("production", "candidate")
+    assert texts(left) == [plots.NOT_LOGGED]
+    assert len(left.images) == 0
+    assert len(right.images) == 1
+    assert right.images[0].get_array().shape[:2] == (40, 60)
+
+
+def test_side_by_side_reads_jpeg_and_marks_unreadable_images() -> None:
+    fig = plots._figure_for_pair("x", b"<svg></svg>", picture(fmt="JPEG"), "prod", "cand")
+    assert fig is not None
+
+    left, right = fig.axes
+    assert texts(left) == ["cannot be shown\n(not a readable PNG or JPEG)"]
+    assert len(right.images) == 1
+
+
+def test_side_by_side_without_anything_to_draw_is_none() -> None:
+    assert side_by_side("x.svg", b"<svg/>", None, "production", "candidate") is None
+    assert side_by_side("x.png", None, None, "production", "candidate") is None
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "message"),
+    [(8_000, 6_000, "too large to show (8000x6000)"), (20_000, 10_000, "too large to show")],
+)
+def test_huge_images_are_neither_decoded_nor_drawn(width: int, height: int, message: str) -> None:
+    huge = with_header_size(picture(), width, height)
+    fig = plots._figure_for_pair("big", huge, picture(), "production", "candidate")
+    assert fig is not None
+
+    assert texts(fig.axes[0]) == [message]
+
+
+def test_large_images_are_shrunk_before_drawing() -> None:
+    fig = plots._figure_for_pair("wide", picture(3000, 300), None, "production", "candidate")
+    assert fig is not None
+
+    shape = fig.axes[0].images[0].get_array().shape
+    assert shape[:2] == (120, plots.MAX_IMAGE_SIDE)
+
+
+def test_side_by_side_is_deterministic_and_keeps_primary_flag() -> None:
+    first = side_by_side("a.png", picture(colour="blue"), picture(), "p", "c", primary=False)
+    again = side_by_side("a.png", picture(colour="blue"), picture(), "p", "c", primary=False)
+    assert first is not None and again is not None
+
+    assert first.png == again.png
+    assert first.primary is False
+
+
+# --- import cost ---------------------------------------------------------------------
+
+
+def test_importing_plots_does_not_import_matplotlib() -> None:
+    heavy = "('matplotlib', 'numpy', 'PIL')"
+    code = f"import sys, bot.plots; print([m for m in sys.modules if m.startswith({heavy})])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.strip() == "[]"

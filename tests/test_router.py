@@ -1,0 +1,88 @@
+"""Which deliveries the bot acts on, built from GitHub's real webhook payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.reviewers import CommandKind
+from bot.router import Action, Event, route
+
+FIXTURES = Path(__file__).parent / "fixtures" / "github"
+
+
+def payload(event: str, action: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / event / f"{action}.payload.json").read_text())
+    return data
+
+
+def pr_comment(body: str, association: str = "MEMBER", user_type: str = "User") -> Event:
+    data = copy.deepcopy(payload("issue_comment", "created"))
+    data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1",
+                                     "html_url": "https://github.com/x/y/pull/1"}
+    data["comment"]["body"] = body
+    data["comment"]["author_association"] = association
+    data["comment"]["user"]["type"] = user_type
+    return Event("issue_comment", data)
+
+
+@pytest.mark.parametrize("action", ["opened", "reopened", "synchronize", "ready_for_review",
+                                    "edited"])
+def test_pull_request_changes_trigger_a_review(action: str) -> None:
+    name = "opened" if action == "edited" else action
+    data = copy.deepcopy(payload("pull_request", name))
+    data["action"] = action
+    event = Event("pull_request", data)
+    assert route(event).action is Action.REVIEW
+    assert event.pr_number == data["pull_request"]["number"]
+    assert event.head_sha == data["pull_request"]["head"]["sha"]
+    assert event.repo == data["repository"]["full_name"]
+
+
+def test_reviews_re_evaluate_the_gate() -> None:
+    for action in ("submitted", "dismissed"):
+        assert route(Event("pull_request_review", payload("pull_request_review", action))).action \
+            is Action.REVIEW
+
+
+def test_closed_is_routed_to_the_closing_handler() -> None:
+    assert route(Event("pull_request", payload("pull_request", "closed"))).action is Action.CLOSED
+
+
+def test_unhandled_events_are_ignored_with_a_reason() -> None:
+    decision = route(Event("ping", payload("ping", "payload") if False else {"zen": "x"}))
+    assert decision.action is Action.IGNORE and "ping" in decision.reason
+    labeled = copy.deepcopy(payload("pull_request", "opened"))
+    labeled["action"] = "labeled"
+    assert route(Event("pull_request", labeled)).action is Action.IGNORE
+
+
+def test_refresh_command_from_a_collaborator_runs_the_review() -> None:
+    decision = route(pr_comment("/model-review refresh"))
+    assert decision.action is Action.COMMAND
+    assert decision.command is not None and decision.command.kind is CommandKind.REFRESH
+
+
+@pytest.mark.parametrize("association", ["NONE", "CONTRIBUTOR", "FIRST_TIMER"])
+def test_commands_from_outsiders_are_ignored(association: str) -> None:
+    decision = route(pr_comment("/model-review refresh", association))
+    assert decision.action is Action.IGNORE and association in decision.reason
+
+
+def test_comments_on_issues_and_by_bots_and_without_commands_are_ignored() -> None:
+    on_issue = Event("issue_comment", payload("issue_comment", "created"))
+    assert route(on_issue).action is Action.IGNORE
+    assert route(pr_comment("/model-review refresh", user_type="Bot")).action is Action.IGNORE
+    assert route(pr_comment("looks good to me")).action is Action.IGNORE
+
+
+def test_installation_id_is_read_when_present() -> None:
+    data = copy.deepcopy(payload("pull_request", "opened"))
+    data["installation"] = {"id": 42}
+    assert Event("pull_request", data).installation_id == 42
+    data.pop("installation")
+    assert Event("pull_request", data).installation_id is None
