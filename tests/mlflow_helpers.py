@@ -1,0 +1,167 @@
+"""Helpers that put real data into the real MLflow server of the test session
+(tests/conftest.py: `mlflow_server`, `mlflow_client`).
+
+Everything goes through MLflow's own client, so what the bot reads back is exactly
+what MLflow stores. Test modules import these (`from mlflow_helpers import ...`).
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+    Param,
+)
+from mlflow.models import Model
+from mlflow.models.signature import ModelSignature
+from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
+
+BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch
+
+
+def free_port() -> int:
+    """A localhost TCP port nobody listens on (for the server, or a dead address)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unique_name(prefix: str) -> str:
+    """A name no other test uses (the server is shared by the whole session)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    """The id of experiment `name`, created when it does not exist yet."""
+    found = client.get_experiment_by_name(name)
+    return str(found.experiment_id) if found else str(client.create_experiment(name))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    digest: str
+    context: str | None = "training"
+    source_type: str = "code"
+
+
+def make_run(  # noqa: PLR0917 (the shape other test modules call)
+    client: MlflowClient,
+    experiment: str,
+    params: Mapping[str, object] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tags: Mapping[str, str] | None = None,
+    notes: str | None = None,
+    history: Mapping[str, Sequence[float]] | None = None,
+    artifacts: Mapping[str, bytes] | None = None,
+    *,
+    run_name: str | None = None,
+    commit: str | None = None,
+    datasets: Sequence[DatasetSpec] = (),
+    start_time: int | None = None,
+) -> str:
+    """Create a finished run and return its id.
+
+    `metrics` are logged at step 0 unless `history` has the same key; `history`
+    values are logged at steps 0, 1, 2, ... (the last one is the run's metric).
+    `artifacts` maps artifact paths ("plots/roc.png") to their bytes.
+    """
+    all_tags = dict(tags or {})
+    if notes is not None:
+        all_tags["mlflow.note.content"] = notes
+    if commit is not None:
+        all_tags["mlflow.source.git.commit"] = commit
+    run = client.create_run(
+        experiment_id(client, experiment),
+        start_time=start_time,
+        tags=all_tags,
+        run_name=run_name or unique_name("run"),
+    )
+    run_id = str(run.info.run_id)
+    now = int(time.time() * 1000)
+    points = [
+        Metric(key, float(value), now, 0)
+        for key, value in (metrics or {}).items()
+        if key not in (history or {})
+    ]
+    for key, values in (history or {}).items():
+        points += [Metric(key, float(v), now + i, i) for i, v in enumerate(values)]
+    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in (params or {}).items()])
+    for start in range(0, len(points), BATCH):
+        client.log_batch(run_id, metrics=points[start : start + BATCH])
+    if datasets:
+        client.log_inputs(run_id, datasets=[_dataset_input(d) for d in datasets])
+    for path, data in (artifacts or {}).items():
+        upload_bytes(client, run_id, path, data)
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+def _dataset_input(spec: DatasetSpec) -> DatasetInput:
+    dataset = Dataset(name=spec.name, digest=spec.digest, source_type=spec.source_type, source="{}")
+    tags = [InputTag("mlflow.data.context", spec.context)] if spec.context else []
+    return DatasetInput(dataset=dataset, tags=tags)
+
+
+def upload_bytes(client: MlflowClient, run_id: str, path: str, data: bytes) -> None:
+    folder, _, filename = path.rpartition("/")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / filename
+        local.write_bytes(data)
+        client.log_artifact(run_id, str(local), folder or None)
+
+
+def log_model(
+    client: MlflowClient, run_id: str, name: str = "model", signature: bool = True
+) -> str:
+    """Log an MLflow 3 logged model for `run_id` (an MLmodel file written by MLflow's
+    own `Model` class, with or without a signature) and return its id."""
+    run = client.get_run(run_id)
+    model = client.create_logged_model(
+        run.info.experiment_id, name=name, source_run_id=run_id, model_type="classifier"
+    )
+    meta = Model(model_id=model.model_id, run_id=run_id)
+    meta.add_flavor("python_function", loader_module="mlflow.sklearn", python_version="3.11")
+    meta.add_flavor("sklearn", pickled_model="model.pkl", serialization_format="cloudpickle")
+    if signature:
+        meta.signature = ModelSignature(
+            inputs=Schema([ColSpec("double", "x1"), ColSpec("double", "x2")]),
+            outputs=Schema([ColSpec("long")]),
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        meta.save(str(Path(tmp) / "MLmodel"))
+        client.log_model_artifacts(model.model_id, tmp)
+    client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+    return str(model.model_id)
+
+
+def register(
+    client: MlflowClient,
+    name: str,
+    run_id: str,
+    model_id: str | None = None,
+    aliases: Sequence[str] = (),
+) -> str:
+    """Register a version of `name` (created if needed) from a run or logged model;
+    return the version number."""
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        client.create_registered_model(name)
+    source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/model"
+    version = client.create_model_version(name, source, run_id=run_id, model_id=model_id)
+    for alias in aliases:
+        client.set_registered_model_alias(name, alias, version.version)
+    return str(version.version)
