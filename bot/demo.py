@@ -8,6 +8,8 @@ This module writes example data, so (unlike the bot) it uses mlflow's logging AP
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import time
@@ -34,7 +36,7 @@ Shallow trees, default learning rate. Serving since the spring release.
 CANDIDATE_NOTES = """# Deeper trees, slower learning rate
 
 More estimators with a smaller learning rate and deeper trees: validation
-log-loss drops while recall on the malignant class improves. Latency grows with
+log-loss drops and precision improves. Training and prediction get slower with
 the number of trees, so check `predict_latency_ms` before approving.
 
 ## Data
@@ -91,13 +93,12 @@ def run_demo(directory: str) -> int:
 def build_store(folder: Path, uri: str) -> tuple[str, str]:
     """Train and log both models; returns (production run id, candidate run id)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    _start_afresh(folder)
     try:
         import mlflow
         import sklearn  # noqa: F401
     except ImportError:
         raise UsageError(NEEDS_EXTRA, hint=NEEDS_EXTRA_HINT) from None
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # after mlflow set up its logging
     mlflow.set_tracking_uri(uri)
     client = mlflow.MlflowClient(uri)
     if client.get_experiment_by_name(EXPERIMENT) is None:
@@ -110,14 +111,6 @@ def build_store(folder: Path, uri: str) -> tuple[str, str]:
     _register(candidate_model)
     client.set_registered_model_alias(MODEL_NAME, "production", prod_version)
     return production, candidate
-
-
-def _start_afresh(folder: Path) -> None:
-    """A second demo in the same folder starts from an empty store (ours only)."""
-    import shutil
-
-    (folder / "mlflow.db").unlink(missing_ok=True)
-    shutil.rmtree(folder / "artifacts", ignore_errors=True)
 
 
 def _dataset() -> tuple[Any, Any, Any, Any]:
@@ -217,7 +210,7 @@ def _confusion_figure(model: Any, x_test: Any, y_test: Any) -> Any:
     from sklearn.metrics import confusion_matrix
 
     matrix = confusion_matrix(y_test, model.predict(x_test))
-    fig = Figure(figsize=(4, 4), dpi=100)
+    fig = Figure(figsize=(4, 4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
@@ -233,5 +226,6 @@ def _confusion_figure(model: Any, x_test: Any, y_test: Any) -> Any:
 def _register(model_uri: str) -> str:
     import mlflow
 
-    version = mlflow.register_model(model_uri, MODEL_NAME)
+    with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints progress lines there
+        version = mlflow.register_model(model_uri, MODEL_NAME)
     return str(version.version)

@@ -26,6 +26,7 @@ from bot.ports import RunsPort
 log = logging.getLogger(__name__)
 
 MAX_COMMIT_RUNS = 5  # runs found through the PR's commits, newest first
+MAX_COMMITS = 20  # the PR's newest commits searched (MLflow needs one search per commit)
 
 NO_RUN = "no run with this id on the tracking server (deleted, or logged to another server?)"
 NO_VERSION = "registered model `{name}` has no version {version}"
@@ -76,7 +77,7 @@ def resolve_candidates(
     if not refs and commits:
         candidates = [
             Candidate(run=run, from_commit=True)
-            for run in runs.runs_for_commits(list(commits))[:MAX_COMMIT_RUNS]
+            for run in runs.runs_for_commits(list(commits)[-MAX_COMMITS:])[:MAX_COMMIT_RUNS]
             if not _allowed(run, None, config)
         ]
     return Resolution(tuple(candidates), tuple(unresolved))

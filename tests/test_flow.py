@@ -58,15 +58,24 @@ def world() -> Iterator[tuple[FakeGitHub, FakeRuns, Deps]]:
     runs.register("fraud-model", OTHER)
     github = FakeGitHub()
     github.pulls[7] = PullRequest(
-        number=7, title="Retrain", body=f"Model: runs:/{CANDIDATE}/model", author="dave",
-        head_sha="1" * 40, base_sha="2" * 40, head_ref="retrain", base_ref="main",
-        repo="acme/fraud", commits=("1" * 40,), changed_files=("models/train.py",),
+        number=7,
+        title="Retrain",
+        body=f"Model: runs:/{CANDIDATE}/model",
+        author="dave",
+        head_sha="1" * 40,
+        base_sha="2" * 40,
+        head_ref="retrain",
+        base_ref="main",
+        repo="acme/fraud",
+        commits=("1" * 40,),
+        changed_files=("models/train.py",),
     )
     github.files[(".github/model-review.yml", "2" * 40)] = CONFIG
     images: FakeImages | None = None
 
-    def make_images(config: Config, pr: PullRequest, runs_port: RunsPort,
-                    previous: str | None) -> FakeImages | None:
+    def make_images(
+        config: Config, pr: PullRequest, runs_port: RunsPort, previous: str | None
+    ) -> FakeImages | None:
         return images
 
     deps = Deps(github=github, runs=lambda config: runs, images=make_images, now=Clock())
@@ -74,8 +83,9 @@ def world() -> Iterator[tuple[FakeGitHub, FakeRuns, Deps]]:
 
 
 def _approve(github: FakeGitHub, user: str, at: str, state: str = "APPROVED") -> None:
-    github.add_review(7, Review(user=user, state=ReviewState.parse(state), submitted_at=at,
-                                commit_id="1" * 40))
+    github.add_review(
+        7, Review(user=user, state=ReviewState.parse(state), submitted_at=at, commit_id="1" * 40)
+    )
 
 
 def test_first_review_posts_one_comment_requests_reviewers_and_holds_the_merge(world) -> None:
@@ -219,8 +229,9 @@ def test_duplicate_bot_comments_converge_to_one(world) -> None:
     github, _, deps = world
     review_pull_request(7, deps)
     first = github.comment_list[0]
-    github.comment_list.append(replace(first, comment_id=first.comment_id + 50,
-                                       body=first.body + "\nold"))
+    github.comment_list.append(
+        replace(first, comment_id=first.comment_id + 50, body=first.body + "\nold")
+    )
     review_pull_request(7, deps)
     assert len([c for c in github.comment_list if c.author == github.login]) == 1
 
@@ -255,4 +266,3 @@ def test_draft_is_skipped_unless_configured(world) -> None:
     github.pulls[7] = replace(github.pulls[7], draft=True)
     outcome = review_pull_request(7, deps)
     assert github.writes == [] and "draft" in outcome.notice
-

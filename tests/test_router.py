@@ -22,16 +22,19 @@ def payload(event: str, action: str) -> dict[str, Any]:
 
 def pr_comment(body: str, association: str = "MEMBER", user_type: str = "User") -> Event:
     data = copy.deepcopy(payload("issue_comment", "created"))
-    data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1",
-                                     "html_url": "https://github.com/x/y/pull/1"}
+    data["issue"]["pull_request"] = {
+        "url": "https://api.github.com/repos/x/y/pulls/1",
+        "html_url": "https://github.com/x/y/pull/1",
+    }
     data["comment"]["body"] = body
     data["comment"]["author_association"] = association
     data["comment"]["user"]["type"] = user_type
     return Event("issue_comment", data)
 
 
-@pytest.mark.parametrize("action", ["opened", "reopened", "synchronize", "ready_for_review",
-                                    "edited"])
+@pytest.mark.parametrize(
+    "action", ["opened", "reopened", "synchronize", "ready_for_review", "edited"]
+)
 def test_pull_request_changes_trigger_a_review(action: str) -> None:
     name = "opened" if action == "edited" else action
     data = copy.deepcopy(payload("pull_request", name))
@@ -45,8 +48,10 @@ def test_pull_request_changes_trigger_a_review(action: str) -> None:
 
 def test_reviews_re_evaluate_the_gate() -> None:
     for action in ("submitted", "dismissed"):
-        assert route(Event("pull_request_review", payload("pull_request_review", action))).action \
+        assert (
+            route(Event("pull_request_review", payload("pull_request_review", action))).action
             is Action.REVIEW
+        )
 
 
 def test_closed_is_routed_to_the_closing_handler() -> None:

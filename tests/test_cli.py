@@ -1,0 +1,56 @@
+"""The command line: help is instant and imports nothing heavy; errors are clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import build_parser, main
+
+
+def test_help_imports_neither_mlflow_nor_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('mlflow', 'matplotlib', 'github', 'flask', 'numpy') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "none"
+    assert "model-review demo" in result.stdout
+
+
+def test_python_dash_m_bot_is_the_same_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "render", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--tracking-uri" in result.stdout and "--out" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "render", "action", "serve", "worker"])
+def test_every_documented_command_exists(command: str) -> None:
+    assert build_parser().parse_args([command]).command == command
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: model-review" in capsys.readouterr().out
+
+
+def test_action_outside_github_actions_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    assert main(["action"]) == 2
+    out = capsys.readouterr().out
+    assert "::error::" in out and "model-review render" in out

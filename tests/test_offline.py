@@ -1,0 +1,136 @@
+"""`model-review render` end to end against the real MLflow test server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from mlflow_helpers import free_port, make_run, register, unique_name
+
+from bot.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def fraud(mlflow_client: MlflowClient) -> dict[str, str]:
+    """A production run under the `production` alias and a candidate of the same model."""
+    experiment = unique_name("fraud")
+    model = unique_name("fraud-model")
+    production = make_run(
+        mlflow_client, experiment,
+        params={"max_depth": 4, "lr": 0.1},
+        metrics={"val_auc": 0.90, "val_loss": 0.30, "latency_ms": 12.0},
+        run_name="prod-gbm",
+        history={"val_loss": [0.9, 0.6, 0.4, 0.30]},
+    )  # fmt: skip
+    candidate = make_run(
+        mlflow_client, experiment,
+        params={"max_depth": 6, "lr": 0.1, "subsample": 0.8},
+        metrics={"val_auc": 0.93, "val_loss": 0.25, "latency_ms": 15.0},
+        notes="# Deeper trees\n\nBetter AUC at a small latency cost.\n\n## Details\nmore",
+        run_name="cand-gbm",
+        history={"val_loss": [0.8, 0.5, 0.3, 0.25]},
+    )  # fmt: skip
+    register(mlflow_client, model, production, aliases=["production"])
+    register(mlflow_client, model, candidate)
+    return {"production": production, "candidate": candidate, "model": model}
+
+
+def _row(markdown: str, metric: str) -> list[str]:
+    line = next(li for li in markdown.splitlines() if li.startswith(f"| `{metric}`"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_render_prints_a_table_that_matches_mlflow(
+    fraud: dict[str, str], tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = "f" * 32
+    text = f"Retrained: runs:/{fraud['candidate']}/model\nmlflow-run: {missing}\n"
+    assert main(["render", "--text", text]) == 0
+    out = capsys.readouterr().out
+
+    auc = _row(out, "val_auc")
+    assert auc[1] == "↑" and auc[2] == "0.9" and auc[3].startswith("✅ 0.93")
+    loss = _row(out, "val_loss")
+    assert loss[1] == "↓" and loss[3].startswith("✅ 0.25")  # lower loss is better
+    latency = _row(out, "latency_ms")
+    assert latency[1] == "↓" and latency[3].startswith("❌ 15")  # slower is a regression
+    assert "Deeper trees" in out and "Better AUC at a small latency cost." in out
+    assert f"Could not resolve `mlflow-run: {missing}`: no run with this id" in out
+    assert "alias `production`" in out
+    assert "`subsample`" in out  # an added parameter
+
+
+def test_render_by_model_uri_and_writes_files(
+    fraud: dict[str, str], tracking_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "review"
+    code = main(["render", "--run", f"models:/{fraud['model']}/2", "--out", str(out_dir)])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out_dir / "comment.md")
+    comment = (out_dir / "comment.md").read_text()
+    html = (out_dir / "preview.html").read_text()
+    assert "cand-gbm" in comment and "<html" in html.lower()
+    images = re.findall(r'<img src="([^"]+)"', comment)
+    assert "metrics.png" in images and any(i.startswith("curve-val_loss") for i in images)
+    for name in images:
+        assert (out_dir / name).read_bytes().startswith(PNG)
+        assert name in html
+
+
+def test_render_with_config_pins_the_baseline_and_overrides_direction(
+    fraud: dict[str, str], tracking_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "model-review.yml"
+    config.write_text(
+        f"baseline:\n  run: {fraud['production']}\n"
+        "metrics:\n  rules:\n    latency_ms: {direction: higher}\n"
+    )
+    assert main(["render", "--run", fraud["candidate"], "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "pinned in config" in out
+    assert _row(out, "latency_ms")[1] == "↑"
+
+
+def test_render_without_a_production_model_says_so(
+    mlflow_client: MlflowClient, tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = make_run(mlflow_client, unique_name("new"), metrics={"acc": 0.7}, run_name="first")
+    assert main(["render", "--run", run]) == 0
+    out = capsys.readouterr().out
+    assert "No production model" in out or "no registered model" in out
+
+
+def test_bad_config_exits_2_and_names_the_key_and_line(
+    tracking_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "model-review.yml"
+    config.write_text("metrics:\n  treshold: 1\n")
+    assert main(["render", "--run", "a" * 32, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "treshold" in err and "line 2" in err and "Traceback" not in err
+
+
+def test_unreachable_mlflow_exits_1_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", dead]) == 1
+    err = capsys.readouterr().err
+    assert "127.0.0.1" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["render", "--run", "a" * 32]) == 2
+    assert "MLFLOW_TRACKING_URI" in capsys.readouterr().err
+    assert main(["render", "--tracking-uri", "http://x"]) == 2
+    assert "nothing to review" in capsys.readouterr().err
+    assert main(["render", "--tracking-uri", "http://x", "--run", "not a ref"]) == 2
+    assert "not an MLflow reference" in capsys.readouterr().err
