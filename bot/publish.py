@@ -8,8 +8,9 @@ the intended writes are listed instead.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.domain import Assignment, Comment, GateDecision, PullRequest
@@ -32,6 +33,7 @@ class _HasWrites(Protocol):
 
 
 _Outcome = TypeVar("_Outcome", bound=_HasWrites)
+_T = TypeVar("_T")
 
 
 class Publisher:
@@ -55,15 +57,19 @@ class Publisher:
         """Create or update the bot's comment; no request when the body is unchanged."""
         if self.mine is not None and self.mine.body.strip() == body.strip():
             return self.mine.url
-        if self._skip("comment"):
-            return self.comment_url
-        if self.mine is None:
-            self.mine = self.github.create_comment(self.pr.number, body)
-            self.writes.append("comment created")
+        existing = self.mine
+        if existing is None:
+            written = self._do(
+                "comment created", lambda: self.github.create_comment(self.pr.number, body)
+            )
         else:
-            self.mine = self.github.update_comment(self.mine.comment_id, body)
-            self.writes.append("comment updated")
-        self.comment_url = self.mine.url
+            written = self._do(
+                "comment updated", lambda: self.github.update_comment(existing.comment_id, body)
+            )
+        if written is None:
+            return self.comment_url
+        self.mine = written
+        self.comment_url = written.url
         self._remove_duplicates()
         return self.comment_url
 
@@ -72,8 +78,8 @@ class Publisher:
         login = self.github.bot_login()
         for extra in duplicate_bot_comments([*self.comments], login):
             if extra.comment_id != keep:
-                self.github.delete_comment(extra.comment_id)
-                self.writes.append(f"duplicate comment {extra.comment_id} removed")
+                delete = functools.partial(self.github.delete_comment, extra.comment_id)
+                self._do(f"duplicate comment {extra.comment_id} removed", delete)
 
     def request_reviewers(self, assignment: Assignment, previous: Assignment | None) -> None:
         """Request the assigned reviewers not yet requested by the bot or anyone else."""
@@ -85,36 +91,45 @@ class Publisher:
             for r in (assignment.primary, assignment.secondary)
             if r and r.casefold() not in already
         ]
-        if not wanted or self._skip(f"request {', '.join(wanted)}"):
+        if not wanted:
             return
         users, teams = split_users_teams(wanted)
-        self.github.request_reviewers(self.pr.number, users, teams)
-        self.writes.append(f"review requested from {', '.join(wanted)}")
+        self._do(
+            f"review requested from {', '.join(wanted)}",
+            lambda: self.github.request_reviewers(self.pr.number, users, teams),
+        )
 
     def status(self, decision: GateDecision, context: str) -> None:
         """Set the commit status on the head commit unless it already says the same."""
         current = self.github.current_status(self.pr.head_sha, context)
         if current == (decision.state, decision.description):
             return
-        if self._skip(f"status {decision.state.value}"):
-            return
-        self.github.set_status(
-            self.pr.head_sha, decision.state, decision.description, context, self.comment_url
+        self._do(
+            f"status {decision.state.value}: {decision.description}",
+            lambda: self.github.set_status(
+                self.pr.head_sha, decision.state, decision.description, context, self.comment_url
+            ),
         )
-        self.writes.append(f"status {decision.state.value}: {decision.description}")
 
-    def _skip(self, what: str) -> bool:
-        if self.dry_run:
-            self.writes.append(f"(read-only) would write: {what}")
-            log.info("read-only: not writing %s", what)
-        return self.dry_run
+    def _do(self, what: str, call: Callable[[], _T]) -> _T | None:
+        """One write, unless read-only; a 403 on the first write means the token is
+        read-only (a fork PR on Actions): stop writing, keep reviewing."""
+        if not self.dry_run:
+            try:
+                result = call()
+            except GitHubError as exc:
+                if exc.status != 403 or self.writes:
+                    raise
+                log.warning("GitHub refused the first write (403): read-only from now on")
+                self.dry_run = True
+            else:
+                self.writes.append(what)
+                return result
+        self.writes.append(f"(read-only) would write: {what}")
+        return None
 
     def finish(self, outcome: _Outcome) -> _Outcome:
         outcome.writes = self.writes
-        if self.dry_run and not outcome.notice:
-            outcome.notice = READ_ONLY
+        if self.dry_run:
+            outcome.notice = f"{READ_ONLY}. {outcome.notice}".strip()
         return outcome
-
-
-def is_read_only_error(exc: GitHubError) -> bool:
-    return exc.status in (401, 403)

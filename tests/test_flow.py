@@ -266,3 +266,11 @@ def test_draft_is_skipped_unless_configured(world) -> None:
     github.pulls[7] = replace(github.pulls[7], draft=True)
     outcome = review_pull_request(7, deps)
     assert github.writes == [] and "draft" in outcome.notice
+
+
+def test_a_403_on_the_first_write_turns_the_run_read_only(world) -> None:
+    github, _, deps = world
+    github.read_only = True  # not detected up front (e.g. a token without permissions)
+    outcome = review_pull_request(7, deps)
+    assert github.comment_list == [] and github.statuses == []
+    assert "read-only" in outcome.notice and "val_auc" in outcome.markdown

@@ -1,0 +1,214 @@
+"""`model-review action` end to end: real MLflow server, GitHub faked at the HTTP level.
+
+The GitHub stand-in (tests/github_sim.py) keeps comments, reviews and statuses
+between events and checks the JSON body of every write; every registered endpoint
+must be used. Events are GitHub's published webhook payloads with the fields a test
+needs changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from mlflow.tracking import MlflowClient
+from mlflow_helpers import make_run, register, unique_name
+
+from bot import githost
+from bot.action import run_action
+from tests import github_payloads as gp
+from tests.github_sim import GitHubSim
+
+CONFIG = """
+reviewers:
+  primary: [alice, bob]
+  secondary: [carol]
+plots:
+  host: none
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyGithub's production pacing (seconds between writes) has no place in tests."""
+    monkeypatch.setattr(
+        githost, "GitHubRepo", functools.partial(githost.GitHubRepo, throttle=False)
+    )
+
+
+@pytest.fixture
+def runs(mlflow_client: MlflowClient) -> dict[str, str]:
+    experiment, model = unique_name("churn"), unique_name("churn-model")
+    production = make_run(
+        mlflow_client,
+        experiment,
+        params={"depth": 4},
+        metrics={"val_f1": 0.80, "val_loss": 0.40},
+        run_name="prod",
+    )
+    first = make_run(
+        mlflow_client,
+        experiment,
+        params={"depth": 6},
+        metrics={"val_f1": 0.84, "val_loss": 0.35},
+        run_name="cand-1",
+        notes="# Deeper\n\nSix levels.",
+    )
+    second = make_run(
+        mlflow_client,
+        experiment,
+        params={"depth": 8},
+        metrics={"val_f1": 0.85, "val_loss": 0.36},
+        run_name="cand-2",
+    )
+    register(mlflow_client, model, production, aliases=["production"])
+    register(mlflow_client, model, first)
+    register(mlflow_client, model, second)
+    return {"production": production, "first": first, "second": second}
+
+
+@pytest.fixture
+def sim(runs: dict[str, str]) -> Iterator[tuple[GitHubSim, responses.RequestsMock]]:
+    github = GitHubSim(body=f"Retrain: runs:/{runs['first']}/model", config=CONFIG)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru("http://127.0.0.1")  # the real MLflow server
+        github.install(rsps)
+        yield github, rsps
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Runner:
+    def __init__(self, tmp_path: Path, tracking_uri: str) -> None:
+        self.tmp = tmp_path
+        self.tracking_uri = tracking_uri
+        self.count = 0
+
+    def __call__(self, event: str, payload: dict[str, Any]) -> dict[str, str]:
+        self.count += 1
+        path = self.tmp / f"event-{self.count}.json"
+        path.write_text(json.dumps(payload))
+        outputs = self.tmp / f"outputs-{self.count}"
+        env = {
+            "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(path),
+            "GITHUB_REPOSITORY": "acme/models", "GITHUB_TOKEN": "ghs_test",
+            "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
+            "GITHUB_OUTPUT": str(outputs), "MLFLOW_TRACKING_URI": self.tracking_uri,
+        }  # fmt: skip
+        assert run_action(env) == 0
+        lines = outputs.read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture
+def action(tmp_path: Path, tracking_env: str) -> Runner:
+    return Runner(tmp_path, tracking_env)
+
+
+def pr_event(sim: GitHubSim, action: str) -> dict[str, Any]:
+    payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
+    payload["action"] = action
+    payload["pull_request"] = gp.pull(
+        sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
+    )
+    payload["repository"]["full_name"] = sim.repo
+    return payload
+
+
+def review_event(sim: GitHubSim, review: dict[str, Any]) -> dict[str, Any]:
+    payload = copy.deepcopy(gp.webhook("pull_request_review", "submitted"))
+    payload["review"] = {**review, "state": review["state"].lower()}  # webhook spelling
+    payload["pull_request"] = gp.pull(
+        sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
+    )
+    payload["repository"]["full_name"] = sim.repo
+    return payload
+
+
+def test_opened_review_review_edited(sim, action, runs) -> None:
+    github, rsps = sim
+
+    out = action("pull_request", pr_event(github, "opened"))
+    assert out["gate"] == "pending" and "waiting for @bob (primary)" in out["description"]
+    assert len(github.bot_comments) == 1
+    comment = github.bot_comments[0]
+    assert out["comment-url"] == comment["html_url"]
+    assert "cand-1" in comment["body"] and "0.84" in comment["body"]
+    assert github.requested == ["bob", "carol"]
+    assert github.status is not None and github.status["state"] == "pending"
+    assert github.status["target_url"] == comment["html_url"]
+
+    time.sleep(1.1)  # GitHub's times have whole seconds
+    bob = github.add_review("bob", "APPROVED", now())
+    out = action("pull_request_review", review_event(github, bob))
+    assert out["gate"] == "pending" and "carol" in out["description"]
+    assert "✅" in github.bot_comments[0]["body"].split("#### 👀 Review")[1].split("####")[0]
+
+    carol = github.add_review("carol", "APPROVED", now())
+    out = action("pull_request_review", review_event(github, carol))
+    assert out["gate"] == "success"
+    assert github.status is not None and github.status["state"] == "success"
+
+    time.sleep(1.1)
+    github.body = f"Better one: runs:/{runs['second']}/model"
+    out = action("pull_request", pr_event(github, "edited"))
+    assert out["gate"] == "pending"  # the approvals were of the previous model
+    assert "older than the current runs" in out["description"]
+    assert len(github.bot_comments) == 1  # one comment, however many events
+    assert "cand-2" in github.bot_comments[0]["body"]
+    assert github.writes.count("create_comment") == 1
+    assert github.unused(rsps) == []
+
+
+def test_approval_before_the_run_changed_is_stale(sim, action, runs) -> None:
+    github, _ = sim
+    action("pull_request", pr_event(github, "opened"))
+    github.add_review("bob", "APPROVED", "2000-01-01T00:00:00Z")
+    github.add_review("carol", "APPROVED", "2000-01-01T00:00:00Z")
+    out = action("pull_request", pr_event(github, "synchronize"))
+    assert out["gate"] == "pending" and "older than the current runs" in out["description"]
+    github.add_review("carol", "CHANGES_REQUESTED", "2099-01-01T00:00:00Z")
+    out = action("pull_request", pr_event(github, "synchronize"))
+    assert out["gate"] == "failure" and "changes requested by @carol" in out["description"]
+
+
+def test_rerun_with_nothing_changed_writes_nothing(sim, action) -> None:
+    github, rsps = sim
+    action("pull_request", pr_event(github, "opened"))
+    writes = list(github.writes)
+    before = len(rsps.calls)
+    action("pull_request", pr_event(github, "synchronize"))
+    assert github.writes == writes
+    methods = {
+        call.request.method
+        for call in rsps.calls[before:]
+        if "api.github.com" in (call.request.url or "")
+    }
+    assert methods == {"GET"}
+
+
+def test_fork_pr_writes_only_the_job_summary(sim, action, tmp_path) -> None:
+    github, _ = sim
+    github.head_repo = "mallory/models"
+    payload = pr_event(github, "opened")
+    out = action("pull_request", payload)
+    assert github.writes == [] and out["gate"] == "pending"
+    assert "cand-1" in (tmp_path / "summary.md").read_text()
+
+
+def test_unhandled_event_exits_0_with_a_notice(action, capsys) -> None:
+    out = action("workflow_run", gp.webhook("workflow_run", "completed"))
+    assert out["gate"] == "skipped"
+    assert "::notice::" in capsys.readouterr().out
