@@ -1,0 +1,116 @@
+"""Image hosting: content-addressed branch commits, MLflow artifacts, local files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ImageHost, PlotsConfig
+from bot.domain import PlotImage, PullRequest
+from bot.errors import GitHubError, ModelReviewError
+from bot.images import (
+    BranchImages,
+    LocalImages,
+    MlflowImages,
+    content_path,
+    image_host,
+    known_urls,
+)
+from tests.fakes import FakeGitHub, FakeRuns
+
+PR = PullRequest(
+    number=7,
+    title="t",
+    body="",
+    author="dave",
+    head_sha="1" * 40,
+    base_sha="2" * 40,
+    head_ref="h",
+    base_ref="main",
+    repo="owner/repo",
+)
+
+
+def picture(name: str, data: bytes, primary: bool = True) -> PlotImage:
+    return PlotImage(
+        name=name, title=name, alt=f"alt {name}", png=b"\x89PNG" + data, primary=primary
+    )
+
+
+def test_paths_are_content_addressed() -> None:
+    same = content_path(picture("metrics.png", b"a"))
+    assert same == content_path(picture("metrics.png", b"a"))
+    assert same != content_path(picture("metrics.png", b"b"))
+    assert same.startswith("model-review/metrics-") and same.endswith(".png")
+    assert "/" not in content_path(picture("../../etc/passwd", b"x")).removeprefix("model-review/")
+
+
+def test_branch_hosting_commits_once_and_links_blobs_at_the_commit() -> None:
+    github = FakeGitHub()
+    images = [picture("metrics.png", b"m"), picture("curve.png", b"c", primary=False)]
+    hosted = BranchImages(github, "model-review-assets", PR).publish(images)
+    assert len(github.branch_commits) == 1
+    assert github.branch_commits[0][0] == "model-review-assets"
+    assert all(h.url.endswith("?raw=true") and "/blob/" in h.url for h in hosted)
+    assert [h.primary for h in hosted] == [True, False]
+
+    again = BranchImages(github, "model-review-assets", PR).publish(images)
+    assert [h.url for h in again] == [h.url for h in hosted]
+    assert len(github.branch_commits) == 1  # same pictures: no new commit
+
+
+def test_urls_in_the_previous_comment_are_reused_without_any_request() -> None:
+    github = FakeGitHub()
+    images = [picture("metrics.png", b"m")]
+    first = BranchImages(github, "assets", PR).publish(images)
+    body = f'<img src="{first[0].url}" alt="x">'
+    github.read_only = True  # any write would now fail
+    again = BranchImages(github, "assets", PR, previous_body=body).publish(images)
+    assert [h.url for h in again] == [h.url for h in first]
+
+
+def test_known_urls_only_trusts_the_repositorys_own_blob_links() -> None:
+    path = content_path(picture("metrics.png", b"m"))
+    sha = "f" * 40
+    ours = f"https://github.test/owner/repo/blob/{sha}/{path}?raw=true"
+    theirs = f"https://evil.test/owner/repo/blob/{sha}/{path}?raw=true"
+    assert known_urls(f"see {ours}", "https://github.test/owner/repo") == {path: ours}
+    assert known_urls(f"see {theirs}", "https://github.test/owner/repo") == {}
+
+
+def test_a_refused_branch_commit_is_a_clear_error() -> None:
+    github = FakeGitHub(read_only=True)
+    with pytest.raises(ModelReviewError, match="contents: write"):
+        BranchImages(github, "assets", PR).publish([picture("m.png", b"m")])
+    assert isinstance(GitHubError("x"), ModelReviewError)
+
+
+def test_mlflow_hosting_logs_artifacts_and_links_the_server() -> None:
+    runs = FakeRuns()
+    hosted = MlflowImages(runs).publish([picture("metrics.png", b"m")], run_id="c" * 32)
+    (path,) = [p for (rid, p) in runs.files if rid == "c" * 32]
+    assert hosted[0].url == (f"http://mlflow.test/get-artifact?path={path}&run_uuid={'c' * 32}")
+    no_server = FakeRuns(base_url=None)
+    with pytest.raises(ModelReviewError, match=r"mlflow\.ui_url"):
+        MlflowImages(no_server).publish([picture("m.png", b"m")], run_id="c" * 32)
+
+
+def test_local_files_are_linked_relatively(tmp_path: Path) -> None:
+    hosted = LocalImages(tmp_path / "out").publish([picture("metrics.png", b"m")])
+    assert hosted[0].url == "metrics.png"
+    assert (tmp_path / "out" / "metrics.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        (None, BranchImages),
+        (ImageHost.BRANCH, BranchImages),
+        (ImageHost.MLFLOW, MlflowImages),
+        (ImageHost.NONE, type(None)),
+    ],
+)
+def test_the_config_chooses_the_host(host: ImageHost | None, kind: type) -> None:
+    config = Config(plots=PlotsConfig(host=host))
+    assert isinstance(image_host(config, PR, FakeGitHub(), FakeRuns(), None), kind)
