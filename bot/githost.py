@@ -14,13 +14,14 @@ docstring counts its requests. 5xx answers are retried; rate limits (403/429 wit
 GitHubError saying when the limit resets.
 """
 
-# ruff: noqa: PLC0415  (PyGithub and requests are imported lazily on purpose)
 from __future__ import annotations
 
 import base64
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
 from bot.errors import GitHubError, UsageError
 
 if TYPE_CHECKING:
+    from github.Auth import AppInstallationAuth
     from github.GithubException import GithubException
     from github.IssueComment import IssueComment
     from github.PullRequestReview import PullRequestReview
@@ -507,6 +509,9 @@ class GitHubRepo:
 
 
 APP_KEY_HINT = "check the App's id and private key in the server's settings"
+# How long one installation's auth object is reused. Its token lasts 1 h and PyGithub
+# renews it shortly before it expires; the cache only bounds what a server keeps.
+INSTALLATION_CACHE_SECONDS = 3600.0
 
 
 class AppInstallations:
@@ -524,8 +529,12 @@ class AppInstallations:
         throttle: bool = True,
         retry: RetryPolicy | None = None,
         bot_login: str | None = None,
+        cache_seconds: float = INSTALLATION_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`bot_login` ("<app-slug>[bot]") saves the GET /app that finds it."""
+        """`bot_login` ("<app-slug>[bot]") saves the GET /app that finds it; one auth
+        per installation is kept `cache_seconds` (by `clock`), so repositories and
+        jobs of one installation share its token."""
         from github import Auth, GithubIntegration
 
         policy = retry or RetryPolicy()
@@ -546,14 +555,32 @@ class AppInstallations:
             "retry": policy,
         }
         self._login = bot_login
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._installations: dict[int, tuple[AppInstallationAuth, float]] = {}
+        self._lock = threading.Lock()  # worker threads share one AppInstallations
 
     def bot_login(self) -> str:
         """The App's bot login, "<app-slug>[bot]": 1 request (GET /app) the first time."""
-        if self._login is None:
-            hints = {401: APP_KEY_HINT, 403: APP_KEY_HINT}
-            with calling(self.base_url, "reading the App's name", "", hints):
-                self._login = f"{self._app.get_app().slug}[bot]"
-        return self._login
+        with self._lock:
+            if self._login is None:
+                hints = {401: APP_KEY_HINT, 403: APP_KEY_HINT}
+                with calling(self.base_url, "reading the App's name", "", hints):
+                    self._login = f"{self._app.get_app().slug}[bot]"
+            return self._login
+
+    def installation_auth(self, installation_id: int) -> AppInstallationAuth:
+        """The installation's auth, cached: its token is requested at its first use
+        (POST /app/installations/ID/access_tokens) and renewed near its expiry."""
+        now = self._clock()
+        with self._lock:
+            for key, (_, until) in list(self._installations.items()):
+                if until <= now:
+                    del self._installations[key]
+            if installation_id not in self._installations:
+                auth = self._auth.get_installation_auth(installation_id)
+                self._installations[installation_id] = (auth, now + self._cache_seconds)
+            return self._installations[installation_id][0]
 
     def installation_id(self, repo_full_name: str) -> int:
         """The installation that covers a repository: 1 request (GET /repos/O/R/installation)."""
@@ -566,7 +593,7 @@ class AppInstallations:
     def repo(self, installation_id: int, repo_full_name: str) -> GitHubRepo:
         """A GitHubRepo acting as the installation; no request of its own (but see
         bot_login)."""
-        auth = self._auth.get_installation_auth(installation_id)
+        auth = self.installation_auth(installation_id)
         return GitHubRepo(
             repo_full_name, auth=auth, bot_login=self.bot_login(), **self._repo_options
         )

@@ -845,3 +845,112 @@ def test_app_not_installed_on_the_repository(rsps: responses.RequestsMock, app_k
     assert caught.value.status == 404
     assert caught.value.hint is not None and "install the App on acme/models" in caught.value.hint
     assert apps.repo(1, REPO).bot_login() == "model-review[bot]"  # given: no GET /app
+
+
+# --- App auth: the JWT, and one cached installation token ---------------------------
+
+
+def _public_claims(header: str, key_pem: str) -> dict[str, Any]:
+    """The claims of a `Bearer <jwt>` header, checked against the App key's public half."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    claims: dict[str, Any] = jwt.decode(
+        header.removeprefix("Bearer "),
+        private.public_key(),
+        algorithms=["RS256"],
+    )
+    return claims
+
+
+def _as_installation(token: str) -> list[Callable[..., Any]]:
+    return [matchers.header_matcher({"Authorization": f"token {token}"})]
+
+
+def _token_call(rsps: responses.RequestsMock, token: str, expires_at: str) -> None:
+    rsps.post(
+        f"{WIRE}/app/installations/4242/access_tokens",
+        status=201,
+        json=gp.access_token(token, expires_at=expires_at),
+        match=[matchers.header_matcher({"Authorization": JWT}), body_is({"permissions": {}})],
+    )
+
+
+def _iso_in(seconds: float) -> str:
+    return datetime.fromtimestamp(time.time() + seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_app_signs_its_jwt_with_the_key_for_get_app_and_the_token(
+    rsps: responses.RequestsMock, app_key: str
+) -> None:
+    apps = AppInstallations(31337, app_key, throttle=False)
+    rsps.get(
+        f"{WIRE}/app",
+        json=gp.app("model-review"),
+        match=[matchers.header_matcher({"Authorization": JWT})],
+    )
+    _token_call(rsps, "ghs_one", _iso_in(3600))
+    rsps.get(f"{R}/pulls/7", json=gp.pull(7), match=_as_installation("ghs_one"))
+
+    apps.repo(4242, REPO).pull_request(7, with_commits=False, with_files=False)
+
+    app_call, token_call = rsps.calls[0], rsps.calls[1]
+    for call in (app_call, token_call):
+        claims = _public_claims(str(call.request.headers["Authorization"]), app_key)
+        assert claims["iss"] == "31337"
+        assert 0 < claims["exp"] - claims["iat"] <= 600  # GitHub refuses JWTs over 10 min
+    assert "/app/installations/4242/access_tokens" in str(token_call.request.url)
+
+
+def test_installation_token_is_requested_once_and_reused_across_repos(
+    rsps: responses.RequestsMock, app_key: str
+) -> None:
+    apps = AppInstallations(31337, app_key, throttle=False, bot_login="model-review[bot]")
+    _token_call(rsps, "ghs_shared", _iso_in(3600))
+    for number in (7, 8):
+        rsps.get(f"{R}/pulls/{number}", json=gp.pull(number), match=_as_installation("ghs_shared"))
+    other = f"{WIRE}/repos/acme/other/pulls/9"
+    rsps.get(other, json=gp.pull(9, repo="acme/other"), match=_as_installation("ghs_shared"))
+
+    apps.repo(4242, REPO).pull_request(7, with_commits=False, with_files=False)
+    apps.repo(4242, REPO).pull_request(8, with_commits=False, with_files=False)
+    apps.repo(4242, "acme/other").pull_request(9, with_commits=False, with_files=False)
+
+    tokens = [c for c in rsps.calls if "access_tokens" in str(c.request.url)]
+    assert len(tokens) == 1
+    assert apps.installation_auth(4242) is apps.installation_auth(4242)
+
+
+def test_installation_token_is_renewed_when_it_expires(
+    rsps: responses.RequestsMock, app_key: str
+) -> None:
+    apps = AppInstallations(31337, app_key, throttle=False, bot_login="model-review[bot]")
+    _token_call(rsps, "ghs_old", _iso_in(5))  # inside PyGithub's 20 s renewal margin
+    _token_call(rsps, "ghs_new", _iso_in(3600))
+    rsps.get(f"{R}/pulls/7", json=gp.pull(7), match=_as_installation("ghs_old"))
+    rsps.get(f"{R}/pulls/8", json=gp.pull(8), match=_as_installation("ghs_new"))
+    rsps.get(f"{R}/pulls/9", json=gp.pull(9), match=_as_installation("ghs_new"))
+
+    repo = apps.repo(4242, REPO)
+    for number in (7, 8, 9):
+        repo.pull_request(number, with_commits=False, with_files=False)
+
+    tokens = [c for c in rsps.calls if "access_tokens" in str(c.request.url)]
+    assert len(tokens) == 2  # the old one once, its replacement once, then reused
+
+
+def test_cached_installation_auth_expires_after_cache_seconds(app_key: str) -> None:
+    now = [1000.0]
+    apps = AppInstallations(
+        31337, app_key, throttle=False, cache_seconds=60.0, clock=lambda: now[0]
+    )
+    first = apps.installation_auth(4242)
+    now[0] += 59.0
+    assert apps.installation_auth(4242) is first
+    other = apps.installation_auth(77)
+    now[0] += 1.0
+    renewed = apps.installation_auth(4242)
+    assert renewed is not first
+    assert renewed.installation_id == 4242
+    assert apps.installation_auth(77) is other  # cached 1 s later, so still alive

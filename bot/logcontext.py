@@ -1,0 +1,61 @@
+"""The delivery id on every log line of the webhook app and its workers.
+
+`delivery_context(id)` sets it for the code inside (a request, a job);
+`DeliveryFilter` copies it onto each record as `record.delivery_id`;
+`setup_logging()` puts the filter on the root handlers so every line, ours or a
+library's, shows it (LOG_FORMAT prints it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [delivery %(delivery_id)s] %(message)s"
+NO_DELIVERY = "-"
+
+_delivery: ContextVar[str] = ContextVar("model_review_delivery", default=NO_DELIVERY)
+
+
+@contextmanager
+def delivery_context(delivery_id: str) -> Iterator[None]:
+    """Log lines inside the block carry `delivery_id`."""
+    token = _delivery.set(delivery_id or NO_DELIVERY)
+    try:
+        yield
+    finally:
+        _delivery.reset(token)
+
+
+def current_delivery() -> str:
+    return _delivery.get()
+
+
+class DeliveryFilter(logging.Filter):
+    """Puts the current delivery id on each record as `record.delivery_id`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "delivery_id"):
+            record.delivery_id = _delivery.get()
+        return True
+
+
+def setup_logging(*, reformat: bool = False) -> None:
+    """Make every log line carry the delivery id: a DeliveryFilter on each root
+    handler (a stderr handler is added when there is none, as under gunicorn).
+    `reformat=True` also gives existing handlers LOG_FORMAT. Idempotent."""
+    root = logging.getLogger()
+    if not root.handlers:
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(stderr)
+    for each in root.handlers:
+        if not any(isinstance(f, DeliveryFilter) for f in each.filters):
+            each.addFilter(DeliveryFilter())
+        if reformat:
+            each.setFormatter(logging.Formatter(LOG_FORMAT))
+    bot_logger = logging.getLogger("bot")
+    if bot_logger.level == logging.NOTSET:
+        bot_logger.setLevel(logging.INFO)

@@ -1,0 +1,87 @@
+"""bot.appsettings: the webhook App's settings from the environment, and the
+start-up errors that name a missing or malformed variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.appsettings import DEFAULT_MAX_BODY, Settings
+from bot.errors import UsageError
+
+SECRET = "webhook-test-secret"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----"
+
+
+ENV = {
+    "GITHUB_APP_ID": "31337",
+    "GITHUB_APP_PRIVATE_KEY": PEM.replace("\n", "\\n"),
+    "GITHUB_WEBHOOK_SECRET": SECRET,
+    "MLFLOW_TRACKING_URI": "http://mlflow.internal:5000",
+}
+
+
+def test_settings_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            **ENV,
+            "GITHUB_API_URL": "https://ghe.acme.io/api/v3/",
+            "MODEL_REVIEW_WORKERS": "8",
+            "MODEL_REVIEW_QUEUE": "redis://redis:6379/0",
+            "GITHUB_SERVER_URL": "https://ghe.acme.io",
+        }
+    )
+    assert settings.app_id == 31337
+    assert settings.private_key == PEM + "\n"  # escaped newlines restored
+    assert settings.api_url == "https://ghe.acme.io/api/v3"
+    assert settings.server_url == "https://ghe.acme.io"
+    assert (settings.workers, settings.queue_url) == (8, "redis://redis:6379/0")
+    assert settings.max_body == DEFAULT_MAX_BODY == 26 * 1024 * 1024
+    assert SECRET not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+
+
+def test_defaults_and_a_key_file(tmp_path: Path) -> None:
+    key = tmp_path / "app.pem"
+    key.write_text(PEM + "\n")
+    env = {k: v for k, v in ENV.items() if k != "GITHUB_APP_PRIVATE_KEY"}
+    settings = Settings.from_env({**env, "GITHUB_APP_PRIVATE_KEY_PATH": str(key)})
+    assert settings.private_key == PEM + "\n"
+    assert (settings.api_url, settings.queue_url, settings.workers) == (
+        "https://api.github.com",
+        "",
+        4,
+    )
+
+
+@pytest.mark.parametrize(
+    "missing", ["GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "MLFLOW_TRACKING_URI"]
+)
+def test_a_missing_setting_is_a_start_up_error_that_names_it(missing: str) -> None:
+    env = {k: v for k, v in ENV.items() if k != missing}
+    with pytest.raises(UsageError, match=f"^{missing} is not set") as caught:
+        Settings.from_env(env)
+    assert caught.value.hint and caught.value.hint.startswith("set it to")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"GITHUB_APP_PRIVATE_KEY": ""}, "neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRI"),
+        ({"GITHUB_APP_PRIVATE_KEY": "not a key"}, "does not hold a PEM private key"),
+        (
+            {"GITHUB_APP_PRIVATE_KEY": "", "GITHUB_APP_PRIVATE_KEY_PATH": "/nonexistent.pem"},
+            "cannot read the App's private key",
+        ),
+        ({"GITHUB_APP_ID": "my-app"}, "GITHUB_APP_ID is `my-app`, not a positive whole number"),
+        ({"MODEL_REVIEW_WORKERS": "0"}, "MODEL_REVIEW_WORKERS is `0`"),
+        ({"MODEL_REVIEW_QUEUE": "amqp://rabbit"}, "`amqp://rabbit`, not a Redis URL"),
+    ],
+)
+def test_a_wrong_setting_is_a_start_up_error_that_says_what_to_do(
+    change: dict[str, str], message: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        Settings.from_env({**ENV, **change})
+    assert message in caught.value.message
+    assert caught.value.hint
