@@ -32,7 +32,7 @@ def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:
     assert len(workflows) == 1
     workflow = workflows[0]
     assert workflow["permissions"] == {
-        "contents": "read",
+        "contents": "write",  # the default image host commits to a branch
         "pull-requests": "write",
         "issues": "write",
         "statuses": "write",
