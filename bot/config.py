@@ -91,6 +91,18 @@ class PlotsConfig:
     images: tuple[str, ...] = ("*.png", "*.jpg", "*.jpeg", "*.svg")
 
 
+class NotesMode(Enum):
+    OFF = "off"
+    APPEND = "append"  # a dated section in the model version's description
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """The review's record in MLflow (the `model_review.*` tags are always written)."""
+
+    notes: NotesMode = NotesMode.OFF
+
+
 @dataclass(frozen=True)
 class Config:
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
@@ -101,6 +113,8 @@ class Config:
     gate: GateConfig = field(default_factory=GateConfig)
     plots: PlotsConfig = field(default_factory=PlotsConfig)
     require_review_for: tuple[str, ...] = ()  # path globs that need a linked run
+    record: RecordConfig = field(default_factory=RecordConfig)
+    promote: bool = False  # on merge, move baseline.alias to the approved version
 
 
 # --- questions the pipeline asks of the config --------------------------------
@@ -186,6 +200,7 @@ _BRANCH = (re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}"), "a usable branch n
 _PERCENT = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%\s*")
 _DIRECTIONS = {d.value: d for d in Direction}
 _HOSTS = {h.value: h for h in ImageHost}
+_NOTES = {m.value: m for m in NotesMode}
 
 
 def _show(node: yaml.Node) -> str:
@@ -362,6 +377,11 @@ def _sections(r: _Reader) -> dict[str, _Read]:
         pairs = r.entries(path, node)
         return tuple((name, r.text(full, value, ids=True)) for name, full, _, value in pairs)
 
+    def notes_mode(path: str, node: yaml.Node) -> NotesMode:
+        if r.value(path, node) is False:  # YAML 1.1 reads a bare `off` as false
+            return NotesMode.OFF
+        return r.choice(path, node, _NOTES)
+
     def section(make: Callable[..., object], reads: dict[str, _Read]) -> _Read:
         return lambda path, node: r.build(path, node, make, reads)
 
@@ -401,4 +421,6 @@ def _sections(r: _Reader) -> dict[str, _Read]:
             },
         ),
         "require_review_for": r.texts,
+        "record": section(RecordConfig, {"notes": notes_mode}),
+        "promote": r.boolean,
     }

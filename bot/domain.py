@@ -376,6 +376,9 @@ class PullRequest:
     state: str = "open"
     merged: bool = False
     merge_commit_sha: str | None = None
+    # the base repository's visibility: False = public (anyone can read the comment);
+    # None = not known (offline, fakes). The GitHub adapter always fills it.
+    private: bool | None = None
 
     @property
     def from_fork(self) -> bool:
@@ -405,6 +408,7 @@ class ReviewReport:
     unresolved: tuple[Unresolved, ...] = ()
     ui_base: str | None = None  # MLflow UI address for links, no trailing slash
     images: tuple[HostedImage, ...] = ()
+    images_note: str | None = None  # why there are no images, where to look instead
     problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
 
     @property

@@ -56,6 +56,13 @@ class TrackingError(ModelReviewError):
 class GitHubError(ModelReviewError):
     """GitHub answered with an error the bot could not work around."""
 
-    def __init__(self, message: str, hint: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        status: int | None = None,
+        rate_limited: bool = False,
+    ) -> None:
         super().__init__(message, hint)
         self.status = status  # the HTTP status GitHub answered with, when there was one
+        self.rate_limited = rate_limited  # a rate limit, not a permission (403 is both)

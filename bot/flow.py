@@ -11,16 +11,34 @@ import fnmatch
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config import CONFIG_PATH, Config, load_config
-from bot.domain import Assignment, Comment, GateDecision, GateState, PullRequest, ReviewReport
+from bot.domain import (
+    Assignment,
+    Comment,
+    GateDecision,
+    GateState,
+    PullRequest,
+    Review,
+    ReviewReport,
+)
 from bot.errors import ConfigError, ModelReviewError
 from bot.gate import decide
+from bot.markdown import clean
 from bot.ports import GitHubPort, ImagePort, RunsPort
 from bot.publish import Publisher
+from bot.record import Facts, record_review
+from bot.refs import find_refs
 from bot.render import render_comment
+from bot.resolve import (
+    PUBLIC_NO_ALLOW_LIST,
+    PUBLIC_NO_ALLOW_LIST_HINT,
+    PUBLIC_NO_ALLOW_LIST_STATUS,
+    must_not_publish,
+)
 from bot.review import ReviewRequest, build_review
 from bot.reviewers import Command, CommandKind, apply_reassign, assign
 from bot.state import (
@@ -37,6 +55,10 @@ log = logging.getLogger(__name__)
 NO_MODEL = "no model under review"
 NEEDS_RUN = "this PR changes model code but links no MLflow run"
 UNRESOLVED = "the MLflow references in this PR could not be resolved"
+PLOTS_OFF = (
+    "Plots are off for this repository (`plots.host: none`): the training curves and the "
+    "runs' images are in MLflow, see the links below."
+)
 
 
 @dataclass
@@ -51,6 +73,8 @@ class Deps:
     config_path: str = CONFIG_PATH
     # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
     forks_read_only: bool = False
+    # waits between retries of MLflow writes (the review's record, bot.record)
+    pause: Callable[[float], None] = time.sleep
 
 
 @dataclass
@@ -93,6 +117,8 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
     texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
     ctx = _Context(pr, config, mine, previous, texts)
+    if must_not_publish(pr.private, config.mlflow):
+        return _unpublished(ctx, deps, publisher)
     try:
         return _review(ctx, deps, publisher, command)
     except ModelReviewError as exc:
@@ -108,6 +134,8 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     previous_body = ctx.mine.body if ctx.mine else None
     images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
     report = build_review(request, runs, config, images)
+    if images is None:
+        report = replace(report, images_note=PLOTS_OFF if not publisher.dry_run else None)
     if not report.candidates and not report.unresolved:
         return _no_model(ctx, deps, publisher, report)
     assignment, problem = _assignment(ctx, command)
@@ -120,6 +148,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         assignment=assignment,
         head_sha=pr.head_sha,
     )
+    reviews: list[Review] = []
     if report.candidates:
         reviews = deps.github.reviews(pr.number)
         decision = decide(
@@ -132,6 +161,10 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         )
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
+    if not publisher.dry_run:  # the review's record in MLflow; never changes the gate
+        facts = Facts(pr, report, decision, reviews, config)
+        recorded = record_review(runs, facts, state, pause=deps.pause)
+        report, state = _with_problems(report, recorded.problems), recorded.state
     body = render_comment(
         report, gate=decision, assignment=assignment, state_block=encode_state(state)
     )
@@ -192,15 +225,41 @@ def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewRep
     return publisher.finish(outcome)
 
 
+def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
+    """A public repository without an allow-list: MLflow is not even asked, nothing
+    about any run is shown, and the gate fails closed (`error`) until the config
+    lists what may be published. The comment appears only where a review would."""
+    from bot.render import render_notice
+
+    decision = GateDecision(GateState.ERROR, PUBLIC_NO_ALLOW_LIST_STATUS)
+    outcome = Outcome(gate=decision, notice=PUBLIC_NO_ALLOW_LIST)
+    globs = ctx.config.require_review_for
+    touched = any(fnmatch.fnmatchcase(f, g) for f in ctx.pr.changed_files for g in globs)
+    if ctx.mine is not None or touched or find_refs(ctx.texts):
+        state = ctx.previous or BotState(changed_at=deps.now())
+        outcome.markdown = render_notice(
+            PUBLIC_NO_ALLOW_LIST,
+            hint=PUBLIC_NO_ALLOW_LIST_HINT,
+            warning=True,
+            state_block=encode_state(state),
+        )
+        outcome.comment_url = publisher.comment(outcome.markdown)
+    publisher.status(decision, ctx.config.gate.context)
+    return publisher.finish(outcome)
+
+
 def _fail_closed(
     publisher: Publisher, config: Config, previous: BotState | None, deps: Deps, error: str
 ) -> Outcome:
     """Say what went wrong in the comment and the status; never success."""
     from bot.render import render_error
 
-    log.error("review failed: %s", error)
+    # one line, no control or bidi characters: for the status, and a log line must not
+    # start a `::` workflow command
+    plain = clean(error, 2_000)
+    log.error("review failed: %s", plain)
     decision = decide(
-        [], Assignment(None, None), "", None, publisher.pr.head_sha, False, error=error
+        [], Assignment(None, None), "", None, publisher.pr.head_sha, False, error=plain
     )
     state = previous or BotState(changed_at=deps.now())
     body = render_error(error, state_block=encode_state(state))
@@ -213,9 +272,11 @@ def _fail_closed(
 
 
 def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:
-    from dataclasses import replace
+    return _with_problems(report, (problem,))
 
-    return replace(report, problems=(*report.problems, problem))
+
+def _with_problems(report: ReviewReport, problems: tuple[str, ...]) -> ReviewReport:
+    return replace(report, problems=(*report.problems, *problems)) if problems else report
 
 
 def run_fingerprint(report: ReviewReport) -> str:

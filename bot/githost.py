@@ -170,7 +170,9 @@ def translate_error(
     status, said = exc.status, _github_message(exc)
     limit_hint = _rate_limit_hint(exc)
     if limit_hint is not None:
-        return GitHubError(f"GitHub's API rate limit stopped {action}", limit_hint, status)
+        return GitHubError(
+            f"GitHub's API rate limit stopped {action}", limit_hint, status, rate_limited=True
+        )
     what, hint = _TEXTS.get(min(status, 500), ("GitHub answered an error while {action}", None))
     hint = (hints or {}).get(status, hint)
     return GitHubError(
@@ -261,6 +263,7 @@ def _pull_from_json(data: Mapping[str, Any], repo: str) -> PullRequest:
         state=str(data.get("state") or "open"),
         merged=bool(data.get("merged")),
         merge_commit_sha=data.get("merge_commit_sha"),
+        private=(base.get("repo") or {}).get("private") is True,  # absent: public (safe)
     )
 
 

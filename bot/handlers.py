@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.closing import close_pull_request
 from bot.flow import Deps, Outcome, review_pull_request
 from bot.router import Action, Decision, Event
 
@@ -16,6 +17,6 @@ def handle(event: Event, decision: Decision, deps: Deps) -> Outcome:
     if number is None or decision.action is Action.IGNORE:
         return Outcome(notice=decision.reason)
     log.info("#%s: %s", number, decision.reason)
-    if decision.action is Action.CLOSED:
-        return Outcome(notice=f"#{number} was closed: nothing to review")
+    if decision.action is Action.CLOSED:  # the merge (or not) in the MLflow record
+        return close_pull_request(number, deps)
     return review_pull_request(number, deps, command=decision.command)

@@ -70,8 +70,12 @@ class Job:
     @property
     def supersedable(self) -> bool:
         """Whether a newer job for the same PR makes this one pointless: true for
-        reviews (and refresh), false for commands a later review would not repeat."""
-        command = route(self.event()).command
+        reviews (and refresh); false for commands a later review would not repeat, and
+        for closing (the merge record and promotion happen once)."""
+        decision = route(self.event())
+        if decision.action is Action.CLOSED:
+            return False
+        command = decision.command
         return command is None or command.kind is CommandKind.REFRESH
 
 

@@ -8,10 +8,10 @@ full note, shown HTML-escaped in a `<pre>` block). Both:
   characters, the soft hyphen; Unicode categories Cc, Cf and lone surrogates), so
   nothing can hide or reorder text;
 - neutralise GitHub mentions and issue references by putting a WORD JOINER (U+2060,
-  invisible) right after an `@` that starts a word and after a `#` that precedes a
-  digit: `@alice`, `@org/team` and `#12` then read as typed but notify nobody and
-  link nothing. The joiner is inserted after all invisible characters have been
-  stripped, so it survives;
+  invisible) right after an `@` that starts a word, after a `#` that precedes a
+  digit and after the `GH-` of `GH-12`: `@alice`, `@org/team`, `#12` and `GH-12`
+  then read as typed but notify nobody and link nothing. The joiner is inserted
+  after all invisible characters have been stripped, so it survives;
 - HTML-escape `& < >`, so no tag from user text survives (`<img onerror>`,
   `</details>`, `<script>`) and the bot's hidden marker `<!-- model-review` cannot
   be forged.
@@ -37,7 +37,7 @@ MINUS = "−"  # U+2212, reads better than a hyphen next to "+"
 DASH = "—"  # a value that does not exist
 
 _MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # `a@b.com` is no mention
-_ISSUE_REF = re.compile(r"#(?=[0-9])")
+_ISSUE_REF = re.compile(r"#(?=[0-9])|(?<![\w-])(?i:gh)-(?=[0-9])")  # `#12`, `GH-12`
 _LINE_START_SIGN = re.compile(r"^([-+])(?=\s|$)|^([-=])(?=[-=\s]*$)")
 _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _CODE_UNSAFE = re.compile(r"[`|<>\\]")
@@ -55,8 +55,9 @@ def strip_invisible(text: str, keep: str = "") -> str:
 
 
 def neutralise_mentions(text: str) -> str:
-    """`@alice` / `#12` -> the same with an invisible WORD JOINER after `@` / `#`."""
-    return _ISSUE_REF.sub("#" + WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
+    """`@alice` / `#12` / `GH-12` -> the same with an invisible WORD JOINER after
+    `@` / `#` / `GH-` (GitHub links `GH-12` to issue 12 like `#12`)."""
+    return _ISSUE_REF.sub(lambda m: m[0] + WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
 
 
 def truncate(text: str, max_len: int) -> str:

@@ -70,6 +70,23 @@ class RunsPort(Protocol):
         """Store `data` as artifact `path` of the run (plots.host: mlflow)."""
         ...
 
+    # --- the review's record (bot.record) ---
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set several tags of a run in one call."""
+        ...
+
+    def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None: ...
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point `alias` of registered model `name` at `version` (moving it if set)."""
+        ...
+
+    def model_version_description(self, name: str, version: str) -> str:
+        """The description of a registered model version ("" when it has none)."""
+        ...
+
+    def set_model_version_description(self, name: str, version: str, text: str) -> None: ...
+
     def ui_base(self) -> str | None:
         """Best guess of the MLflow UI address (the tracking URI when it is http)."""
         ...

@@ -56,6 +56,7 @@ class Publisher:
     def comment(self, body: str) -> str | None:
         """Create or update the bot's comment; no request when the body is unchanged."""
         if self.mine is not None and self.mine.body.strip() == body.strip():
+            self._remove_duplicates()  # two runs raced: both comments may be current
             return self.mine.url
         existing = self.mine
         if existing is None:
@@ -79,7 +80,11 @@ class Publisher:
         for extra in duplicate_bot_comments([*self.comments], login):
             if extra.comment_id != keep:
                 delete = functools.partial(self.github.delete_comment, extra.comment_id)
-                self._do(f"duplicate comment {extra.comment_id} removed", delete)
+                try:
+                    self._do(f"duplicate comment {extra.comment_id} removed", delete)
+                except GitHubError as exc:
+                    if exc.status != 404:  # 404: a concurrent run removed it already
+                        raise
 
     def request_reviewers(self, assignment: Assignment, previous: Assignment | None) -> None:
         """Request the assigned reviewers not yet requested by the bot or anyone else."""
@@ -118,7 +123,7 @@ class Publisher:
             try:
                 result = call()
             except GitHubError as exc:
-                if exc.status != 403 or self.writes:
+                if exc.status != 403 or exc.rate_limited or self.writes:
                     raise
                 log.warning("GitHub refused the first write (403): read-only from now on")
                 self.dry_run = True

@@ -2,6 +2,12 @@
 
 Talks to MLflow only through the RunsPort, and batches: registry references are
 resolved first, then every run is fetched in one `fetch_runs` call.
+
+Privacy: the config's allow-lists (`mlflow.experiments`, `mlflow.models`) decide which
+runs may be shown. With a list set, a run outside it, a missing run and a registry
+miss all get the same answer (NOT_ALLOWED), so a PR cannot probe MLflow for what
+exists; a registry reference to a model outside `mlflow.models` is refused before any
+lookup, and the production baseline passes the same check. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -9,9 +15,9 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.config import BaselineConfig, Config
+from bot.config import BaselineConfig, Config, MlflowConfig
 from bot.domain import (
     Baseline,
     Candidate,
@@ -33,8 +39,76 @@ NO_VERSION = "registered model `{name}` has no version {version}"
 NO_ALIAS = "registered model `{name}` has no alias `{alias}`"
 NO_STAGE = "registered model `{name}` has no version in stage `{stage}`"
 NO_LOGGED_MODEL = "no logged model with this id, or it was not logged from a run"
-NOT_ALLOWED = "not allowed by this repository's config (`mlflow.experiments` / `mlflow.models`)"
+NOT_ALLOWED = (
+    "not found, or not allowed by this repository's config (`mlflow.experiments` / `mlflow.models`)"
+)
 NO_RUN_BEHIND = "model version {name} v{version} has no source run"
+BAD_NAME = "not a registered model name MLflow accepts (no `/`, `:` or control characters)"
+MAX_MODEL_NAME = 256
+BASELINE_NOT_ALLOWED = (
+    "the production model is not allowed by this repository's config "
+    "(`mlflow.experiments` / `mlflow.models`): add it to the allow-list to compare with it"
+)
+PUBLIC_NO_ALLOW_LIST = (
+    "This repository is public and its config sets no `mlflow.experiments` or "
+    "`mlflow.models` allow-list, so model-review publishes no MLflow data here."
+)
+PUBLIC_NO_ALLOW_LIST_HINT = (
+    "Anyone can read this pull request. List the experiments (or registered models) "
+    "whose runs may be shown in `.github/model-review.yml` on the base branch, e.g. "
+    '`mlflow: {experiments: ["fraud-*"]}`; `["*"]` publishes every run. '
+    "The `model-review` status stays `error` until then."
+)
+PUBLIC_NO_ALLOW_LIST_STATUS = (
+    "public repository: set mlflow.experiments or mlflow.models in the config to publish runs"
+)
+
+
+def must_not_publish(private: bool | None, mlflow: MlflowConfig) -> bool:
+    """True for a public repository whose config has no allow-list: nothing from
+    MLflow may be shown there (private None = not known, e.g. offline)."""
+    return private is False and not (mlflow.experiments or mlflow.models)
+
+
+class Guard:
+    """The repository's allow-lists, applied to runs, model names and messages."""
+
+    def __init__(self, mlflow: MlflowConfig) -> None:
+        self.experiments = mlflow.experiments
+        self.models = mlflow.models
+
+    @property
+    def active(self) -> bool:
+        return bool(self.experiments or self.models)
+
+    def model_allowed(self, name: str) -> bool:
+        """A registered model name passes `mlflow.models` (always, without that list)."""
+        return not self.models or any(_matches(p, name) for p in self.models)
+
+    def reason(self, reason: str, model: str | None = None) -> str:
+        """With allow-lists, one answer for every miss, unless the model is listed."""
+        if not self.active or (model is not None and self.models and self.model_allowed(model)):
+            return reason
+        return NOT_ALLOWED
+
+    def refusal(self, run: RunSnapshot, version: ModelVersionInfo | None) -> str | None:
+        """None when the allow-lists admit this run, else NOT_ALLOWED."""
+        if self.experiments and not any(
+            _matches(p, run.experiment_name or "") or p == run.experiment_id
+            for p in self.experiments
+        ):
+            return NOT_ALLOWED
+        names = [v.name for v in run.model_versions] + ([version.name] if version else [])
+        # with `mlflow.models` alone, a run must be linked to a listed model
+        linked = any(self.model_allowed(n) for n in names)
+        if self.models and (names or not self.experiments) and not linked:
+            return NOT_ALLOWED
+        return None
+
+    def redact(self, run: RunSnapshot) -> RunSnapshot:
+        """The run without registered versions of models outside `mlflow.models`."""
+        kept = tuple(v for v in run.model_versions if self.model_allowed(v.name))
+        return run if kept == run.model_versions else replace(run, model_versions=kept)
 
 
 @dataclass(frozen=True)
@@ -59,40 +133,45 @@ def resolve_candidates(
     commits: Sequence[str] | None = None,
 ) -> Resolution:
     """Turn references into candidate runs; with no reference, look up the commits."""
-    pending, unresolved = _registry_pass(refs, runs)
+    guard = Guard(config.mlflow)
+    pending, unresolved = _registry_pass(refs, runs, guard)
     fetched = runs.fetch_runs([p.run_id for p in pending]) if pending else {}
     candidates: list[Candidate] = []
     for item in pending:
         run = fetched.get(item.run_id)
-        strong = [r for r in item.refs if r.kind is not RefKind.BARE_RUN_ID]
-        if run is None:
-            if strong:  # a bare id that does not resolve was never a reference
-                unresolved.append(Unresolved(strong[0], NO_RUN))
+        refusal = NO_RUN if run is None else guard.refusal(run, item.version)
+        if run is None or refusal:
+            # a bare id that does not resolve (to an allowed run) was never a reference
+            strong = [r for r in item.refs if r.kind is not RefKind.BARE_RUN_ID]
+            if strong:
+                unresolved.append(Unresolved(strong[0], guard.reason(refusal or NO_RUN)))
             continue
-        refusal = _allowed(run, item.version, config)
-        if refusal:
-            unresolved.append(Unresolved(item.refs[0], refusal))
-            continue
-        candidates.append(Candidate(run=run, refs=tuple(item.refs), model_version=item.version))
+        candidates.append(
+            Candidate(run=guard.redact(run), refs=tuple(item.refs), model_version=item.version)
+        )
     if not refs and commits:
         candidates = [
-            Candidate(run=run, from_commit=True)
+            Candidate(run=guard.redact(run), from_commit=True)
             for run in runs.runs_for_commits(list(commits)[-MAX_COMMITS:])[:MAX_COMMIT_RUNS]
-            if not _allowed(run, None, config)
+            if not guard.refusal(run, None)
         ]
     return Resolution(tuple(candidates), tuple(unresolved))
 
 
 def _registry_pass(
-    refs: Sequence[RunRef], runs: RunsPort
+    refs: Sequence[RunRef], runs: RunsPort, guard: Guard
 ) -> tuple[list[_Pending], list[Unresolved]]:
-    """Resolve registry and logged-model references to run ids; merge by run id."""
+    """Resolve registry and logged-model references to run ids; merge by run id.
+    A model outside `mlflow.models` is refused before MLflow is asked about it."""
     by_run: dict[str, _Pending] = {}
     unresolved: list[Unresolved] = []
     for ref in refs:
+        if ref.model_name is not None and not guard.model_allowed(ref.model_name):
+            unresolved.append(Unresolved(ref, NOT_ALLOWED))
+            continue
         run_id, version, reason = _run_id_of(ref, runs)
         if run_id is None:
-            unresolved.append(Unresolved(ref, reason or NO_RUN))
+            unresolved.append(Unresolved(ref, guard.reason(reason or NO_RUN, ref.model_name)))
             continue
         item = by_run.setdefault(run_id, _Pending(refs=[], run_id=run_id))
         item.refs.append(ref)
@@ -108,6 +187,8 @@ def _run_id_of(
         return ref.run_id, None, None
     if ref.kind is RefKind.LOGGED_MODEL:
         return runs.logged_model_run(ref.model_id or ""), None, NO_LOGGED_MODEL
+    if not valid_model_name(name):  # MLflow would answer 400, failing the whole review
+        return None, None, BAD_NAME
     version: ModelVersionInfo | None
     if ref.kind is RefKind.MODEL_VERSION:
         version = runs.model_version(name, ref.version or "")
@@ -126,19 +207,10 @@ def _run_id_of(
     return version.run_id, version, None
 
 
-def _allowed(run: RunSnapshot, version: ModelVersionInfo | None, config: Config) -> str | None:
-    """None when the repository's allow-lists admit this run, else the refusal."""
-    experiments = config.mlflow.experiments
-    if experiments and not any(
-        _matches(pattern, run.experiment_name or "") or pattern == run.experiment_id
-        for pattern in experiments
-    ):
-        return NOT_ALLOWED
-    models = config.mlflow.models
-    names = [v.name for v in run.model_versions] + ([version.name] if version else [])
-    if models and names and not any(_matches(p, n) for p in models for n in names):
-        return NOT_ALLOWED
-    return None
+def valid_model_name(name: str) -> bool:
+    """A name MLflow's registry can hold: `models:/` URIs are URL-decoded, so a PR
+    can spell `/`, `:` or a line break that MLflow rejects with an error."""
+    return 0 < len(name) <= MAX_MODEL_NAME and name.isprintable() and not set(name) & set("/:")
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -165,11 +237,17 @@ def registered_model_for(candidates: Sequence[Candidate], config: BaselineConfig
 
 
 def find_baseline(
-    candidates: Sequence[Candidate], runs: RunsPort, config: BaselineConfig
+    candidates: Sequence[Candidate],
+    runs: RunsPort,
+    config: BaselineConfig,
+    allow: MlflowConfig | None = None,
 ) -> Baseline:
-    """The production run to compare with, or a Baseline(None, reason) saying why not."""
+    """The production run to compare with, or a Baseline(None, reason) saying why not.
+    `allow`: the allow-lists (`mlflow.*`) the production run must pass like any run."""
+    guard = Guard(allow or MlflowConfig())
     if config.run:
-        return _fetch_baseline(runs, config.run, "pinned in config (`baseline.run`)", None, None)
+        pinned = "pinned in config (`baseline.run`)"
+        return _admitted(_fetch_baseline(runs, config.run, pinned, None, None), guard)
     name = registered_model_for(candidates, config)
     if name is None:
         return Baseline(
@@ -178,6 +256,8 @@ def find_baseline(
             reason="no registered model is linked to these runs: register the model, "
             "link a `models:/` URI, or set `baseline.model` in the config",
         )
+    if not guard.model_allowed(name):
+        return Baseline(None, how="", reason=BASELINE_NOT_ALLOWED)
     version, how = _production_version(name, runs, config)
     if version is None:
         return Baseline(
@@ -194,7 +274,16 @@ def find_baseline(
             model_version=version,
             reason=NO_RUN_BEHIND.format(name=name, version=version.version),
         )
-    return _fetch_baseline(runs, version.run_id, how, version, name)
+    return _admitted(_fetch_baseline(runs, version.run_id, how, version, name), guard)
+
+
+def _admitted(baseline: Baseline, guard: Guard) -> Baseline:
+    """The baseline if the allow-lists admit its run; else nothing about it."""
+    if baseline.run is None or not guard.refusal(baseline.run, baseline.model_version):
+        return (
+            baseline if baseline.run is None else replace(baseline, run=guard.redact(baseline.run))
+        )
+    return Baseline(None, how="", reason=BASELINE_NOT_ALLOWED)
 
 
 def _production_version(

@@ -59,7 +59,11 @@ def build_review(
         problems.append(TOO_MANY_REFS.format(n=MAX_REFS))
     resolution = resolve_candidates(refs, runs, config, request.commits)
     candidates = resolution.candidates
-    baseline = find_baseline(candidates, runs, config.baseline) if candidates else None
+    baseline = (
+        find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
+        if candidates
+        else None
+    )
     report = compare(candidates, baseline, config, request.commits)
     report = replace(
         report,

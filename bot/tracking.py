@@ -61,7 +61,7 @@ class MlflowRuns:
     """`RunsPort` for an MLflow tracking server (or any store MlflowClient accepts)."""
 
     def __init__(self, tracking_uri: str, ui_url: str | None = None) -> None:
-        from mlflow.tracking import MlflowClient  # noqa: PLC0415 (lazy: keep import cheap)
+        from mlflow.tracking import MlflowClient  # lazy: keep importing this module cheap
 
         self._uri = tracking_uri
         self._ui_url = ui_url
@@ -126,7 +126,7 @@ class MlflowRuns:
 
     def _get(self, endpoint: str, params: Mapping[str, Any], doing: str) -> Any:
         """One GET on the tracking server's REST API (a `requests.Response`)."""
-        from mlflow.utils.rest_utils import (  # noqa: PLC0415 (lazy)
+        from mlflow.utils.rest_utils import (  # lazy
             http_request,
             verify_rest_response,
         )
@@ -388,7 +388,7 @@ class MlflowRuns:
             root = quote(parsed.path.strip("/"))
             endpoint = f"/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(relpath)}"
             return bytes(self._get(endpoint, {}, doing).content)
-        from mlflow.artifacts import download_artifacts  # noqa: PLC0415 (lazy)
+        from mlflow.artifacts import download_artifacts  # lazy
 
         with tempfile.TemporaryDirectory(prefix="model-review-") as tmp:
             uri = f"{location.rstrip('/')}/{relpath}"
@@ -406,7 +406,7 @@ class MlflowRuns:
 
     # --- writes ---------------------------------------------------------------------
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        from mlflow.entities import RunTag  # noqa: PLC0415 (lazy)
+        from mlflow.entities import RunTag  # lazy
 
         batch = [RunTag(k, v) for k, v in tags.items()]
         self._call(f"tagging run {run_id}", self._client.log_batch, run_id, tags=batch)
@@ -418,6 +418,15 @@ class MlflowRuns:
     def set_alias(self, name: str, alias: str, version: str) -> None:
         doing = f"setting alias {alias} of model {name}"
         self._call(doing, self._client.set_registered_model_alias, name, alias, version)
+
+    def model_version_description(self, name: str, version: str) -> str:
+        doing = f"reading version {version} of model {name}"
+        found = self._call(doing, self._client.get_model_version, name, version)
+        return str(found.description or "")
+
+    def set_model_version_description(self, name: str, version: str, text: str) -> None:
+        doing = f"updating the description of version {version} of model {name}"
+        self._call(doing, self._client.update_model_version, name, version, description=text)
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
         td.check_relative(path)

@@ -35,6 +35,9 @@ class FakeRuns:
     base_url: str | None = "http://mlflow.test"
     down: bool = False
     calls: list[str] = field(default_factory=list)
+    version_tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
+    failing_writes: int = 0  # the next N writes fail (reads still work)
 
     # --- building the fake ---
     def add_run(self, run: RunSnapshot) -> RunSnapshot:
@@ -127,6 +130,52 @@ class FakeRuns:
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
         self._check("log_artifact_bytes")
         self.files[(run_id, path)] = data
+
+    def _check_write(self, call: str) -> None:
+        self._check(call)
+        if self.failing_writes > 0:
+            self.failing_writes -= 1
+            raise TrackingError(f"MLflow at http://mlflow.test failed while {call}: 503")
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self._check_write("set_run_tags")
+        run = self.runs.get(run_id)
+        if run is None:
+            raise TrackingError(f"run {run_id} not found")
+        self.runs[run_id] = replace(run, tags={**run.tags, **tags})
+
+    def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self._check_write("set_model_version_tag")
+        self._version(name, version)
+        self.version_tags.setdefault((name, version), {})[key] = value
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self._check_write("set_alias")
+        self._version(name, version)
+        for index, info in enumerate(self.versions):
+            if info.name == name:
+                kept = tuple(a for a in info.aliases if a != alias)
+                aliases = (*kept, alias) if info.version == version else kept
+                self.versions[index] = replace(info, aliases=aliases)
+        for run_id, run in self.runs.items():
+            mine = tuple(v for v in self.versions if v.run_id == run_id)
+            self.runs[run_id] = replace(run, model_versions=mine)
+
+    def model_version_description(self, name: str, version: str) -> str:
+        self._check("model_version_description")
+        self._version(name, version)
+        return self.descriptions.get((name, version), "")
+
+    def set_model_version_description(self, name: str, version: str, text: str) -> None:
+        self._check_write("set_model_version_description")
+        self._version(name, version)
+        self.descriptions[(name, version)] = text
+
+    def _version(self, name: str, version: str) -> ModelVersionInfo:
+        found = next((v for v in self.versions if (v.name, v.version) == (name, version)), None)
+        if found is None:
+            raise TrackingError(f"model {name} has no version {version}")
+        return found
 
     def ui_base(self) -> str | None:
         return self.base_url

@@ -90,9 +90,11 @@ def pull(
     state: str = "open",
     merged: bool = False,
     merge_commit_sha: str | None = None,
+    private: bool = True,
 ) -> Json:
     """GET /repos/{repo}/pulls/{number}. `head_repo=None` with a fork means deleted;
-    by default the head lives in `repo` itself."""
+    by default the head lives in `repo` itself. `private`: the base repository's
+    visibility (GitHub's examples are public; the bot's tests default to private)."""
     data = _retarget(webhook("pull_request", "opened")["pull_request"], repo, api)
     text = re.sub(r"/(pulls|pull|issues)/2\b", rf"/\g<1>/{number}", json.dumps(data))
     data = json.loads(text)
@@ -106,6 +108,7 @@ def pull(
     data["base"].update(
         sha=base_sha, ref=base_ref, label=f"{repo.split('/', maxsplit=1)[0]}:{base_ref}"
     )
+    data["base"]["repo"]["private"] = private
     if head_repo is None:
         data["head"]["repo"] = data["base"]["repo"]
     elif head_repo == "deleted":

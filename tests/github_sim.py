@@ -88,6 +88,9 @@ class GitHubSim:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
     next_id: int = 9000
+    state: str = "open"  # "closed" once a test closes the PR
+    merged: bool = False
+    merge_commit_sha: str | None = None
 
     # --- state changes a test makes between events ---
     def add_review(self, login: str, state: str, at: str) -> dict[str, Any]:
@@ -194,6 +197,9 @@ class GitHubSim:
             base_sha=self.base_sha,
             head_repo=self.head_repo,
             reviewers=self.requested,
+            state=self.state,
+            merged=self.merged,
+            merge_commit_sha=self.merge_commit_sha,
         )
 
     def _config(self, request: PreparedRequest) -> Answer:

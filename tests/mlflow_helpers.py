@@ -12,9 +12,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
+import pytest
+import requests
 from mlflow.entities import (
     Dataset,
     DatasetInput,
@@ -165,3 +169,35 @@ def register(
     for alias in aliases:
         client.set_registered_model_alias(name, alias, version.version)
     return str(version.version)
+
+
+@dataclass
+class RequestLog:
+    """Every HTTP request this process sends to MLflow: (method, path). Install it
+    with `RequestLog.install(monkeypatch)`; it counts at `requests.Session.send`, the
+    point every MLflow client request passes through."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def install(cls, monkeypatch: pytest.MonkeyPatch) -> RequestLog:
+        log = cls()
+        real_send = requests.Session.send
+
+        def send(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+            path = urlparse(request.url or "").path
+            if "/api/2.0/mlflow" in path or "/ajax-api/" in path:
+                log.sent.append((str(request.method), path))
+            return real_send(session, request, **kwargs)
+
+        monkeypatch.setattr(requests.Session, "send", send)
+        return log
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        """The requests that change something (searches are POSTs that only read)."""
+        return [
+            (method, path)
+            for method, path in self.sent
+            if method != "GET" and not path.endswith("/search")
+        ]

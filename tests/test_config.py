@@ -13,6 +13,7 @@ from bot.config import (
     ImageHost,
     MetricRule,
     MetricsConfig,
+    NotesMode,
     ParamsConfig,
     load_config,
     metric_included,
@@ -127,6 +128,17 @@ def test_every_key_is_read() -> None:
     assert config.plots.branch == "assets/model-review"
     assert (config.plots.curves, config.plots.max_curves) == ((), 0)
     assert config.require_review_for == ("models/**",)
+
+
+def test_record_and_promote_keys() -> None:
+    config = load_config("record:\n  notes: append\npromote: true\n")
+    assert config.record.notes is NotesMode.APPEND and config.promote is True
+    assert load_config("record:\n  notes: off\n").record.notes is NotesMode.OFF  # YAML false
+    assert load_config("record:\n  notes: 'off'\n").record.notes is NotesMode.OFF
+    assert (Config().record.notes, Config().promote) == (NotesMode.OFF, False)
+    assert error_of("record:\n  notes: on\n").key == "record.notes"
+    assert "expected one of off, append" in error_of("record:\n  notes: replace\n").message
+    assert error_of("promote: yes please\n").key == "promote"
 
 
 def test_a_run_id_written_as_digits_stays_as_written() -> None:

@@ -274,3 +274,9 @@ def test_a_403_on_the_first_write_turns_the_run_read_only(world) -> None:
     outcome = review_pull_request(7, deps)
     assert github.comment_list == [] and github.statuses == []
     assert "read-only" in outcome.notice and "val_auc" in outcome.markdown
+
+
+def test_with_plots_off_the_comment_says_where_the_curves_are(world) -> None:
+    github, _, deps = world
+    review_pull_request(7, deps)
+    assert "`plots.host: none`" in github.comment_list[0].body

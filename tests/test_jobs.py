@@ -274,3 +274,12 @@ def test_the_runner_does_nothing_for_an_event_it_ignores() -> None:
 
     assert runner(chatter) is None
     assert apps.used == [] and runs.calls == []
+
+
+def test_a_closed_pull_request_is_never_superseded() -> None:
+    from tests import github_payloads as gp
+
+    closed = gp.webhook("pull_request", "closed")
+    opened = gp.webhook("pull_request", "opened")
+    assert not Job("pull_request", closed, "d-1").supersedable
+    assert Job("pull_request", opened, "d-2").supersedable
