@@ -111,7 +111,7 @@ def _figure_for_metrics(
         groups.setdefault(scale_group(bar.finite), []).append(bar)
     ordered = _merge_panels(sorted(groups.items()))
     series = max(len(candidate_names) + 1, *(len(b.values) for b in bars))
-    from matplotlib.patches import Patch  # noqa: PLC0415
+    from matplotlib.patches import Patch
 
     fig = _new_figure(METRICS_SIZE)
     ratios = [len(group) + 1 for _, group in ordered]
@@ -381,8 +381,8 @@ def _decode(data: bytes | None) -> tuple[NDArray[uint8] | None, str]:
     """Pixels (an RGBA array, at most MAX_IMAGE_SIDE wide and high) or why there are none."""
     if data is None:
         return None, NOT_LOGGED
-    import numpy as np  # noqa: PLC0415
-    from PIL import Image  # noqa: PLC0415
+    import numpy as np
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
@@ -403,8 +403,8 @@ def _decode(data: bytes | None) -> tuple[NDArray[uint8] | None, str]:
 
 
 def _new_figure(size: tuple[float, float]) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)

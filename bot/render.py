@@ -173,14 +173,18 @@ def render_notice(
 ) -> str:
     """A short sticky comment with a message and no review (no model, or an error)."""
     files = files or []
-    text = environment().get_template("notice.md.j2").render(
-        marker=marker,
-        title=title,
-        message=message,
-        hint=hint,
-        warning=warning,
-        files=files[:MAX_FILES],
-        more_files=max(0, len(files) - MAX_FILES),
+    text = (
+        environment()
+        .get_template("notice.md.j2")
+        .render(
+            marker=marker,
+            title=title,
+            message=message,
+            hint=hint,
+            warning=warning,
+            files=files[:MAX_FILES],
+            more_files=max(0, len(files) - MAX_FILES),
+        )
     )
     tail = f"\n{state_block}\n" if state_block else ""
     return text.rstrip("\n") + "\n" + tail
@@ -189,16 +193,21 @@ def render_notice(
 def render_no_model(touched: list[str], *, had_review: bool, state_block: str = "") -> str:
     """The comment for a PR without runs: it needs one (touched paths), or lost them."""
     if touched:
-        return render_notice(NEEDS_RUN, hint=NEEDS_RUN_HINT, files=touched, warning=True,
-                             state_block=state_block)
+        return render_notice(
+            NEEDS_RUN, hint=NEEDS_RUN_HINT, files=touched, warning=True, state_block=state_block
+        )
     del had_review  # the only other case: a PR that had a review and dropped its runs
     return render_notice(NO_LONGER, hint=NO_LONGER_HINT, state_block=state_block)
 
 
 def render_error(error: str, *, state_block: str = "") -> str:
     """The comment when the bot could not check the PR (fail closed, say why)."""
-    return render_notice(COULD_NOT_CHECK.format(error=error), hint=COULD_NOT_CHECK_HINT,
-                         warning=True, state_block=state_block)
+    return render_notice(
+        COULD_NOT_CHECK.format(error=error),
+        hint=COULD_NOT_CHECK_HINT,
+        warning=True,
+        state_block=state_block,
+    )
 
 
 # --- the preview page ---------------------------------------------------------------
