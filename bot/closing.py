@@ -52,6 +52,7 @@ from bot.record import (
     versions_under_review,
     write_record,
 )
+from bot.resolve import must_not_publish
 from bot.review import ReviewRequest, build_review
 from bot.state import BotState, decode_state, find_bot_comment, next_state, strip_state, with_state
 
@@ -232,6 +233,8 @@ def close_pull_request(number: int, deps: Deps) -> Outcome:
 def _record(pr: PullRequest, comments: list[Comment], state: BotState, deps: Deps) -> Closing:
     gh = deps.github
     config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+    if must_not_publish(pr.private, config.mlflow):  # not even asked: see bot.resolve
+        return Closing("Closed: nothing recorded, this public repository has no allow-list")
     runs = deps.runs(config)
     texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
     report = build_review(ReviewRequest(texts=texts, commits=pr.commits), runs, config)

@@ -263,7 +263,7 @@ def _fail_closed(
     )
     state = previous or BotState(changed_at=deps.now())
     body = render_error(error, state_block=encode_state(state))
-    outcome = Outcome(gate=decision, notice=error, markdown=body)
+    outcome = Outcome(gate=decision, notice=plain, markdown=body)
     try:
         outcome.comment_url = publisher.comment(body)
     finally:

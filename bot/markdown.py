@@ -12,6 +12,7 @@ full note, shown HTML-escaped in a `<pre>` block). Both:
   digit and after the `GH-` of `GH-12`: `@alice`, `@org/team`, `#12` and `GH-12`
   then read as typed but notify nobody and link nothing. The joiner is inserted
   after all invisible characters have been stripped, so it survives;
+- replace the credentials of a URL (`https://user:token@host`) with `***`;
 - HTML-escape `& < >`, so no tag from user text survives (`<img onerror>`,
   `</details>`, `<script>`) and the bot's hidden marker `<!-- model-review` cannot
   be forged.
@@ -44,6 +45,7 @@ _CODE_UNSAFE = re.compile(r"[`|<>\\]")
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 _INLINE_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_~[]|#"})
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
 _SPACES = str.maketrans({"\n": " ", "\r": " ", "\t": " ", "\u2028": " ", "\u2029": " "})
 
 
@@ -52,6 +54,13 @@ def strip_invisible(text: str, keep: str = "") -> str:
     if text.isprintable() and text.isascii():
         return text
     return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _INVISIBLE)
+
+
+def redact_credentials(text: str) -> str:
+    """`https://user:token@host/...` -> `https://***@host/...`: credentials written
+    into a URL (a tracking URI in an error message, a link in a note) never reach
+    the PR."""
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
 def neutralise_mentions(text: str) -> str:
@@ -73,7 +82,7 @@ def clean(text: object, max_len: int = 120) -> str:
     For contexts that escape on their own (the HTML preview with autoescape)."""
     raw = "" if text is None else str(text)
     limit = 4 * max_len + 64  # hostile input: never clean megabytes for one cell
-    flat = " ".join(strip_invisible(raw[:limit].translate(_SPACES)).split())
+    flat = redact_credentials(" ".join(strip_invisible(raw[:limit].translate(_SPACES)).split()))
     if len(raw) > limit and len(flat) < max_len:
         return flat + ELLIPSIS
     return truncate(flat, max_len)
@@ -130,7 +139,7 @@ def _lines(text: object, max_len: int) -> tuple[str, bool]:
     """Multi-line text without invisible characters, capped; and whether it was cut."""
     raw = "" if text is None else str(text)
     body = raw[: 2 * max_len + 64].replace("\r\n", "\n").replace("\r", "\n")
-    body = strip_invisible(body, keep="\n\t").rstrip()
+    body = redact_credentials(strip_invisible(body, keep="\n\t").rstrip())
     cut = len(body) > max_len or len(raw) > 2 * max_len + 64
     return (truncate(body, max_len) if len(body) > max_len else body), cut
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from bot import markdown as md
 from bot.diff import verdict_line
@@ -67,13 +67,20 @@ LADDER = _ladder()
 
 
 def safe_url(url: str | None) -> str | None:
-    """An http(s) or relative URL, percent-encoded so it cannot break markup; else None."""
+    """An http(s) or relative URL, percent-encoded so it cannot break markup, without
+    any `user:password@` (e.g. from a tracking URI that carries credentials); else None."""
     if not url or not url.strip():
         return None
     url = md.strip_invisible(url.strip())
     scheme = _SCHEME.match(url)
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         return None
+    if scheme:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     return quote(url, safe=_URL_SAFE)
 
 
