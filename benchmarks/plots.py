@@ -31,14 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.artifact_plots import artifact_pairs, side_by_side  # noqa: E402
 from bot.domain import Change, Direction, MetricCell, MetricRow, PlotImage, Threshold  # noqa: E402
-from bot.plots import (  # noqa: E402
-    artifact_pairs,
-    downsample,
-    metric_comparison,
-    side_by_side,
-    training_curves,
-)
+from bot.plots import downsample, metric_comparison, training_curves  # noqa: E402
 
 METRICS = 50
 CURVES = 5

@@ -37,6 +37,7 @@ from bot.errors import ModelReviewError
 from bot.flow import Deps, Outcome, run_fingerprint
 from bot.gate import decide
 from bot.ports import RunsPort
+from bot.privacy import must_not_publish
 from bot.publish import Publisher
 from bot.record import (
     MERGED_COMMIT,
@@ -52,7 +53,6 @@ from bot.record import (
     versions_under_review,
     write_record,
 )
-from bot.resolve import must_not_publish
 from bot.review import ReviewRequest, build_review
 from bot.state import BotState, decode_state, find_bot_comment, next_state, strip_state, with_state
 

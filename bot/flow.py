@@ -29,16 +29,16 @@ from bot.errors import ConfigError, ModelReviewError
 from bot.gate import decide
 from bot.markdown import clean
 from bot.ports import GitHubPort, ImagePort, RunsPort
-from bot.publish import Publisher
-from bot.record import Facts, record_review
-from bot.refs import find_refs
-from bot.render import render_comment
-from bot.resolve import (
+from bot.privacy import (
     PUBLIC_NO_ALLOW_LIST,
     PUBLIC_NO_ALLOW_LIST_HINT,
     PUBLIC_NO_ALLOW_LIST_STATUS,
     must_not_publish,
 )
+from bot.publish import Publisher
+from bot.record import Facts, record_review
+from bot.refs import find_refs
+from bot.render import render_comment
 from bot.review import ReviewRequest, build_review
 from bot.reviewers import Command, CommandKind, apply_reassign, assign
 from bot.state import (

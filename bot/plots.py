@@ -1,19 +1,14 @@
-"""Pictures for the review, as PNG bytes: pure functions, no I/O.
+"""The review's charts, as PNG bytes: the metric comparison and the training curves.
 
-matplotlib is imported inside the functions (through `Figure` and the Agg canvas, never
-pyplot), so importing this module stays cheap. Every figure has a fixed size and dpi;
-production is always drawn in PRODUCTION_COLOUR and the n-th candidate always in
-CANDIDATE_COLOURS[n] (Okabe-Ito, safe for colour-blind readers).
+Pure functions, no I/O. Sizes, palette and the PNG encoding come from bot.figures;
+the runs' own image artifacts are drawn by bot.artifact_plots. matplotlib is imported
+inside the functions, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 import math
-import posixpath
-import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,35 +16,43 @@ from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from bot.artifact_plots import artifact_pairs, side_by_side
 from bot.domain import MetricRow, PlotImage, RunSnapshot
+from bot.figures import (
+    CURVE_SIZE,
+    METRICS_SIZE,
+    PRODUCTION_COLOUR,
+    candidate_colour,
+    format_number,
+    legend_below,
+    new_figure,
+    plain,
+    safe_stem,
+    shorten,
+    to_png,
+    unique_png_name,
+)
 from bot.ports import Point
 
 if TYPE_CHECKING:
-    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from numpy import uint8
-    from numpy.typing import NDArray
+
+# re-exports artifact_pairs and side_by_side until benchmarks/straightforward.py imports them
+__all__ = [
+    "artifact_pairs",
+    "choose_curves",
+    "downsample",
+    "metric_comparison",
+    "scale_group",
+    "side_by_side",
+    "training_curves",
+]
 
 log = logging.getLogger(__name__)
 
-DPI = 144
-METRICS_SIZE = (8.0, 6.0)  # inches: 1152 x 864 pixels
-CURVE_SIZE = (8.0, 4.5)  # 1152 x 648
-PAIR_SIZE = (8.0, 4.5)
-PRODUCTION_COLOUR = "#595959"
-CANDIDATE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
-NOT_LOGGED = "not logged"
-MAX_LABEL = 40
 MAX_PANELS = 4  # scale groups in the metric chart
 LARGEST = 1e150  # bigger bars overflow matplotlib's arithmetic: drawn as n/a
-MAX_IMAGE_SIDE = 1200  # artifacts are shrunk to this before drawing
-MAX_IMAGE_PIXELS = 40_000_000  # bigger artifacts are not decoded at all
-IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
-
-
-def candidate_colour(index: int) -> str:
-    return CANDIDATE_COLOURS[index % len(CANDIDATE_COLOURS)]
 
 
 # --- metric comparison --------------------------------------------------------
@@ -83,7 +86,7 @@ def metric_comparison(
     more = f" ({len(bars) - shown} more in the table)" if len(bars) > shown else ""
     names = ", ".join(candidate_names) or "the candidate"
     alt = f"Bar chart of {shown} metrics{more}: {names} against production, grouped by scale."
-    return [PlotImage("metrics.png", "Metrics", alt, _png(fig), True, "metrics")]
+    return [PlotImage("metrics.png", "Metrics", alt, to_png(fig), True, "metrics")]
 
 
 def _plottable(rows: Sequence[MetricRow]) -> list[_Bars]:
@@ -113,7 +116,7 @@ def _figure_for_metrics(
     series = max(len(candidate_names) + 1, *(len(b.values) for b in bars))
     from matplotlib.patches import Patch
 
-    fig = _new_figure(METRICS_SIZE)
+    fig = new_figure(METRICS_SIZE)
     ratios = [len(group) + 1 for _, group in ordered]
     axes = fig.subplots(len(ordered), 1, squeeze=False, height_ratios=ratios)[:, 0]
     for ax, (scale, group) in zip(axes, ordered, strict=True):
@@ -123,8 +126,8 @@ def _figure_for_metrics(
         for i in range(series - 1)
     ]
     colours = [PRODUCTION_COLOUR, *map(candidate_colour, range(series - 1))]
-    handles = [Patch(color=c, label=_plain(n)) for n, c in zip(names, colours, strict=True)]
-    _legend(fig, handles)
+    handles = [Patch(color=c, label=plain(n)) for n, c in zip(names, colours, strict=True)]
+    legend_below(fig, handles)
     fig.suptitle("Metrics: candidate vs production", fontsize=11)
     return fig
 
@@ -156,8 +159,8 @@ def _draw_panel(ax: Axes, group: Sequence[_Bars], series: int, scale: int) -> No
             widths.append(value)
         colour = PRODUCTION_COLOUR if s == 0 else candidate_colour(s - 1)
         container = ax.barh(ys, widths, height=height * 0.9, color=colour)
-        ax.bar_label(container, labels=[_number(w) for w in widths], padding=2, fontsize=6)
-    ax.set_yticks(range(len(group)), [_short(b.key) for b in group], fontsize=8)
+        ax.bar_label(container, labels=[format_number(w) for w in widths], padding=2, fontsize=6)
+    ax.set_yticks(range(len(group)), [shorten(b.key) for b in group], fontsize=8)
     ax.set_ylim(len(group) - 0.5, -0.5)  # first metric on top
     ax.axvline(0, color="#303030", linewidth=0.6)
     ax.tick_params(axis="x", labelsize=7)
@@ -223,8 +226,8 @@ def training_curves(
         fig = _figure_for_curve(key, lines)
         ends = "; ".join(f"{ln.label} ends at {ln.points[-1][1]:.4g}" for ln in lines)
         alt = f"Line chart of {key} by step: {ends}."
-        name = _unique(f"curve-{_safe(key)}", used)
-        images.append(PlotImage(name, key, alt, _png(fig), len(images) < 2, "curves"))
+        name = unique_png_name(f"curve-{safe_stem(key)}", used)
+        images.append(PlotImage(name, key, alt, to_png(fig), len(images) < 2, "curves"))
     return images
 
 
@@ -251,7 +254,7 @@ def _lines(
 
 
 def _figure_for_curve(key: str, lines: Sequence[_Line]) -> Figure:
-    fig = _new_figure(CURVE_SIZE)
+    fig = new_figure(CURVE_SIZE)
     ax = fig.add_subplot()
     for line in lines:
         steps, values = zip(*line.points, strict=True)
@@ -263,17 +266,17 @@ def _figure_for_curve(key: str, lines: Sequence[_Line]) -> Figure:
             linewidth=1.4,
             marker="o" if len(set(steps)) == 1 else None,
             markersize=3,
-            label=_plain(line.label),
+            label=plain(line.label),
         )
     every = [v for line in lines for _, v in line.points]
     if min(every) > 0 and max(every) / min(every) > 1000:
         ax.set_yscale("log")
     ax.set_xlabel("step", fontsize=9)
-    ax.set_ylabel(_short(key), fontsize=9)
-    ax.set_title(_short(key, 80), fontsize=11)
+    ax.set_ylabel(shorten(key), fontsize=9)
+    ax.set_title(shorten(key, 80), fontsize=11)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
-    _legend(fig, ax.get_lines())
+    legend_below(fig, ax.get_lines())
     return fig
 
 
@@ -297,157 +300,3 @@ def choose_curves(
     last = {k: max(r.metric_steps.get(k, 0) for r in runs) for k in keys}
     ranked = sorted((k for k in keys if last[k] > 0), key=lambda k: (-last[k], k))
     return ranked[:max_curves]
-
-
-# --- image artifacts ----------------------------------------------------------
-
-
-def artifact_pairs(
-    candidate_files: Sequence[str], baseline_files: Sequence[str], patterns: Sequence[str]
-) -> list[tuple[str, str | None, str | None]]:
-    """Pair image artifacts of a candidate and production: (display name, candidate
-    path, production path). Same relative path first, then same file name (both
-    case-insensitive). Only files matching a glob (on the path or the file name) count;
-    no patterns means no images. Sorted by display name."""
-    cands = sorted({p for p in candidate_files if _wanted(p, patterns)}, key=str.lower)
-    bases = sorted({p for p in baseline_files if _wanted(p, patterns)}, key=str.lower)
-    matched: dict[str, str] = {}
-    for same in (str.lower, lambda p: posixpath.basename(p).lower()):
-        for cand in cands:
-            if cand in matched:
-                continue
-            free = (b for b in bases if b not in matched.values() and same(b) == same(cand))
-            found = next(free, None)
-            if found is not None:
-                matched[cand] = found
-    pairs: list[tuple[str, str | None, str | None]] = [(c, c, matched.get(c)) for c in cands]
-    pairs += [(b, None, b) for b in bases if b not in matched.values()]
-    return sorted(pairs, key=lambda pair: pair[0].lower())
-
-
-def _wanted(path: str, patterns: Sequence[str]) -> bool:
-    lowered = path.lower()
-    names = (lowered, posixpath.basename(lowered))
-    return any(fnmatchcase(name, p.lower()) for p in patterns for name in names)
-
-
-def side_by_side(
-    title: str,
-    left: bytes | None,
-    right: bytes | None,
-    left_label: str,
-    right_label: str,
-    *,
-    primary: bool = True,
-) -> PlotImage | None:
-    """Two images in one figure (production on the left by convention). A missing side
-    says "not logged", an unreadable one (SVG, damaged, huge) says why. None when
-    neither side can be drawn."""
-    fig = _figure_for_pair(title, left, right, left_label, right_label)
-    if fig is None:
-        return None
-    digest = hashlib.sha1(title.encode(), usedforsecurity=False).hexdigest()[:8]
-    alt = f"{title}: {left_label} (left) and {right_label} (right) side by side."
-    return PlotImage(
-        f"artifact-{_safe(posixpath.splitext(title)[0])}-{digest}.png",
-        title,
-        alt,
-        _png(fig),
-        primary,
-        "artifacts",
-    )
-
-
-def _figure_for_pair(
-    title: str, left: bytes | None, right: bytes | None, left_label: str, right_label: str
-) -> Figure | None:
-    decoded = [_decode(left), _decode(right)]
-    if all(pixels is None for pixels, _ in decoded):
-        return None
-    fig = _new_figure(PAIR_SIZE)
-    axes = fig.subplots(1, 2)
-    for ax, (pixels, why), label in zip(axes, decoded, (left_label, right_label), strict=True):
-        ax.set_axis_off()
-        ax.set_title(_plain(label), fontsize=10)
-        if pixels is None:
-            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=10, color="#404040")
-        else:
-            ax.imshow(pixels, interpolation="antialiased")
-    fig.suptitle(_short(title, 80), fontsize=11)
-    return fig
-
-
-def _decode(data: bytes | None) -> tuple[NDArray[uint8] | None, str]:
-    """Pixels (an RGBA array, at most MAX_IMAGE_SIDE wide and high) or why there are none."""
-    if data is None:
-        return None, NOT_LOGGED
-    import numpy as np
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                return None, f"too large to show ({image.width}x{image.height})"
-            image.draft("RGB", (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
-            rgba = image.convert("RGBA")
-    except Image.DecompressionBombError:
-        return None, "too large to show"
-    except (OSError, ValueError) as exc:
-        log.debug("artifact image not readable: %s", exc)
-        return None, "cannot be shown\n(not a readable PNG or JPEG)"
-    rgba.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
-    return np.asarray(rgba), ""
-
-
-# --- shared -------------------------------------------------------------------
-
-
-def _new_figure(size: tuple[float, float]) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _legend(fig: Figure, handles: Sequence[Artist]) -> None:
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=min(len(handles), 4),
-        fontsize=8,
-        frameon=False,
-    )
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if 1e4 <= abs(value) < 1e12 else f"{value:.4g}"
-
-
-def _plain(text: str) -> str:
-    """User text drawn literally: a `$` must not switch matplotlib into math mode."""
-    return text.replace("$", r"\$")
-
-
-def _short(text: str, limit: int = MAX_LABEL) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _plain(text)
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:60] or "plot"
-
-
-def _unique(stem: str, used: set[str]) -> str:
-    name, n = stem, 2
-    while name.lower() in used:
-        name, n = f"{stem}-{n}", n + 1
-    used.add(name.lower())
-    return f"{name}.png"

@@ -3,16 +3,13 @@
 Talks to MLflow only through the RunsPort, and batches: registry references are
 resolved first, then every run is fetched in one `fetch_runs` call.
 
-Privacy: the config's allow-lists (`mlflow.experiments`, `mlflow.models`) decide which
-runs may be shown. With a list set, a run outside it, a missing run and a registry
-miss all get the same answer (NOT_ALLOWED), so a PR cannot probe MLflow for what
-exists; a registry reference to a model outside `mlflow.models` is refused before any
-lookup, and the production baseline passes the same check. See docs/security.md.
+Privacy: every run passes the config's allow-lists (bot.privacy's Guard); a registry
+reference to a model outside `mlflow.models` is refused before any lookup, and the
+production baseline passes the same check. See docs/security.md.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,10 +21,10 @@ from bot.domain import (
     ModelVersionInfo,
     RefKind,
     RunRef,
-    RunSnapshot,
     Unresolved,
 )
 from bot.ports import RunsPort
+from bot.privacy import NOT_ALLOWED, Guard
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +36,6 @@ NO_VERSION = "registered model `{name}` has no version {version}"
 NO_ALIAS = "registered model `{name}` has no alias `{alias}`"
 NO_STAGE = "registered model `{name}` has no version in stage `{stage}`"
 NO_LOGGED_MODEL = "no logged model with this id, or it was not logged from a run"
-NOT_ALLOWED = (
-    "not found, or not allowed by this repository's config (`mlflow.experiments` / `mlflow.models`)"
-)
 NO_RUN_BEHIND = "model version {name} v{version} has no source run"
 BAD_NAME = "not a registered model name MLflow accepts (no `/`, `:` or control characters)"
 MAX_MODEL_NAME = 256
@@ -49,66 +43,6 @@ BASELINE_NOT_ALLOWED = (
     "the production model is not allowed by this repository's config "
     "(`mlflow.experiments` / `mlflow.models`): add it to the allow-list to compare with it"
 )
-PUBLIC_NO_ALLOW_LIST = (
-    "This repository is public and its config sets no `mlflow.experiments` or "
-    "`mlflow.models` allow-list, so model-review publishes no MLflow data here."
-)
-PUBLIC_NO_ALLOW_LIST_HINT = (
-    "Anyone can read this pull request. List the experiments (or registered models) "
-    "whose runs may be shown in `.github/model-review.yml` on the base branch, e.g. "
-    '`mlflow: {experiments: ["fraud-*"]}`; `["*"]` publishes every run. '
-    "The `model-review` status stays `error` until then."
-)
-PUBLIC_NO_ALLOW_LIST_STATUS = (
-    "public repository: set mlflow.experiments or mlflow.models in the config to publish runs"
-)
-
-
-def must_not_publish(private: bool | None, mlflow: MlflowConfig) -> bool:
-    """True for a public repository whose config has no allow-list: nothing from
-    MLflow may be shown there (private None = not known, e.g. offline)."""
-    return private is False and not (mlflow.experiments or mlflow.models)
-
-
-class Guard:
-    """The repository's allow-lists, applied to runs, model names and messages."""
-
-    def __init__(self, mlflow: MlflowConfig) -> None:
-        self.experiments = mlflow.experiments
-        self.models = mlflow.models
-
-    @property
-    def active(self) -> bool:
-        return bool(self.experiments or self.models)
-
-    def model_allowed(self, name: str) -> bool:
-        """A registered model name passes `mlflow.models` (always, without that list)."""
-        return not self.models or any(_matches(p, name) for p in self.models)
-
-    def reason(self, reason: str, model: str | None = None) -> str:
-        """With allow-lists, one answer for every miss, unless the model is listed."""
-        if not self.active or (model is not None and self.models and self.model_allowed(model)):
-            return reason
-        return NOT_ALLOWED
-
-    def refusal(self, run: RunSnapshot, version: ModelVersionInfo | None) -> str | None:
-        """None when the allow-lists admit this run, else NOT_ALLOWED."""
-        if self.experiments and not any(
-            _matches(p, run.experiment_name or "") or p == run.experiment_id
-            for p in self.experiments
-        ):
-            return NOT_ALLOWED
-        names = [v.name for v in run.model_versions] + ([version.name] if version else [])
-        # with `mlflow.models` alone, a run must be linked to a listed model
-        linked = any(self.model_allowed(n) for n in names)
-        if self.models and (names or not self.experiments) and not linked:
-            return NOT_ALLOWED
-        return None
-
-    def redact(self, run: RunSnapshot) -> RunSnapshot:
-        """The run without registered versions of models outside `mlflow.models`."""
-        kept = tuple(v for v in run.model_versions if self.model_allowed(v.name))
-        return run if kept == run.model_versions else replace(run, model_versions=kept)
 
 
 @dataclass(frozen=True)
@@ -211,10 +145,6 @@ def valid_model_name(name: str) -> bool:
     """A name MLflow's registry can hold: `models:/` URIs are URL-decoded, so a PR
     can spell `/`, `:` or a line break that MLflow rejects with an error."""
     return 0 < len(name) <= MAX_MODEL_NAME and name.isprintable() and not set(name) & set("/:")
-
-
-def _matches(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
 
 
 # --- the production baseline --------------------------------------------------

@@ -63,7 +63,7 @@ def _artifact_images(
     config: PlotsConfig,
     labels: dict[str, str],
 ) -> list[PlotImage]:
-    from bot import plots
+    from bot import artifact_plots
 
     def files(run: RunSnapshot | None) -> list[str]:
         if run is None:
@@ -76,12 +76,14 @@ def _artifact_images(
             and (a.size is None or a.size <= MAX_ARTIFACT_BYTES)
         ]
 
-    pairs = plots.artifact_pairs(files(candidate), files(base), list(config.images))
+    pairs = artifact_plots.artifact_pairs(files(candidate), files(base), list(config.images))
     images: list[PlotImage] = []
     for index, (title, cand_path, base_path) in enumerate(pairs[:MAX_ARTIFACT_PAIRS]):
         left = runs.download_artifact(base.run_id, base_path) if base and base_path else None
         right = runs.download_artifact(candidate.run_id, cand_path) if cand_path else None
-        image = plots.side_by_side(title, left, right, "production", labels[candidate.run_id])
+        image = artifact_plots.side_by_side(
+            title, left, right, "production", labels[candidate.run_id]
+        )
         if image is not None:
             images.append(image if index < 2 else _secondary(image))
     return images

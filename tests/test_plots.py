@@ -1,44 +1,36 @@
-"""bot.plots: the figures (inspected as matplotlib objects) and their PNG bytes."""
+"""bot.plots: the charts (inspected as matplotlib objects) and their PNG bytes."""
 
 from __future__ import annotations
 
-import io
 import math
-import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Sequence
 from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
-from PIL import Image
 
-from bot import plots
+from bot import figures, plots
 from bot.domain import (
     Change,
     Direction,
     MetricCell,
     MetricRow,
-    PlotImage,
     RunSnapshot,
     Threshold,
 )
+from bot.figures import CANDIDATE_COLOURS, PRODUCTION_COLOUR
 from bot.plots import (
-    CANDIDATE_COLOURS,
-    PRODUCTION_COLOUR,
-    artifact_pairs,
     choose_curves,
     downsample,
     metric_comparison,
     scale_group,
-    side_by_side,
     training_curves,
 )
+from tests.plot_helpers import pixels, png_size, texts
 
 NAN = float("nan")
 INF = float("inf")
@@ -50,34 +42,6 @@ INF = float("inf")
 def row(key: str, baseline: float | None, *values: float | None) -> MetricRow:
     cells = tuple(MetricCell(v, None, None, Change.SAME) for v in values)
     return MetricRow(key, Direction.HIGHER, Threshold(), baseline, cells)
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def pixels(size: tuple[float, float]) -> tuple[int, int]:
-    return round(size[0] * plots.DPI), round(size[1] * plots.DPI)
-
-
-def picture(width: int = 60, height: int = 40, fmt: str = "PNG", colour: str = "red") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def with_header_size(png: bytes, width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims another size (with a valid CRC)."""
-    body = struct.pack(">II", width, height) + png[24:29]
-    crc = struct.pack(">I", zlib.crc32(b"IHDR" + body))
-    return png[:16] + body + crc + png[33:]
-
-
-def texts(ax: Axes) -> list[str]:
-    return [t.get_text() for t in ax.texts]
 
 
 ROWS = [
@@ -95,7 +59,7 @@ def test_metric_comparison_is_one_primary_png_of_the_fixed_size() -> None:
     [image] = metric_comparison(ROWS, ["candidate"])
 
     assert (image.name, image.group, image.primary) == ("metrics.png", "metrics", True)
-    assert png_size(image.png) == pixels(plots.METRICS_SIZE)
+    assert png_size(image.png) == pixels(figures.METRICS_SIZE)
     assert len(image.png) < 150_000
     assert "4 metrics" in image.alt
 
@@ -171,7 +135,7 @@ def test_values_too_big_to_draw_are_marked_not_drawn() -> None:
     [ax] = fig.axes
     assert [bar.get_width() for bar in ax.patches] == [3.0]
     assert texts(ax).count(" n/a") == 1
-    assert png_size(plots._png(fig)) == pixels(plots.METRICS_SIZE)
+    assert png_size(figures.to_png(fig)) == pixels(figures.METRICS_SIZE)
 
 
 def test_nothing_to_plot_gives_no_image() -> None:
@@ -206,7 +170,7 @@ def test_user_text_with_dollars_is_drawn_literally() -> None:
     fig = plots._figure_for_metrics([row("cost$usd$", 1.0, 2.0)], ["run $a$"])
     assert fig is not None
 
-    assert png_size(image.png) == pixels(plots.METRICS_SIZE)
+    assert png_size(image.png) == pixels(figures.METRICS_SIZE)
     assert fig.axes[0].get_yticklabels()[0].get_text() == r"cost\$usd\$"
     assert fig.legends[0].get_texts()[1].get_text() == r"run \$a\$"
 
@@ -248,7 +212,7 @@ def test_training_curves_one_image_per_metric_with_unique_names() -> None:
     assert {i.group for i in images} == {"curves"}
     assert images[0].title == "val/loss"
     for image in images:
-        assert png_size(image.png) == pixels(plots.CURVE_SIZE)
+        assert png_size(image.png) == pixels(figures.CURVE_SIZE)
         assert len(image.png) < 150_000
 
 
@@ -425,112 +389,13 @@ def test_choose_curves_falls_back_when_no_configured_name_was_logged() -> None:
     assert choose_curves(RUNS, ["missing"], 1) == ["val_loss"]
 
 
-# --- artifact pairs ----------------------------------------------------------------
-
-PATTERNS = ["*.png", "*.jpg", "plots/*"]
-
-
-def test_artifact_pairs_by_path_then_file_name() -> None:
-    candidate = ["plots/roc.png", "Confusion.PNG", "model.pkl", "x/sub/pr.png", "new.jpg"]
-    baseline = ["plots/roc.png", "eval/confusion.png", "y/pr.png", "old.png", "notes.txt"]
-
-    assert artifact_pairs(candidate, baseline, PATTERNS) == [
-        ("Confusion.PNG", "Confusion.PNG", "eval/confusion.png"),
-        ("new.jpg", "new.jpg", None),
-        ("old.png", None, "old.png"),
-        ("plots/roc.png", "plots/roc.png", "plots/roc.png"),
-        ("x/sub/pr.png", "x/sub/pr.png", "y/pr.png"),
-    ]
-
-
-def test_artifact_pairs_same_path_wins_over_same_name() -> None:
-    pairs = artifact_pairs(["a/x.png", "b/x.png"], ["z/x.png", "b/x.png"], ["*.png"])
-
-    assert pairs == [("a/x.png", "a/x.png", "z/x.png"), ("b/x.png", "b/x.png", "b/x.png")]
-
-
-def test_artifact_patterns_match_path_or_file_name() -> None:
-    files = ["plots/data.csv", "deep/plots/curve.svg", "curve.svg"]
-
-    assert [p[0] for p in artifact_pairs(files, [], ["plots/*"])] == ["plots/data.csv"]
-    assert [p[0] for p in artifact_pairs(files, [], ["CURVE.SVG"])] == [
-        "curve.svg",
-        "deep/plots/curve.svg",
-    ]
-    assert artifact_pairs(files, files, []) == []
-
-
-# --- side by side ---------------------------------------------------------------------
-
-
-def test_side_by_side_with_a_missing_side() -> None:
-    image = side_by_side("plots/roc.png", None, picture(), "production", "candidate")
-    assert isinstance(image, PlotImage)
-
-    assert image.group == "artifacts"
-    assert image.primary is True
-    assert image.name.startswith("artifact-plots_roc-") and image.name.endswith(".png")
-    assert png_size(image.png) == pixels(plots.PAIR_SIZE)
-    assert len(image.png) < 150_000
-    fig = plots._figure_for_pair("plots/roc.png", None, picture(), "production", "candidate")
-    assert fig is not None
-    left, right = fig.axes
-    assert (left.get_title(), right.get_title()) == ("production", "candidate")
-    assert texts(left) == [plots.NOT_LOGGED]
-    assert len(left.images) == 0
-    assert len(right.images) == 1
-    assert right.images[0].get_array().shape[:2] == (40, 60)
-
-
-def test_side_by_side_reads_jpeg_and_marks_unreadable_images() -> None:
-    fig = plots._figure_for_pair("x", b"<svg></svg>", picture(fmt="JPEG"), "prod", "cand")
-    assert fig is not None
-
-    left, right = fig.axes
-    assert texts(left) == ["cannot be shown\n(not a readable PNG or JPEG)"]
-    assert len(right.images) == 1
-
-
-def test_side_by_side_without_anything_to_draw_is_none() -> None:
-    assert side_by_side("x.svg", b"<svg/>", None, "production", "candidate") is None
-    assert side_by_side("x.png", None, None, "production", "candidate") is None
-
-
-@pytest.mark.parametrize(
-    ("width", "height", "message"),
-    [(8_000, 6_000, "too large to show (8000x6000)"), (20_000, 10_000, "too large to show")],
-)
-def test_huge_images_are_neither_decoded_nor_drawn(width: int, height: int, message: str) -> None:
-    huge = with_header_size(picture(), width, height)
-    fig = plots._figure_for_pair("big", huge, picture(), "production", "candidate")
-    assert fig is not None
-
-    assert texts(fig.axes[0]) == [message]
-
-
-def test_large_images_are_shrunk_before_drawing() -> None:
-    fig = plots._figure_for_pair("wide", picture(3000, 300), None, "production", "candidate")
-    assert fig is not None
-
-    shape = fig.axes[0].images[0].get_array().shape
-    assert shape[:2] == (120, plots.MAX_IMAGE_SIDE)
-
-
-def test_side_by_side_is_deterministic_and_keeps_primary_flag() -> None:
-    first = side_by_side("a.png", picture(colour="blue"), picture(), "p", "c", primary=False)
-    again = side_by_side("a.png", picture(colour="blue"), picture(), "p", "c", primary=False)
-    assert first is not None and again is not None
-
-    assert first.png == again.png
-    assert first.primary is False
-
-
 # --- import cost ---------------------------------------------------------------------
 
 
-def test_importing_plots_does_not_import_matplotlib() -> None:
+def test_importing_the_figure_modules_does_not_import_matplotlib() -> None:
     heavy = "('matplotlib', 'numpy', 'PIL')"
-    code = f"import sys, bot.plots; print([m for m in sys.modules if m.startswith({heavy})])"
+    modules = "bot.figures, bot.artifact_plots, bot.plots"
+    code = f"import sys, {modules}; print([m for m in sys.modules if m.startswith({heavy})])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "[]"

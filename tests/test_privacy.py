@@ -32,8 +32,9 @@ from bot.domain import GateState, PullRequest, RunSnapshot
 from bot.flow import Deps, Outcome, review_pull_request
 from bot.githost import GitHubRepo
 from bot.ports import RunsPort
+from bot.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
 from bot.refs import find_refs
-from bot.resolve import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST, resolve_candidates
+from bot.resolve import resolve_candidates
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import GitHubSim

@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot import plots
+from bot import artifact_plots, plots
 from bot.config import Config, PlotsConfig
 from bot.domain import PlotImage
 from bot.review import ReviewRequest, build_review
@@ -66,7 +66,7 @@ def test_plots_reach_the_image_host_and_the_report(
     mlflow_client: MlflowClient, mlflow_server: str
 ) -> None:
     experiment, model = unique_name("plots"), unique_name("plots-model")
-    png = plots.side_by_side("x", None, None, "a", "b")  # nothing to draw: None
+    png = artifact_plots.side_by_side("x", None, None, "a", "b")  # nothing to draw: None
     assert png is None
     production = make_run(
         mlflow_client, experiment, metrics={"acc": 0.8}, history={"loss": [1.0, 0.5, 0.4]}
