@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
 from bot.errors import GitHubError, UsageError
+from bot.pacing import WritePacer
 
 if TYPE_CHECKING:
     from github.Auth import AppInstallationAuth
@@ -44,7 +45,8 @@ DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 STATUS_DESCRIPTION_LIMIT = 140
 PER_PAGE = 100
-# Production pacing, as GitHub asks of integrations to avoid secondary rate limits.
+# PyGithub's pacing for the App's own requests (rare). A repository's writes are paced
+# by bot.pacing.WritePacer instead: a review's few writes at once, then one a second.
 SECONDS_BETWEEN_REQUESTS = 0.25
 SECONDS_BETWEEN_WRITES = 1.0
 
@@ -300,8 +302,8 @@ class GitHubRepo:
         server_url: str | None = None,
     ) -> None:
         """`auth` (a github.Auth.Auth, e.g. an App installation) wins over `token`;
-        `throttle=False` drops PyGithub's pacing (tests); `server_url` overrides
-        the web address derived from `base_url`."""
+        `throttle=False` drops the pacing of writes (tests; reads are never paced,
+        see bot.pacing); `server_url` overrides the web address derived from `base_url`."""
         from github import Auth, Github
 
         owner, _, name = repo_full_name.partition("/")
@@ -320,10 +322,11 @@ class GitHubRepo:
             timeout=policy.timeout,
             per_page=PER_PAGE,
             retry=make_retry(policy),
-            seconds_between_requests=SECONDS_BETWEEN_REQUESTS if throttle else None,
-            seconds_between_writes=SECONDS_BETWEEN_WRITES if throttle else None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
             lazy=True,
         )
+        self._pacer = WritePacer() if throttle else None
         self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
 
     def _calling(
@@ -338,7 +341,10 @@ class GitHubRepo:
         body: Mapping[str, Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
-        """One REST call under /repos/OWNER/NAME/; returns the decoded JSON."""
+        """One REST call under /repos/OWNER/NAME/ (every write goes through here, paced);
+        returns the decoded JSON."""
+        if self._pacer is not None and verb != "GET":
+            self._pacer.wait()
         url = f"/repos/{self.repo_full_name}/{path}"
         return self._gh.requester.requestJsonAndCheck(verb, url, params, None, body)[1]
 

@@ -16,7 +16,6 @@ from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from bot.artifact_plots import artifact_pairs, side_by_side
 from bot.domain import MetricRow, PlotImage, RunSnapshot
 from bot.figures import (
     CURVE_SIZE,
@@ -37,17 +36,6 @@ from bot.ports import Point
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-# re-exports artifact_pairs and side_by_side until benchmarks/straightforward.py imports them
-__all__ = [
-    "artifact_pairs",
-    "choose_curves",
-    "downsample",
-    "metric_comparison",
-    "scale_group",
-    "side_by_side",
-    "training_curves",
-]
 
 log = logging.getLogger(__name__)
 

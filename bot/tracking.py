@@ -68,6 +68,9 @@ class MlflowRuns:
         self.request_count = 0  # API calls made: each page, listing and file is one
         self._experiments: dict[str, str] | None = None
         self._artifact_uris: dict[str, str] = {}
+        # registered models read during this review (candidate and production are
+        # usually versions of the same model): name -> the model, or None if absent
+        self._models: dict[str, Any] = {}
         try:
             self._client = MlflowClient(tracking_uri=tracking_uri)
         except Exception as exc:
@@ -268,12 +271,18 @@ class MlflowRuns:
             )
         aliases: dict[tuple[str, str], list[str]] = {}
         for name in sorted({v.name for v in found}):
-            model = self._lookup(
-                "reading a registered model", self._client.get_registered_model, name
-            )
+            model = self._registered_model(name)
             for version, names in td.aliases_by_version(model and model.aliases).items():
                 aliases[(name, version)] = names
         return [td.model_version(v, aliases.get((v.name, str(v.version)), ())) for v in found]
+
+    def _registered_model(self, name: str) -> Any:
+        """The registered model (aliases, newest version per stage), read once per
+        instance: an instance serves one review."""
+        if name not in self._models:
+            doing = f"reading registered model {name}"
+            self._models[name] = self._lookup(doing, self._client.get_registered_model, name)
+        return self._models[name]
 
     def model_version(self, name: str, version: str) -> ModelVersionInfo | None:
         if not td.VERSION.fullmatch(version):
@@ -289,8 +298,7 @@ class MlflowRuns:
 
     def latest_version(self, name: str, stage: str | None) -> ModelVersionInfo | None:
         """One read: a registered model lists the newest version of every stage."""
-        doing = f"reading registered model {name}"
-        model = self._lookup(doing, self._client.get_registered_model, name)
+        model = self._registered_model(name)
         wanted = [
             v
             for v in (model.latest_versions or [] if model else [])
@@ -417,6 +425,7 @@ class MlflowRuns:
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
         doing = f"setting alias {alias} of model {name}"
+        self._models.pop(name, None)  # its aliases change: read it again when asked
         self._call(doing, self._client.set_registered_model_alias, name, alias, version)
 
     def model_version_description(self, name: str, version: str) -> str:

@@ -954,3 +954,40 @@ def test_cached_installation_auth_expires_after_cache_seconds(app_key: str) -> N
     assert renewed is not first
     assert renewed.installation_id == 4242
     assert apps.installation_auth(77) is other  # cached 1 s later, so still alive
+
+
+# --- pacing ------------------------------------------------------------------
+
+
+def test_writes_go_through_the_write_pacer_and_reads_do_not(
+    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import githost
+
+    pacers: list[object] = []
+    sent_before_each_wait: list[list[str]] = []
+
+    class Recorder:
+        def __init__(self) -> None:
+            pacers.append(self)
+
+        def wait(self) -> float:
+            sent_before_each_wait.append([str(c.request.method) for c in rsps.calls])
+            return 0.0
+
+    monkeypatch.setattr(githost, "WritePacer", Recorder)
+    sha = "a" * 40
+    rsps.get(f"{R}/commits/{sha}/status", json=gp.combined_status(sha, []))
+    rsps.get(f"{R}/pulls/7", json=gp.pull(7))
+    rsps.post(f"{R}/statuses/{sha}", status=201, json=gp.commit_status(sha, "pending", "x", "m"))
+    rsps.post(f"{R}/issues/7/comments", status=201, json=gp.issue_comment(1, "hi", "bot"))
+
+    production = GitHubRepo(REPO, "s3cret")  # throttle=True, as the entry points build it
+    assert production.current_status(sha, "m") is None
+    production.pull_request(7, with_commits=False, with_files=False)
+    production.set_status(sha, GateState.PENDING, "x", "m", None)
+    production.create_comment(7, "hi")
+    GitHubRepo(REPO, "s3cret", throttle=False)  # the tests' way: no pacer at all
+
+    assert len(pacers) == 1
+    assert sent_before_each_wait == [["GET", "GET"], ["GET", "GET", "POST"]]

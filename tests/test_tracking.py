@@ -251,6 +251,30 @@ def test_fetch_runs_requests_grow_only_by_listing_per_run(
     assert one == 7 and three - one == 2 * 2
 
 
+def test_a_registered_model_is_read_once_per_review_until_an_alias_moves(
+    mlflow_client: MlflowClient, runs: MlflowRuns, http_log: HttpLog
+) -> None:
+    exp, name = unique_name("once"), unique_name("once-model")
+    production, candidate = (make_run(mlflow_client, exp, None, None, None, None) for _ in "ab")
+    register(mlflow_client, name, production, aliases=["production"])
+    version = register(mlflow_client, name, candidate)
+    http_log.sent.clear()  # the set-up's own requests
+
+    def model_reads() -> int:
+        return sum("registered-models/get" in url for _, url, _ in http_log.sent)
+
+    # the candidate, then production (a version of the same model), as a review does
+    assert runs.fetch_runs([candidate])[candidate].model_versions[0].aliases == ()
+    assert runs.fetch_runs([production])[production].model_versions[0].aliases == ("production",)
+    assert runs.latest_version(name, None) is not None
+    assert model_reads() == 1
+
+    runs.set_alias(name, "production", version)  # the bot moves it (on merge)
+    before = model_reads()
+    moved = runs.fetch_runs([candidate])[candidate].model_versions[0]
+    assert moved.aliases == ("production",) and model_reads() - before == 1
+
+
 def test_dead_server_raises_tracking_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     uri = f"http://127.0.0.1:{free_port()}"
