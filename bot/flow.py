@@ -28,6 +28,7 @@ from bot.domain import (
 from bot.errors import ConfigError, ModelReviewError
 from bot.gate import decide
 from bot.markdown import clean
+from bot.plotcache import cached_images, plots_key, remember
 from bot.ports import GitHubPort, ImagePort, RunsPort
 from bot.privacy import (
     PUBLIC_NO_ALLOW_LIST,
@@ -39,7 +40,7 @@ from bot.publish import Publisher
 from bot.record import Facts, record_review
 from bot.refs import find_refs
 from bot.render import render_comment
-from bot.review import ReviewRequest, build_review
+from bot.review import ReviewRequest, build_review, with_images
 from bot.reviewers import Command, CommandKind, apply_reassign, assign
 from bot.state import (
     BotState,
@@ -101,7 +102,7 @@ class _Context:
 def review_pull_request(number: int, deps: Deps, command: Command | None = None) -> Outcome:
     """Full review of PR `number`: the comment, the review requests and the gate."""
     gh = deps.github
-    pr = gh.pull_request(number)
+    pr = gh.pull_request(number, with_files=False)  # files: only if require_review_for
     if pr.state != "open":
         return Outcome(notice=f"pull request #{number} is {pr.state}: nothing to review")
     comments = gh.comments(number)
@@ -133,11 +134,10 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     runs = deps.runs(config)
     previous_body = ctx.mine.body if ctx.mine else None
     images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
-    report = build_review(request, runs, config, images)
-    if images is None:
-        report = replace(report, images_note=PLOTS_OFF if not publisher.dry_run else None)
+    report = build_review(request, runs, config)
     if not report.candidates and not report.unresolved:
         return _no_model(ctx, deps, publisher, report)
+    report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
     assignment, problem = _assignment(ctx, command)
     if problem:
         report = _with_problem(report, problem)
@@ -147,6 +147,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         deps.now(),
         assignment=assignment,
         head_sha=pr.head_sha,
+        extra=extra,
     )
     reviews: list[Review] = []
     if report.candidates:
@@ -177,6 +178,25 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     return publisher.finish(outcome)
 
 
+def _plots(
+    ctx: _Context, report: ReviewReport, runs: RunsPort, images: ImagePort | None, dry: bool
+) -> tuple[ReviewReport, dict[str, str]]:
+    """The plots: reused from the previous event when nothing they show changed."""
+    extra = dict(ctx.previous.extra) if ctx.previous else {}
+    if images is None:
+        return replace(report, images_note=None if dry else PLOTS_OFF), extra
+    if not report.candidates:
+        return report, extra
+    key = plots_key(report, ctx.config.plots)
+    cached = cached_images(ctx.previous, key)
+    if cached is not None:
+        return replace(report, images=cached), extra
+    report = with_images(report, runs, ctx.config, images)
+    if report.images:
+        extra = remember(extra, key, report.images)
+    return report, extra
+
+
 def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str | None]:
     pools = ctx.config.reviewers
     previous = ctx.previous.assignment if ctx.previous else None
@@ -200,11 +220,7 @@ def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str
 
 def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewReport) -> Outcome:
     config = ctx.config
-    touched = [
-        f
-        for f in ctx.pr.changed_files
-        if any(fnmatch.fnmatchcase(f, glob) for glob in config.require_review_for)
-    ]
+    touched = _touched(ctx, deps)
     if touched:
         decision = GateDecision(GateState.FAILURE, NEEDS_RUN)
     else:
@@ -225,6 +241,16 @@ def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewRep
     return publisher.finish(outcome)
 
 
+def _touched(ctx: _Context, deps: Deps) -> list[str]:
+    """The PR's changed paths that need a linked run (`require_review_for`); the file
+    list is fetched only when the config has such paths."""
+    globs = ctx.config.require_review_for
+    if not globs:
+        return []
+    files = deps.github.changed_files(ctx.pr.number)
+    return [f for f in files if any(fnmatch.fnmatchcase(f, g) for g in globs)]
+
+
 def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
     """A public repository without an allow-list: MLflow is not even asked, nothing
     about any run is shown, and the gate fails closed (`error`) until the config
@@ -233,9 +259,7 @@ def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
 
     decision = GateDecision(GateState.ERROR, PUBLIC_NO_ALLOW_LIST_STATUS)
     outcome = Outcome(gate=decision, notice=PUBLIC_NO_ALLOW_LIST)
-    globs = ctx.config.require_review_for
-    touched = any(fnmatch.fnmatchcase(f, g) for f in ctx.pr.changed_files for g in globs)
-    if ctx.mine is not None or touched or find_refs(ctx.texts):
+    if ctx.mine is not None or find_refs(ctx.texts) or _touched(ctx, deps):
         state = ctx.previous or BotState(changed_at=deps.now())
         outcome.markdown = render_notice(
             PUBLIC_NO_ALLOW_LIST,

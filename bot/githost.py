@@ -369,6 +369,18 @@ class GitHubRepo:
             files = tuple(f.filename for f in pull.get_files()) if with_files else ()
         return replace(found, commits=commits, changed_files=files)
 
+    def changed_files(self, number: int) -> tuple[str, ...]:
+        """1 request per 100 files (GET /pulls/N/files; GitHub lists at most 3000)."""
+        with self._calling(f"listing the files of #{number}", "pull-requests: read"):
+            return tuple(f.filename for f in self._lazy_pull(number).get_files())
+
+    def _lazy_pull(self, number: int) -> Any:
+        """The PR as a PyGithub object that has not been fetched (no request): for the
+        lists under /pulls/N/ that need only its URL."""
+        from github.PullRequest import PullRequest as GithubPull
+
+        return GithubPull(self._repo.requester, url=f"{self._repo.url}/pulls/{number}")
+
     def comments(self, number: int) -> list[Comment]:
         """1 request per 100 comments (GET /issues/N/comments, every page)."""
         with self._calling(f"listing the comments of #{number}", "pull-requests: read"):
@@ -378,7 +390,7 @@ class GitHubRepo:
         """1 request per 100 reviews (GET /pulls/N/reviews, every page), oldest first;
         pending reviews and reviews by deleted users are left out."""
         with self._calling(f"listing the reviews of #{number}", "pull-requests: read"):
-            found = [_review(r) for r in self._repo.get_pull(number).get_reviews()]
+            found = [_review(r) for r in self._lazy_pull(number).get_reviews()]
         return [r for r in found if r is not None]
 
     def file_at(self, path: str, ref: str) -> str | None:

@@ -106,6 +106,10 @@ class GitHubPort(Protocol):
         `changed_files` empty and save the requests that list them."""
         ...
 
+    def changed_files(self, number: int) -> tuple[str, ...]:
+        """The paths the PR changes (only needed for `require_review_for`)."""
+        ...
+
     def comments(self, number: int) -> list[Comment]:
         """Every issue comment of the PR, all pages."""
         ...

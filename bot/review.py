@@ -72,7 +72,7 @@ def build_review(
         problems=tuple(problems),
     )
     if images is not None and candidates:
-        report = _with_images(report, runs, config, images)
+        report = with_images(report, runs, config, images)
     return report
 
 
@@ -97,7 +97,7 @@ def compare(
     )
 
 
-def _with_images(
+def with_images(
     report: ReviewReport, runs: RunsPort, config: Config, images: ImagePort
 ) -> ReviewReport:
     """Draw the plots and host them; a failure here costs the pictures, not the review."""

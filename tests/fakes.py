@@ -218,6 +218,7 @@ class FakeGitHub:
     login: str = "github-actions[bot]"
     read_only: bool = False
     writes: list[str] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
     _next_id: int = 1000
 
     def _write(self, what: str) -> None:
@@ -240,6 +241,10 @@ class FakeGitHub:
             commits=pull.commits if with_commits else (),
             changed_files=pull.changed_files if with_files else (),
         )
+
+    def changed_files(self, number: int) -> tuple[str, ...]:
+        self.reads.append("changed_files")
+        return self.pulls[number].changed_files
 
     def comments(self, number: int) -> list[Comment]:
         return list(self.comment_list)

@@ -169,7 +169,8 @@ def test_opened_review_review_edited(sim, action, runs) -> None:
     assert len(github.bot_comments) == 1  # one comment, however many events
     assert "cand-2" in github.bot_comments[0]["body"]
     assert github.writes.count("create_comment") == 1
-    assert github.unused(rsps) == []
+    # the file list is read only for `require_review_for`, which this config does not set
+    assert [u for u in github.unused(rsps) if "/files" not in u] == []
 
 
 def test_approval_before_the_run_changed_is_stale(sim, action, runs) -> None:

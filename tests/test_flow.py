@@ -280,3 +280,31 @@ def test_with_plots_off_the_comment_says_where_the_curves_are(world) -> None:
     github, _, deps = world
     review_pull_request(7, deps)
     assert "`plots.host: none`" in github.comment_list[0].body
+
+
+def test_plots_are_drawn_once_and_reused_while_nothing_they_show_changes(world) -> None:
+    github, runs, deps = world
+    images = FakeImages()
+    deps.images = lambda config, pr, runs_port, previous: images
+    review_pull_request(7, deps)
+    drawn = len(images.published)
+    assert drawn > 0 and "https://images.test/metrics.png" in github.comment_list[0].body
+    runs.calls.clear()
+    _approve(github, "bob", "2026-11-27T11:00:00Z")
+    review_pull_request(7, deps)
+    assert len(images.published) == drawn  # nothing drawn or hosted again
+    assert "metric_histories" not in runs.calls
+    assert "https://images.test/metrics.png" in github.comment_list[0].body
+
+    runs.runs[CANDIDATE] = replace(runs.runs[CANDIDATE], metrics={"val_auc": 0.95})
+    review_pull_request(7, deps)
+    assert len(images.published) > drawn  # the model changed: drawn again
+
+
+def test_changed_files_are_listed_only_when_the_config_asks_for_them(world) -> None:
+    github, _, deps = world
+    review_pull_request(7, deps)  # a model PR: no need to look at its files
+    assert "changed_files" not in github.reads
+    github.pulls[7] = replace(github.pulls[7], body="no run")
+    review_pull_request(7, deps)  # no run linked: are model paths touched?
+    assert github.reads.count("changed_files") == 1

@@ -456,7 +456,6 @@ def github_answers(rsps: Any, candidate: str, model: str) -> None:
     pull = gp.pull(2, repo=REPO, body=body, author="Codertocat", head_sha=HEAD, base_sha=BASE)
     rsps.get(f"{R}/pulls/2", json=pull, match=as_installation)
     rsps.get(f"{R}/pulls/2/commits", json=[gp.pr_commit(HEAD, repo=REPO)], match=as_installation)
-    rsps.get(f"{R}/pulls/2/files", json=[gp.pr_file("model/train.py", repo=REPO)])
     rsps.get(f"{R}/issues/2/comments", json=[])
     config = gp.content_file(
         ".github/model-review.yml", CONFIG.format(model=model), repo=REPO, ref=BASE
