@@ -9,12 +9,21 @@ from bot.domain import Baseline, Candidate, HostedImage, ReviewReport, RunSnapsh
 from bot.plotcache import EXTRA_KEY, cached_images, plots_key, remember
 from bot.state import BotState, decode_state, encode_state
 
-RUN = RunSnapshot(run_id="c" * 32, experiment_id="1", metrics={"loss": 0.3},
-                  metric_steps={"loss": 99})
+RUN = RunSnapshot(
+    run_id="c" * 32, experiment_id="1", metrics={"loss": 0.3}, metric_steps={"loss": 99}
+)
 PROD = RunSnapshot(run_id="a" * 32, experiment_id="1", metrics={"loss": 0.4})
-IMAGES = (HostedImage(name="metrics.png", title="Metrics", alt="bars", url="https://x/m.png"),
-          HostedImage(name="curve-loss.png", title="loss", alt="line", url="https://x/c.png",
-                      primary=False, group="curves"))
+IMAGES = (
+    HostedImage(name="metrics.png", title="Metrics", alt="bars", url="https://x/m.png"),
+    HostedImage(
+        name="curve-loss.png",
+        title="loss",
+        alt="line",
+        url="https://x/c.png",
+        primary=False,
+        group="curves",
+    ),
+)
 
 
 def report(run: RunSnapshot = RUN, baseline: RunSnapshot | None = PROD) -> ReviewReport:
@@ -32,8 +41,9 @@ def test_the_key_changes_with_anything_the_plots_show() -> None:
 
 def test_images_survive_the_round_trip_through_the_comment() -> None:
     extra = remember({"recorded": "x"}, "k1", IMAGES)
-    body = "<!-- model-review -->\n" + encode_state(BotState(changed_at="2026-11-27T10:00:00Z",
-                                                             extra=extra))
+    body = "<!-- model-review -->\n" + encode_state(
+        BotState(changed_at="2026-11-27T10:00:00Z", extra=extra)
+    )
     state = decode_state(body)
     assert state is not None and state.extra["recorded"] == "x"
     assert cached_images(state, "k1") == IMAGES
