@@ -64,6 +64,7 @@ class MlflowRuns:
         from mlflow.tracking import MlflowClient  # lazy: keep importing this module cheap
 
         self._uri = tracking_uri
+        self._shown = td.without_credentials(tracking_uri)  # for messages and links
         self._ui_url = ui_url
         self.request_count = 0  # API calls made: each page, listing and file is one
         self._experiments: dict[str, str] | None = None
@@ -75,14 +76,14 @@ class MlflowRuns:
             self._client = MlflowClient(tracking_uri=tracking_uri)
         except Exception as exc:
             raise TrackingError(
-                f"MLFLOW_TRACKING_URI `{tracking_uri}` is not a tracking URI MLflow accepts",
+                f"MLFLOW_TRACKING_URI `{self._shown}` is not a tracking URI MLflow accepts",
                 hint="use the http(s) address of your MLflow server",
             ) from exc
 
     # --- calling MLflow ---------------------------------------------------------
     def _error(self, exc: BaseException, doing: str) -> Exception:
         status, _ = td.status_of(exc)
-        where = f"MLflow at {self._uri}"
+        where = f"MLflow at {self._shown}"
         if td.is_missing(exc):
             return _Missing(str(exc))
         if status in (401, 403):
@@ -108,7 +109,7 @@ class MlflowRuns:
             return self._invoke(doing, fn, *args, **kwargs)
         except _Missing as exc:
             raise TrackingError(
-                f"MLflow at {self._uri} found nothing while {doing}: {_detail(exc)}",
+                f"MLflow at {self._shown} found nothing while {doing}: {_detail(exc)}",
                 hint="check MLFLOW_TRACKING_URI (the server's address, with its path prefix "
                 "if it has one) and the names and ids you asked for",
             ) from exc
@@ -136,7 +137,7 @@ class MlflowRuns:
 
         creds = self._host_creds()
         if creds is None:
-            raise _Missing(f"{self._uri} has no REST API")
+            raise _Missing(f"{self._shown} has no REST API")
         response = self._invoke(doing, http_request, creds, endpoint, "GET", params=params)
         if response.status_code != 200:
             try:
@@ -383,7 +384,7 @@ class MlflowRuns:
                 return Path(local).read_bytes()
         except (_Missing, IsADirectoryError):
             raise TrackingError(
-                f"artifact `{path}` of run {run_id} does not exist in MLflow at {self._uri}",
+                f"artifact `{path}` of run {run_id} does not exist in MLflow at {self._shown}",
                 hint="check the path in the run's Artifacts tab",
             ) from None
 
@@ -410,7 +411,7 @@ class MlflowRuns:
             return self._ui_url.rstrip("/")
         if urlparse(self._uri).scheme not in ("http", "https"):
             return None
-        return self._uri.rstrip("/").removesuffix("/api").rstrip("/")
+        return self._shown.rstrip("/").removesuffix("/api").rstrip("/")
 
     # --- writes ---------------------------------------------------------------------
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:

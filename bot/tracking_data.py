@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -198,3 +199,12 @@ def aliases_by_version(aliases: Any) -> dict[str, list[str]]:
     for alias, version in dict(aliases or {}).items():
         out.setdefault(str(version), []).append(str(alias))
     return out
+
+
+def without_credentials(uri: str) -> str:
+    """The URI without `user:password@`: what may be shown in messages and links."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))

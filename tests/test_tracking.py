@@ -409,3 +409,11 @@ def test_importing_the_adapter_does_not_import_mlflow() -> None:
     code = "import sys, bot.tracking; print('mlflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_credentials_in_the_tracking_uri_stay_out_of_links_and_errors() -> None:
+    runs = MlflowRuns("http://bot:s3cret@127.0.0.1:9/", ui_url=None)
+    assert runs.ui_base() == "http://127.0.0.1:9"
+    with pytest.raises(TrackingError) as caught:
+        runs.fetch_runs(["a" * 32])
+    assert "s3cret" not in str(caught.value)
