@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 READ_ONLY = (
     "the GitHub token cannot write to this repository (a pull request from a fork gets a "
-    "read-only token): the review is in the job summary"
+    "read-only token): the review is in the job summary. A maintainer can comment "
+    "`/model-review refresh` to post it, or run model-review as a GitHub App"
 )
 
 
