@@ -488,7 +488,7 @@ def test_action_publishes_nothing_of_a_refused_run(
     "Credentials written into `MLFLOW_TRACKING_URI` (`http://user:token@host`): the run "
     "links are built from it, and when MLflow fails the error names it",
     "The token never reaches the comment, the status, the job summary or the outputs: "
-    "links point at the host alone, messages show `http://***@host`",
+    "links and messages name the host alone",
 )
 @pytest.mark.usefixtures("unpaced")
 def test_credentials_in_the_tracking_uri_are_never_published(
@@ -504,5 +504,5 @@ def test_credentials_in_the_tracking_uri_are_never_published(
     sim = GitHubSim(body=f"runs:/{CAND}/model", config=ALLOW_FRAUD)
     written = run_the_action(sim, tmp_path, f"http://alice:s3cr3t@127.0.0.1:{free_port()}")
     shown = written[0].replace("\\", "")  # markdown escapes of `*`
-    assert "cannot be reached" in shown and "MLflow at http://***@" in shown
+    assert "cannot be reached" in shown and "MLflow at http://127.0.0.1:" in shown
     assert not any("s3cr3t" in text for text in written)
