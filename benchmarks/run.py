@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 from benchmarks import counting, probes, sections  # noqa: E402
 from benchmarks.github_stub import GitHubStub  # noqa: E402
 from benchmarks.lower_bound import targets  # noqa: E402
-from benchmarks.mlflow_server import mlflow_server  # noqa: E402
 from benchmarks.report import write_markdown  # noqa: E402
+from tests.mlflow_server import running_server  # noqa: E402
 
 SECTIONS = ("standard", "growth", "startup", "webhook", "connection")
 CLIENT_ENV = {
@@ -127,7 +127,7 @@ def run_sections(args: argparse.Namespace, runs: int, results: dict[str, Any]) -
         with tempfile.TemporaryDirectory(prefix="model-review-bench-") as tmp:
             folder = Path(tmp)
             if {"standard", "growth", "connection"} & set(args.only):
-                with mlflow_server(folder / "mlflow") as server:
+                with running_server(folder / "mlflow") as server:
                     bench = sections.Bench(server, stub, folder, runs, args.quick)
                     if "standard" in args.only:
                         results["standard"] = timed("standard", lambda: sections.standard(bench))

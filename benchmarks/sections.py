@@ -12,8 +12,8 @@ from benchmarks import measure, straightforward
 from benchmarks.github_stub import GitHubStub
 from benchmarks.lower_bound import lower_bound as _lower_bound
 from benchmarks.measure import Sample, summary
-from benchmarks.mlflow_server import MlflowServer
 from benchmarks.scenario import STANDARD, Shape, World, build
+from tests.mlflow_server import MlflowServer
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

@@ -10,16 +10,7 @@ tests without MLflow do not pay for it.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -37,81 +28,19 @@ CLIENT_ENV = {
 }
 
 
-def _healthy(uri: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _log_tail(path: Path, lines: int = 40) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's whole process group (uvicorn and its worker)."""
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-    proc.wait()
-    with contextlib.suppress(ProcessLookupError):  # a worker may outlive the leader
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _start(folder: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifacts-destination", str(folder / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    env = {
-        **os.environ,
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-    env.pop("MLFLOW_TRACKING_URI", None)
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env,
-            cwd=folder, start_new_session=True,
-        )  # fmt: skip
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The tracking URI (`http://127.0.0.1:<port>`) of a real MLflow server."""
-    from mlflow_helpers import free_port
+    from tests.mlflow_server import running_server
 
-    folder = tmp_path_factory.mktemp("mlflow-server")
-    log = folder / "server.log"
-    port = free_port()
-    uri = f"http://127.0.0.1:{port}"
-    proc = _start(folder, port, log)
     session_env = pytest.MonkeyPatch()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(uri):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = "exited" if proc.poll() is not None else f"not healthy after {START_TIMEOUT}s"
-                raise RuntimeError(f"mlflow server {why}; log tail:\n{_log_tail(log)}")
-            time.sleep(0.25)
-        for key, value in CLIENT_ENV.items():
-            session_env.setenv(key, value)
-        yield uri
-    finally:
-        session_env.undo()
-        _stop(proc)
+    with running_server(tmp_path_factory.mktemp("mlflow-server")) as server:
+        try:
+            for key, value in CLIENT_ENV.items():
+                session_env.setenv(key, value)
+            yield server.uri
+        finally:
+            session_env.undo()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ what MLflow stores. Test modules import these (`from mlflow_helpers import ...`)
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 import uuid
@@ -34,13 +33,6 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
 BATCH = 1000  # MLflow accepts at most 1,000 metrics per log_batch
-
-
-def free_port() -> int:
-    """A localhost TCP port nobody listens on (for the server, or a dead address)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique_name(prefix: str) -> str:

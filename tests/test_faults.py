@@ -30,7 +30,7 @@ import responses
 import yaml
 from matrix import row
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import free_port, make_run, register, unique_name
+from mlflow_helpers import make_run, register, unique_name
 from requests import PreparedRequest
 
 from bot import githost
@@ -43,6 +43,7 @@ from bot.tracking import CLIENT_ENV_DEFAULTS
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import WIRE, GitHubSim
+from tests.mlflow_server import free_port
 
 GITHUB_RETRIES = 2  # each GitHub request is tried 1 + 2 times in these tests
 REPO = f"{WIRE}/repos/acme/models"

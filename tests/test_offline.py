@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import free_port, make_run, register, unique_name
+from mlflow_helpers import make_run, register, unique_name
 
 from bot.cli import main
+from tests.mlflow_server import free_port
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,7 @@ import pytest
 import responses
 from matrix import row
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import free_port, make_run, register, unique_name
+from mlflow_helpers import make_run, register, unique_name
 
 from bot import githost
 from bot.action import run_action
@@ -38,6 +38,7 @@ from bot.resolve import resolve_candidates
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import GitHubSim
+from tests.mlflow_server import free_port
 
 PROD, CAND, SECRET, MISSING = "a" * 32, "c" * 32, "5" * 32, "9" * 32
 HEAD, BASE = "1" * 40, "2" * 40

@@ -19,11 +19,12 @@ import pytest
 import requests
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import DatasetSpec, free_port, log_model, make_run, register, unique_name
+from mlflow_helpers import DatasetSpec, log_model, make_run, register, unique_name
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo
 from bot.errors import TrackingError
 from bot.tracking import CLIENT_ENV_DEFAULTS, MlflowRuns, configure_client_env
+from tests.mlflow_server import free_port
 
 
 @dataclass

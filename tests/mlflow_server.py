@@ -1,7 +1,8 @@
-"""A real MLflow tracking server for the benchmarks (sqlite store, proxied artifacts).
+"""A real MLflow tracking server (sqlite store, proxied artifacts) for the test suite's
+session fixture and for the benchmarks.
 
-Started in its own process group on a free loopback port and stopped as a group, the
-way the test suite's session fixture does it. Nothing happens at import time.
+Started in its own process group on a free loopback port and stopped as a group.
+Nothing happens at import time, and mlflow itself is not imported here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ START_TIMEOUT = 90.0  # seconds; /health answers after ~5 s on an idle machine
 
 
 def free_port() -> int:
+    """A localhost TCP port nobody listens on (for a server, or a dead address)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -60,7 +62,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def mlflow_server(folder: Path) -> Iterator[MlflowServer]:
+def running_server(folder: Path) -> Iterator[MlflowServer]:
     """`mlflow server` on 127.0.0.1 with a sqlite backend in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
