@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.plots import artifact
+
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
@@ -98,27 +100,6 @@ def _curve(key: str, steps: int, rng: random.Random, better: float) -> list[floa
     return out
 
 
-def _png(seed: int) -> bytes:
-    """A 600x600 image like the confusion matrices training scripts log."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    rng = random.Random(seed)
-    cells = [[rng.randint(0, 500) for _ in range(5)] for _ in range(5)]
-    fig = Figure(figsize=(6, 6), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.imshow(cells, cmap="Blues")
-    for r, line in enumerate(cells):
-        for c, count in enumerate(line):
-            ax.text(c, r, str(count), ha="center", va="center")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 def _make_run(
     client: MlflowClient,
     db: Path,
@@ -151,7 +132,7 @@ def _make_run(
         client.log_batch(run_id, metrics=finals[start : start + BATCH])
     _insert_history(db, run_id, curves, now)
     for index, filename in enumerate(IMAGES[: shape.images]):
-        _upload(client, run_id, filename, _png(index + (0 if better else 100)))
+        _upload(client, run_id, filename, artifact(index + (0 if better else 100)))
     client.set_terminated(run_id, "FINISHED")
     return run_id
 
