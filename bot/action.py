@@ -102,7 +102,8 @@ def build_deps(env: Mapping[str, str], event: Event) -> Deps:
 
 
 def make_runs(tracking_uri: str, config: Config) -> RunsPort:
-    from bot.tracking import MlflowRuns, configure_client_env
+    from bot.tracking import MlflowRuns
+    from bot.tracking_data import configure_client_env
 
     if not tracking_uri:
         raise TrackingError(NO_TRACKING, hint=NO_TRACKING_HINT)

@@ -11,74 +11,42 @@ costs nothing, only reading fields or calling an endpoint does; each method's
 docstring counts its requests. 5xx answers are retried; rate limits (403/429 with
 `Retry-After` or `X-RateLimit-Reset`) are waited out up to
 `RetryPolicy.max_rate_limit_wait` seconds, beyond that the call fails at once with a
-GitHubError saying when the limit resets.
+GitHubError saying when the limit resets. What needs no PyGithub and no request
+(translating answers and errors, building bodies) is in bot.githost_data.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
-from bot.errors import GitHubError, UsageError
+from bot import githost_data as gd
+from bot.domain import Comment, GateState, PullRequest, Review
+from bot.errors import GitHubError
+from bot.githost_data import RetryPolicy
 from bot.pacing import WritePacer
 
 if TYPE_CHECKING:
     from github.Auth import AppInstallationAuth
     from github.GithubException import GithubException
-    from github.IssueComment import IssueComment
-    from github.PullRequestReview import PullRequestReview
     from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
-STATUS_DESCRIPTION_LIMIT = 140
 PER_PAGE = 100
 # PyGithub's pacing for the App's own requests (rare). A repository's writes are paced
 # by bot.pacing.WritePacer instead: a review's few writes at once, then one a second.
 SECONDS_BETWEEN_REQUESTS = 0.25
 SECONDS_BETWEEN_WRITES = 1.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before giving up."""
-
-    total: int = 3  # retries of one request (5xx, rate limits)
-    backoff_factor: float = 1.0  # exponential backoff between 5xx retries, seconds
-    max_rate_limit_wait: float = 60.0  # a longer rate-limit wait fails instead
-    secondary_rate_wait: float = 60.0  # wait after a secondary limit without headers
-    timeout: int = 15  # seconds per request
-
-
-def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    found = [str(v) for k, v in (headers or {}).items() if k.lower() == name.lower()]
-    return found[0] if found else None
-
-
-def rate_limit_wait(status: int, headers: Mapping[str, Any] | None) -> float | None:
-    """Seconds GitHub asks to wait (Retry-After, or until an exhausted limit resets,
-    plus a second); None when the answer is no rate limit."""
-    if status not in (403, 429):
-        return None
-    after = _header(headers, "Retry-After")
-    if after is not None and after.strip().isdigit():
-        return float(after)
-    reset = _header(headers, "X-RateLimit-Reset")
-    if _header(headers, "X-RateLimit-Remaining") == "0" and reset and reset.isdigit():
-        return max(0.0, int(reset) - datetime.now(UTC).timestamp()) + 1
-    return None
 
 
 def make_retry(policy: RetryPolicy) -> Retry:
@@ -97,7 +65,9 @@ def make_retry(policy: RetryPolicy) -> Retry:
             _pool: Any = None,
             _stacktrace: Any = None,
         ) -> Any:
-            wait = None if response is None else rate_limit_wait(response.status, response.headers)
+            wait = (
+                None if response is None else gd.rate_limit_wait(response.status, response.headers)
+            )
             cap = self.max_rate_limit_wait
             if wait is not None and cap is not None and wait > cap:
                 headers = dict(response.headers)
@@ -118,155 +88,14 @@ def make_retry(policy: RetryPolicy) -> Retry:
     )
 
 
-def _rate_limit_hint(exc: GithubException) -> str | None:
+def _rate_limit(exc: GithubException) -> tuple[float | None, bool]:
+    """How long the rate limit behind `exc` lasts (None: unknown, or no limit), and
+    whether PyGithub called the failure a rate limit."""
     from github.GithubException import RateLimitExceededExceedsMaxWait as TooLong
     from github.GithubException import RateLimitExceededException as Limited
 
-    wait = exc.wait if isinstance(exc, TooLong) else rate_limit_wait(exc.status, exc.headers)
-    if wait is None:
-        return "wait for the rate limit to reset, then re-run" if isinstance(exc, Limited) else None
-    clock = datetime.fromtimestamp(datetime.now(UTC).timestamp() + wait, UTC)
-    minutes = max(1, round(wait / 60))
-    return f"the limit resets at {clock:%H:%M} UTC (in about {minutes} min); re-run after that"
-
-
-def _github_message(exc: GithubException) -> str:
-    """GitHub's own words: the `message` plus any validation `errors`."""
-    data = exc.data if isinstance(exc.data, dict) else {}
-    text = str(data.get("message") or exc.message or "no message")
-    errors = [
-        e.get("message") or e.get("code") if isinstance(e, dict) else e
-        for e in data.get("errors") or []
-    ]
-    return f"{text}: {'; '.join(map(str, errors))}" if errors else text
-
-
-_TEXTS: dict[int, tuple[str, str | None]] = {
-    401: (
-        "GitHub rejected the credentials while {action}",
-        "the token is invalid or expired: check the token passed as GITHUB_TOKEN "
-        "(or the App installation)",
-    ),
-    403: (
-        "GitHub refused {action}",
-        "the token needs the `{permission}` permission: add it under `permissions:` in "
-        "the workflow (or grant it to the App); pull requests from forks get a read-only "
-        "token",
-    ),
-    404: (
-        "GitHub found nothing while {action}",
-        "check the repository name and number, and that the token can see the repository",
-    ),
-    422: ("GitHub did not accept {action}", None),
-    500: (
-        "GitHub failed while {action}",
-        "GitHub may be having trouble (https://www.githubstatus.com); re-run later",
-    ),
-}
-
-
-def translate_error(
-    exc: GithubException, action: str, permission: str, hints: Mapping[int, str] | None = None
-) -> GitHubError:
-    """A user-facing GitHubError for a failed call: what failed, and what to do."""
-    status, said = exc.status, _github_message(exc)
-    limit_hint = _rate_limit_hint(exc)
-    if limit_hint is not None:
-        return GitHubError(
-            f"GitHub's API rate limit stopped {action}", limit_hint, status, rate_limited=True
-        )
-    what, hint = _TEXTS.get(min(status, 500), ("GitHub answered an error while {action}", None))
-    hint = (hints or {}).get(status, hint)
-    return GitHubError(
-        f"{what.format(action=action)} ({status}: {said})",
-        hint.format(permission=permission) if hint else None,
-        status,
-    )
-
-
-def git_blob_sha(data: bytes) -> str:
-    """The SHA git gives `data` stored as a blob (what a tree lists for a file)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def web_url_for(api_url: str) -> str:
-    """The web address that goes with an API address (github.com, GHES, GHE.com)."""
-    parts = urlsplit(api_url.rstrip("/"))
-    host, path = parts.netloc, parts.path
-    if path.endswith("/api/v3"):
-        path = path.removesuffix("/api/v3")
-    elif host.startswith("api."):
-        host = host.removeprefix("api.")
-    return f"{parts.scheme}://{host}{path}"
-
-
-def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _comment_from_object(item: IssueComment) -> Comment:
-    login = item.user.login if item.user is not None else ""
-    return Comment(
-        item.id,
-        login,
-        item.body or "",
-        item.html_url or "",
-        _iso(item.created_at),
-        _iso(item.updated_at),
-    )
-
-
-def _comment_from_json(data: Mapping[str, Any]) -> Comment:
-    login = str((data.get("user") or {}).get("login") or "")
-    return Comment(
-        int(data["id"]),
-        login,
-        str(data.get("body") or ""),
-        str(data.get("html_url") or ""),
-        str(data.get("created_at") or ""),
-        str(data.get("updated_at") or ""),
-    )
-
-
-def _review(item: PullRequestReview) -> Review | None:
-    """A review as the gate sees it; None for pending reviews and deleted users."""
-    try:
-        state = ReviewState.parse(item.state or "")
-    except ValueError:
-        log.warning("skipping review %s with unknown state %r", item.id, item.state)
-        return None
-    if state is ReviewState.PENDING or item.user is None:
-        return None
-    return Review(item.user.login, state, _iso(item.submitted_at), item.commit_id or None, item.id)
-
-
-def _pull_from_json(data: Mapping[str, Any], repo: str) -> PullRequest:
-    head, base = data["head"], data["base"]
-    repo = str((base.get("repo") or {}).get("full_name") or repo)
-    teams = [f"{repo.split('/')[0]}/{t['slug']}" for t in data.get("requested_teams") or []]
-    users = [u["login"] for u in data.get("requested_reviewers") or []]
-    return PullRequest(
-        number=int(data["number"]),
-        title=str(data.get("title") or ""),
-        body=str(data.get("body") or ""),
-        author=str((data.get("user") or {}).get("login") or ""),
-        head_sha=str(head["sha"]),
-        base_sha=str(base["sha"]),
-        head_ref=str(head["ref"]),
-        base_ref=str(base["ref"]),
-        repo=repo,
-        draft=bool(data.get("draft")),
-        html_url=str(data.get("html_url") or ""),
-        head_repo=(head.get("repo") or {}).get("full_name"),
-        requested_reviewers=(*users, *teams),
-        state=str(data.get("state") or "open"),
-        merged=bool(data.get("merged")),
-        merge_commit_sha=data.get("merge_commit_sha"),
-        private=(base.get("repo") or {}).get("private") is True,  # absent: public (safe)
-    )
+    wait = exc.wait if isinstance(exc, TooLong) else gd.rate_limit_wait(exc.status, exc.headers)
+    return wait, isinstance(exc, Limited)
 
 
 @contextmanager
@@ -280,7 +109,9 @@ def calling(
     try:
         yield
     except GithubException as exc:
-        raise translate_error(exc, action, permission, hints) from exc
+        wait, limited = _rate_limit(exc)
+        error = gd.translate_error(exc, action, permission, hints, wait=wait, limited=limited)
+        raise error from exc
     except requests.RequestException as exc:
         message = f"could not reach GitHub at {base_url} while {action}: {exc}"
         raise GitHubError(message, hint="check GITHUB_API_URL and the network") from exc
@@ -306,15 +137,13 @@ class GitHubRepo:
         see bot.pacing); `server_url` overrides the web address derived from `base_url`."""
         from github import Auth, Github
 
-        owner, _, name = repo_full_name.partition("/")
-        if not owner or not name or "/" in name:
-            raise UsageError(f"`{repo_full_name}` is not a repository", hint="use owner/name")
+        gd.check_repo_name(repo_full_name)
         if auth is not None and not isinstance(auth, Auth.Auth):
             raise TypeError(f"auth must be a github.Auth.Auth, not {type(auth).__name__}")
         policy = retry or RetryPolicy()
         self.repo_full_name = repo_full_name
         self.base_url = base_url.rstrip("/")
-        self.server_url = (server_url or web_url_for(self.base_url)).rstrip("/")
+        self.server_url = (server_url or gd.web_url_for(self.base_url)).rstrip("/")
         self._bot_login = bot_login
         self._gh = Github(
             auth=auth if auth is not None else (Auth.Token(token) if token else None),
@@ -364,7 +193,7 @@ class GitHubRepo:
         asked (GitHub lists at most 250 commits and 3000 files)."""
         with self._calling(f"reading pull request #{number}", "pull-requests: read"):
             pull = self._repo.get_pull(number)
-            found = _pull_from_json(pull.raw_data, self.repo_full_name)
+            found = gd.pull_from_json(pull.raw_data, self.repo_full_name)
             commits = tuple(c.sha for c in pull.get_commits()) if with_commits else ()
             files = tuple(f.filename for f in pull.get_files()) if with_files else ()
         return replace(found, commits=commits, changed_files=files)
@@ -384,13 +213,13 @@ class GitHubRepo:
     def comments(self, number: int) -> list[Comment]:
         """1 request per 100 comments (GET /issues/N/comments, every page)."""
         with self._calling(f"listing the comments of #{number}", "pull-requests: read"):
-            return [_comment_from_object(c) for c in self._repo.get_issue(number).get_comments()]
+            return [gd.comment_from_object(c) for c in self._repo.get_issue(number).get_comments()]
 
     def reviews(self, number: int) -> list[Review]:
         """1 request per 100 reviews (GET /pulls/N/reviews, every page), oldest first;
         pending reviews and reviews by deleted users are left out."""
         with self._calling(f"listing the reviews of #{number}", "pull-requests: read"):
-            found = [_review(r) for r in self._lazy_pull(number).get_reviews()]
+            found = [gd.review_from_object(r) for r in self._lazy_pull(number).get_reviews()]
         return [r for r in found if r is not None]
 
     def file_at(self, path: str, ref: str) -> str | None:
@@ -410,7 +239,7 @@ class GitHubRepo:
     def create_comment(self, number: int, body: str) -> Comment:
         """1 request (POST /issues/N/comments)."""
         with self._calling(f"commenting on #{number}", "pull-requests: write"):
-            return _comment_from_json(
+            return gd.comment_from_json(
                 self._send("POST", f"issues/{number}/comments", {"body": body})
             )
 
@@ -418,7 +247,7 @@ class GitHubRepo:
         """1 request (PATCH /issues/comments/ID)."""
         with self._calling(f"updating comment {comment_id}", "pull-requests: write"):
             data = self._send("PATCH", f"issues/comments/{comment_id}", {"body": body})
-        return _comment_from_json(data)
+        return gd.comment_from_json(data)
 
     def delete_comment(self, comment_id: int) -> None:
         """1 request (DELETE /issues/comments/ID)."""
@@ -429,11 +258,7 @@ class GitHubRepo:
         self, sha: str, state: GateState, description: str, context: str, target_url: str | None
     ) -> None:
         """1 request (POST /statuses/SHA); the description is cut to 140 characters."""
-        if len(description) > STATUS_DESCRIPTION_LIMIT:
-            description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
-        body = {"state": state.value, "description": description, "context": context}
-        if target_url:
-            body["target_url"] = target_url
+        body = gd.status_body(state, description, context, target_url)
         with self._calling(f"setting the `{context}` status on {sha[:7]}", "statuses: write"):
             self._send("POST", f"statuses/{sha}", body)
 
@@ -442,28 +267,19 @@ class GitHubRepo:
         to 100 contexts); (state, description) of `context`, or None."""
         with self._calling(f"reading the statuses of {sha[:7]}", "statuses: read"):
             data = self._send("GET", f"commits/{sha}/status", params={"per_page": PER_PAGE})
-        for status in data.get("statuses") or []:
-            if status.get("context") == context:
-                return GateState(status["state"]), str(status.get("description") or "")
-        return None
+        return gd.status_in(data, context)
 
     def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
         """1 request (POST /pulls/N/requested_reviewers), none when both lists are
         empty. Teams are "org/slug" (or just "slug")."""
         if not users and not teams:
             return
-        body = {"reviewers": list(users), "team_reviewers": [t.split("/")[-1] for t in teams]}
         names = ", ".join(f"`{n}`" for n in (*users, *teams))
-        hint = (
-            f"each reviewer needs at least read access to {self.repo_full_name} and cannot "
-            "be the PR's author: add them as collaborators (or give the team access), or "
-            "change `reviewers` in .github/model-review.yml"
-        )
         action = f"requesting reviews from {names} on #{number}"
-        with self._calling(action, "pull-requests: write", {422: hint}):
-            self._send(
-                "POST", f"pulls/{number}/requested_reviewers", {k: v for k, v in body.items() if v}
-            )
+        hints = {422: gd.reviewers_hint(self.repo_full_name)}
+        with self._calling(action, "pull-requests: write", hints):
+            body = gd.reviewers_body(users, teams)
+            self._send("POST", f"pulls/{number}/requested_reviewers", body)
 
     def commit_files(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
         """Commit `files` (path -> bytes) to `branch`; return the branch's new head SHA.
@@ -494,17 +310,11 @@ class GitHubRepo:
                 tree = self._send("GET", f"git/trees/{head}", params={"recursive": 1})
                 if tree.get("truncated"):
                     log.warning("the tree of %s is truncated; some files may be re-sent", branch)
-                have = {e["path"]: e["sha"] for e in tree["tree"] if e["type"] == "blob"}
-                todo = {p: d for p, d in wanted.items() if have.get(p) != git_blob_sha(d)}
-                base_tree = tree["sha"]
+                todo, base_tree = gd.changed_files(tree, wanted), tree["sha"]
                 if not todo:
                     return head
-            entries = [
-                {"path": p, "mode": "100644", "type": "blob", "sha": self._blob(d)}
-                for p, d in sorted(todo.items())
-            ]
-            tree_body = {"tree": entries, **({"base_tree": base_tree} if base_tree else {})}
-            new_tree = self._send("POST", "git/trees", tree_body)["sha"]
+            blobs = {p: self._blob(d) for p, d in sorted(todo.items())}
+            new_tree = self._send("POST", "git/trees", gd.tree_body(blobs, base_tree))["sha"]
             commit_body = {"message": message, "tree": new_tree, "parents": [head] if head else []}
             commit = str(self._send("POST", "git/commits", commit_body)["sha"])
             if head is not None:

@@ -47,7 +47,8 @@ def review_to_text(
     """Review against a real tracking server and render markdown and HTML."""
     from bot.images import LocalImages
     from bot.render import render_comment, render_html
-    from bot.tracking import MlflowRuns, configure_client_env
+    from bot.tracking import MlflowRuns
+    from bot.tracking_data import configure_client_env
 
     configure_client_env(os.environ)
     runs = MlflowRuns(tracking_uri, ui_url=config.mlflow.ui_url)

@@ -3,7 +3,8 @@
 `MlflowRuns` implements `bot.ports.RunsPort` with `mlflow.tracking.MlflowClient`
 (mlflow-skinny is enough) plus the few REST calls the client has no method for.
 MLflow objects are translated into `bot.domain` dataclasses (bot.tracking_data)
-before they leave; MLflow failures leave as `TrackingError`s written for the user.
+before they leave; MLflow failures leave as `TrackingError`s written for the user
+(bot.tracking_errors).
 mlflow is imported lazily, so importing this module stays cheap.
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-from urllib.parse import quote, urlparse
 
 import yaml
 
 from bot import tracking_data as td
+from bot import tracking_errors as te
 from bot.domain import ArtifactInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
 from bot.errors import TrackingError
 from bot.ports import Point
@@ -30,31 +31,12 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
-CLIENT_ENV_DEFAULTS: Mapping[str, str] = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-}
 IDS_PER_SEARCH = 200  # run ids per `IN (...)` filter
 EXPERIMENTS_PER_SEARCH = 500
 HISTORY_RUNS_PER_CALL = 100  # server limit of get-history-bulk-interval
 HISTORY_MAX_POINTS = 2500  # server limit per run
 COMMIT_RUNS_LIMIT = 50  # runs_for_commits returns at most this many runs
 MODEL_META_LIMIT = 20  # MLmodel files read per fetch (for signature and flavors)
-_AUTH_HINT = "check MLFLOW_TRACKING_TOKEN / MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD"
-
-
-def configure_client_env(env: MutableMapping[str, str]) -> None:
-    """Bound MLflow's retries and timeouts (its defaults wait minutes on a dead server)
-    and turn off its usage telemetry, leaving every value the user set alone."""
-    for key, value in CLIENT_ENV_DEFAULTS.items():
-        if not env.get(key, "").strip():
-            env[key] = value
-
-
-class _Missing(Exception):
-    """MLflow said the thing does not exist (404 / RESOURCE_DOES_NOT_EXIST)."""
 
 
 class MlflowRuns:
@@ -81,38 +63,21 @@ class MlflowRuns:
             ) from exc
 
     # --- calling MLflow ---------------------------------------------------------
-    def _error(self, exc: BaseException, doing: str) -> Exception:
-        status, _ = td.status_of(exc)
-        where = f"MLflow at {self._shown}"
-        if td.is_missing(exc):
-            return _Missing(str(exc))
-        if status in (401, 403):
-            return TrackingError(f"{where} refused access ({status}) while {doing}", _AUTH_HINT)
-        if td.is_connection_error(exc):
-            hint = "check MLFLOW_TRACKING_URI and that the server is up"
-            return TrackingError(f"{where} cannot be reached while {doing}", hint)
-        hint = "check the server's logs and re-run once it is healthy"
-        return TrackingError(f"{where} failed while {doing}: {_detail(exc)}", hint)
-
     def _invoke(self, doing: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Call MLflow once: `_Missing` for "does not exist", else TrackingError."""
+        """Call MLflow once: `Missing` for "does not exist", else TrackingError."""
         self.request_count += 1
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise self._error(exc, doing) from exc
+            raise te.error_for(exc, doing, self._shown) from exc
 
     def _call(self, doing: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`_invoke` where "does not exist" is an error too: for searches it means
         the URI does not lead to MLflow's API; for writes, that the target is gone."""
         try:
             return self._invoke(doing, fn, *args, **kwargs)
-        except _Missing as exc:
-            raise TrackingError(
-                f"MLflow at {self._shown} found nothing while {doing}: {_detail(exc)}",
-                hint="check MLFLOW_TRACKING_URI (the server's address, with its path prefix "
-                "if it has one) and the names and ids you asked for",
-            ) from exc
+        except te.Missing as exc:
+            raise te.not_found(exc, doing, self._shown) from exc
 
     def _lookup(
         self, doing: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
@@ -120,7 +85,7 @@ class MlflowRuns:
         """`_invoke`, but None when MLflow says the thing does not exist."""
         try:
             return self._invoke(doing, fn, *args, **kwargs)
-        except _Missing:
+        except te.Missing:
             return None
 
     def _host_creds(self) -> Any | None:
@@ -137,13 +102,13 @@ class MlflowRuns:
 
         creds = self._host_creds()
         if creds is None:
-            raise _Missing(f"{self._shown} has no REST API")
+            raise te.Missing(f"{self._shown} has no REST API")
         response = self._invoke(doing, http_request, creds, endpoint, "GET", params=params)
         if response.status_code != 200:
             try:
                 verify_rest_response(response, endpoint)
             except Exception as exc:
-                raise self._error(exc, doing) from exc
+                raise te.error_for(exc, doing, self._shown) from exc
         return response
 
     def _pages(
@@ -257,7 +222,7 @@ class MlflowRuns:
         """The parsed MLmodel file below a logged model's location, or None."""
         try:
             return yaml.safe_load(self._read_file(location, "MLmodel", "reading an MLmodel file"))
-        except (TrackingError, _Missing, yaml.YAMLError) as exc:
+        except (TrackingError, te.Missing, yaml.YAMLError) as exc:
             log.warning("could not read the MLmodel file at %s: %s", location, exc)
             return None
 
@@ -300,14 +265,9 @@ class MlflowRuns:
     def latest_version(self, name: str, stage: str | None) -> ModelVersionInfo | None:
         """One read: a registered model lists the newest version of every stage."""
         model = self._registered_model(name)
-        wanted = [
-            v
-            for v in (model.latest_versions or [] if model else [])
-            if stage is None or (v.current_stage or "").lower() == stage.lower()
-        ]
-        if not model or not wanted:
+        newest = td.newest_version(model.latest_versions or [] if model else [], stage)
+        if not model or newest is None:
             return None
-        newest = max(wanted, key=lambda v: int(v.version))
         aliases = td.aliases_by_version(model.aliases).get(str(newest.version), [])
         return td.model_version(newest, aliases)
 
@@ -328,7 +288,7 @@ class MlflowRuns:
         for chunk in td.chunks(ids, HISTORY_RUNS_PER_CALL):
             try:
                 out.update(self._bulk_history(chunk, key, limit))
-            except _Missing:  # a server without the bulk endpoint
+            except te.Missing:  # a server without the bulk endpoint
                 out.update(self._histories_one_by_one(chunk, key, limit))
         return {rid: out[rid] for rid in ids if out.get(rid)}
 
@@ -336,10 +296,7 @@ class MlflowRuns:
         params = {"run_ids": run_ids, "metric_key": key, "max_results": limit}
         endpoint = "/api/2.0/mlflow/metrics/get-history-bulk-interval"
         body = self._get(endpoint, params, f"reading the history of metric {key}").json()
-        out: dict[str, list[Point]] = {}
-        for m in body.get("metrics", []):
-            out.setdefault(m["run_id"], []).append((int(m.get("step", 0)), float(m["value"])))
-        return {rid: td.downsample(points, limit) for rid, points in out.items()}
+        return td.bulk_history(body, limit)
 
     def _histories_one_by_one(
         self, run_ids: list[str], key: str, limit: int
@@ -364,12 +321,10 @@ class MlflowRuns:
             params = {"run_id": run_id, "path": path, "page_token": token}
             try:
                 body = self._get("/api/2.0/mlflow/artifacts/list", params, doing).json()
-            except _Missing:
+            except te.Missing:
                 return out
-            for f in body.get("files", []):
-                size = td.int_or_none(f.get("file_size"))
-                out.append(ArtifactInfo(f["path"], bool(f.get("is_dir")), size))
-            token = body.get("next_page_token", "")
+            page, token = td.artifact_page(body)
+            out += page
             if not token:
                 return out
 
@@ -382,7 +337,7 @@ class MlflowRuns:
             with tempfile.TemporaryDirectory(prefix="model-review-") as tmp:
                 local = self._invoke(doing, self._client.download_artifacts, run_id, path, tmp)
                 return Path(local).read_bytes()
-        except (_Missing, IsADirectoryError):
+        except (te.Missing, IsADirectoryError):
             raise TrackingError(
                 f"artifact `{path}` of run {run_id} does not exist in MLflow at {self._shown}",
                 hint="check the path in the run's Artifacts tab",
@@ -392,10 +347,8 @@ class MlflowRuns:
         """One file below an artifact location: a single GET when this server proxies
         the artifacts, else through MLflow's artifact repositories (S3, files, ...)."""
         td.check_relative(relpath)
-        parsed = urlparse(location)
-        if parsed.scheme == "mlflow-artifacts" and not parsed.netloc and self._host_creds():
-            root = quote(parsed.path.strip("/"))
-            endpoint = f"/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(relpath)}"
+        endpoint = td.proxied_artifact(location, relpath)
+        if endpoint is not None and self._host_creds():
             return bytes(self._get(endpoint, {}, doing).content)
         from mlflow.artifacts import download_artifacts  # lazy
 
@@ -407,11 +360,7 @@ class MlflowRuns:
             return Path(local).read_bytes()
 
     def ui_base(self) -> str | None:
-        if self._ui_url:
-            return self._ui_url.rstrip("/")
-        if urlparse(self._uri).scheme not in ("http", "https"):
-            return None
-        return self._shown.rstrip("/").removesuffix("/api").rstrip("/")
+        return td.ui_base(self._uri, self._ui_url)
 
     # --- writes ---------------------------------------------------------------------
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
@@ -446,9 +395,3 @@ class MlflowRuns:
             local.write_bytes(data)
             doing = f"uploading artifact {path} to run {run_id}"
             self._call(doing, self._client.log_artifact, run_id, str(local), folder or None)
-
-
-def _detail(exc: BaseException) -> str:
-    """The first line of MLflow's message, without the raw response body."""
-    text = str(getattr(exc, "message", exc)).strip().split("\n")[0]
-    return text.split(". Response body:")[0][:300]

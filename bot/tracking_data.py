@@ -1,6 +1,6 @@
-"""Pure helpers of the MLflow adapter (bot.tracking): safe filter strings, history
-downsampling, error classification, and the translation of MLflow objects into
-`bot.domain` dataclasses.
+"""Pure helpers of the MLflow adapter (bot.tracking): the client's settings, safe
+filter strings, history downsampling, and the translation of MLflow objects and REST
+answers into `bot.domain` dataclasses (its errors: bot.tracking_errors).
 
 Nothing here imports mlflow: the adapter hands its objects in and only domain
 dataclasses come out (the objects are read by attribute, so they are typed `Any`).
@@ -9,11 +9,9 @@ dataclasses come out (the objects are read by attribute, so they are typed `Any`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
-
-import requests
+from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
 from bot.errors import TrackingError
@@ -26,6 +24,20 @@ SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
 VERSION = re.compile(r"[0-9]{1,12}")
 CONTEXT_TAG = "mlflow.data.context"
+CLIENT_ENV_DEFAULTS: Mapping[str, str] = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
+
+
+def configure_client_env(env: MutableMapping[str, str]) -> None:
+    """Bound MLflow's retries and timeouts (its defaults wait minutes on a dead server)
+    and turn off its usage telemetry, leaving every value the user set alone."""
+    for key, value in CLIENT_ENV_DEFAULTS.items():
+        if not env.get(key, "").strip():
+            env[key] = value
 
 
 def valid_ids(ids: Sequence[str], pattern: re.Pattern[str] = RUN_ID) -> list[str]:
@@ -81,37 +93,6 @@ def int_or_none(value: object) -> int | None:
         return int(str(value))
     except ValueError:
         return None
-
-
-# --- errors ---------------------------------------------------------------------
-
-
-def status_of(exc: BaseException) -> tuple[int | None, str | None]:
-    """HTTP status and MLflow error code of an MLflow exception (None when unknown)."""
-    code = getattr(exc, "error_code", None)
-    get_status = getattr(exc, "get_http_status_code", None)
-    status = get_status() if callable(get_status) else None
-    return (int(status) if status else None), (str(code) if code else None)
-
-
-def is_missing(exc: BaseException) -> bool:
-    """MLflow's ways of saying "no such thing": 404, RESOURCE_DOES_NOT_EXIST, and for
-    an unknown alias INVALID_PARAMETER_VALUE "Registered model alias ... not found"."""
-    status, code = status_of(exc)
-    if code == "INVALID_PARAMETER_VALUE":
-        return "alias" in str(exc) and "not found" in str(exc)
-    return code in ("RESOURCE_DOES_NOT_EXIST", "ENDPOINT_NOT_FOUND") or status == 404
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """True when the server could not be reached (refused, DNS, timeout), however
-    deep MLflow wrapped the original error."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, requests.ConnectionError | requests.Timeout | ConnectionError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 # --- translation ------------------------------------------------------------------
@@ -199,6 +180,54 @@ def aliases_by_version(aliases: Any) -> dict[str, list[str]]:
     for alias, version in dict(aliases or {}).items():
         out.setdefault(str(version), []).append(str(alias))
     return out
+
+
+def newest_version(versions: Sequence[Any], stage: str | None) -> Any | None:
+    """The newest of a registered model's `latest_versions` in `stage` (None: any)."""
+    wanted = [
+        v for v in versions if stage is None or (v.current_stage or "").lower() == stage.lower()
+    ]
+    return max(wanted, key=lambda v: int(v.version)) if wanted else None
+
+
+# --- REST answers and addresses ------------------------------------------------------
+
+
+def bulk_history(body: Mapping[str, Any], limit: int) -> dict[str, list[Point]]:
+    """Points per run from get-history-bulk-interval, at most `limit` a run."""
+    out: dict[str, list[Point]] = {}
+    for m in body.get("metrics", []):
+        out.setdefault(m["run_id"], []).append((int(m.get("step", 0)), float(m["value"])))
+    return {rid: downsample(points, limit) for rid, points in out.items()}
+
+
+def artifact_page(body: Mapping[str, Any]) -> tuple[list[ArtifactInfo], str]:
+    """The files of one page of artifacts/list, and the next page's token ("": none)."""
+    files = [
+        ArtifactInfo(f["path"], bool(f.get("is_dir")), int_or_none(f.get("file_size")))
+        for f in body.get("files", [])
+    ]
+    return files, body.get("next_page_token", "")
+
+
+def proxied_artifact(location: str, relpath: str) -> str | None:
+    """The REST endpoint of a file below an artifact location this tracking server
+    proxies (`mlflow-artifacts:/...`); None for other stores."""
+    parsed = urlparse(location)
+    if parsed.scheme != "mlflow-artifacts" or parsed.netloc:
+        return None
+    root = quote(parsed.path.strip("/"))
+    return f"/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(relpath)}"
+
+
+def ui_base(uri: str, ui_url: str | None) -> str | None:
+    """The MLflow UI's address for links: `ui_url`, else the tracking URI's own
+    (without credentials and an `/api` suffix) when it is http(s), else None."""
+    if ui_url:
+        return ui_url.rstrip("/")
+    if urlparse(uri).scheme not in ("http", "https"):
+        return None
+    return without_credentials(uri).rstrip("/").removesuffix("/api").rstrip("/")
 
 
 def without_credentials(uri: str) -> str:

@@ -37,9 +37,10 @@ from bot import githost
 from bot.action import run_action
 from bot.domain import Comment, PullRequest, RunSnapshot
 from bot.flow import Deps, review_pull_request
-from bot.githost import GitHubRepo, RetryPolicy
+from bot.githost import GitHubRepo
+from bot.githost_data import RetryPolicy
 from bot.state import decode_state
-from bot.tracking import CLIENT_ENV_DEFAULTS
+from bot.tracking_data import CLIENT_ENV_DEFAULTS
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import WIRE, GitHubSim

@@ -19,16 +19,8 @@ from urllib3 import HTTPResponse
 
 from bot.domain import GateState, ReviewState
 from bot.errors import GitHubError, UsageError
-from bot.githost import (
-    ACTIONS_BOT_LOGIN,
-    AppInstallations,
-    GitHubRepo,
-    RetryPolicy,
-    git_blob_sha,
-    make_retry,
-    rate_limit_wait,
-    web_url_for,
-)
+from bot.githost import ACTIONS_BOT_LOGIN, AppInstallations, GitHubRepo, make_retry
+from bot.githost_data import RetryPolicy, git_blob_sha
 from bot.ports import GitHubPort
 from tests import github_payloads as gp
 
@@ -519,14 +511,6 @@ def test_429_waits_until_the_reset_header() -> None:
     assert 9 <= after.get_backoff_time() <= 11.5
 
 
-def test_rate_limit_wait_reads_the_headers() -> None:
-    assert rate_limit_wait(429, {"retry-after": "30"}) == 30
-    assert rate_limit_wait(403, {"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1"}) is None
-    assert rate_limit_wait(500, {"Retry-After": "30"}) is None
-    past = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) - 100)}
-    assert rate_limit_wait(403, past) == 1
-
-
 def test_permission_error_names_the_permission_to_grant(
     rsps: responses.RequestsMock, gh: GitHubRepo
 ) -> None:
@@ -605,19 +589,6 @@ def test_enterprise_base_url_is_used_and_gives_the_web_address(
     assert gh.create_comment(7, "hi").comment_id == 1
 
 
-@pytest.mark.parametrize(
-    ("api", "web"),
-    [
-        ("https://api.github.com", "https://github.com"),
-        ("https://ghe.acme.io/api/v3", "https://ghe.acme.io"),
-        ("https://api.acme.ghe.com", "https://acme.ghe.com"),
-        ("http://localhost:8080", "http://localhost:8080"),
-    ],
-)
-def test_web_url_for(api: str, web: str) -> None:
-    assert web_url_for(api) == web
-
-
 def test_blob_url_points_at_the_web_host() -> None:
     ghe = GitHubRepo(REPO, "t", base_url="https://ghe.acme.io/api/v3")
     assert ghe.blob_url("8" * 40, "pr-7/metrics 1.png") == (
@@ -631,11 +602,6 @@ def test_server_url_can_be_given() -> None:
 
 
 # --- committing files to a branch ------------------------------------------------
-
-
-def test_git_blob_sha_matches_git() -> None:
-    assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
-    assert git_blob_sha(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 
 
 PNG_A, PNG_B = b"\x89PNG\r\n\x1a\nA", b"\x89PNG\r\n\x1a\nB"

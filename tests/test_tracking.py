@@ -23,7 +23,7 @@ from mlflow_helpers import DatasetSpec, log_model, make_run, register, unique_na
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo
 from bot.errors import TrackingError
-from bot.tracking import CLIENT_ENV_DEFAULTS, MlflowRuns, configure_client_env
+from bot.tracking import MlflowRuns
 from tests.mlflow_server import free_port
 
 
@@ -310,9 +310,11 @@ def test_writing_to_a_missing_run_is_an_error(runs: MlflowRuns) -> None:
 def test_auth_failures_point_at_the_credentials(
     runs: MlflowRuns, mlflow_server: str, code: str, status: int
 ) -> None:
-    error = runs._error(RestException({"error_code": code, "message": "no"}), "listing runs")
+    denied = RestException({"error_code": code, "message": "no"})
+    with pytest.raises(TrackingError) as caught:
+        runs._call("listing runs", _raise, denied)
 
-    assert isinstance(error, TrackingError)
+    error = caught.value
     assert f"refused access ({status})" in str(error) and mlflow_server in str(error)
     assert "MLFLOW_TRACKING_TOKEN" in str(error) and "MLFLOW_TRACKING_USERNAME" in str(error)
 
@@ -390,20 +392,6 @@ def test_ui_base(tmp_path: Path) -> None:
     configured = MlflowRuns("http://10.0.0.5:5000", ui_url="https://mlflow.example.com/")
     assert configured.ui_base() == "https://mlflow.example.com"
     assert MlflowRuns(f"sqlite:///{tmp_path}/nowhere.db").ui_base() is None
-
-
-def test_configure_client_env_keeps_what_the_user_set() -> None:
-    env = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": " "}
-
-    configure_client_env(env)
-
-    assert env["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
-    assert (
-        env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
-        == CLIENT_ENV_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
-    )
-    assert env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "1"
-    assert env["MLFLOW_DISABLE_TELEMETRY"] == "true"
 
 
 def test_importing_the_adapter_does_not_import_mlflow() -> None:

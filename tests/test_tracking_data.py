@@ -9,22 +9,24 @@ from __future__ import annotations
 import math
 
 import pytest
-import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException, RestException
 
+from bot.domain import ArtifactInfo
 from bot.errors import TrackingError
 from bot.tracking_data import (
+    CLIENT_ENV_DEFAULTS,
     aliases_by_version,
+    artifact_page,
+    bulk_history,
     check_relative,
+    configure_client_env,
     downsample,
     in_list,
-    is_connection_error,
-    is_missing,
     model_version,
-    status_of,
+    newest_version,
+    proxied_artifact,
     valid_ids,
 )
 
@@ -72,31 +74,6 @@ def test_check_relative_accepts_nested_paths() -> None:
     check_relative("a..b/c.txt")
 
 
-def test_errors_are_classified() -> None:
-    missing = RestException({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no run"})
-    no_alias = RestException(
-        {"error_code": "INVALID_PARAMETER_VALUE", "message": "Registered model alias x not found."}
-    )
-    bad_filter = RestException({"error_code": "INVALID_PARAMETER_VALUE", "message": "bad filter"})
-    denied = RestException({"error_code": "PERMISSION_DENIED", "message": "no"})
-
-    assert is_missing(missing) and is_missing(no_alias)
-    assert not is_missing(bad_filter) and not is_missing(denied)
-    assert status_of(denied) == (403, "PERMISSION_DENIED")
-    assert status_of(ValueError("x")) == (None, None)
-
-
-def test_connection_errors_are_found_through_mlflow_wrapping() -> None:
-    try:
-        try:
-            raise requests.ConnectionError("refused")
-        except requests.ConnectionError:
-            raise MlflowException("API request failed") from None
-    except MlflowException as wrapped:
-        assert is_connection_error(wrapped)
-    assert not is_connection_error(MlflowException("bad request"))
-
-
 def test_model_version_translation() -> None:
     mv = ModelVersion(
         name="fraud", version="4", creation_timestamp=1, current_stage="None",
@@ -117,3 +94,57 @@ def test_aliases_by_version() -> None:
         "4": ["canary"],
     }
     assert aliases_by_version(None) == {}
+
+
+def test_newest_version_of_a_stage_whatever_its_case() -> None:
+    def version(number: str, stage: str | None) -> ModelVersion:
+        return ModelVersion("fraud", number, 1, current_stage=stage)
+
+    latest = [version("3", "Staging"), version("12", "Production"), version("9", None)]
+    assert newest_version(latest, "production").version == "12"
+    assert newest_version(latest, None).version == "12"
+    assert newest_version(latest[:1], "Production") is None
+    assert newest_version([], None) is None
+
+
+def test_bulk_history_groups_points_by_run_within_the_limit() -> None:
+    metrics = [{"run_id": "a", "step": s, "value": s / 10} for s in range(9, -1, -1)]
+    metrics.append({"run_id": "b", "value": 1})  # MLflow leaves out step 0
+    found = bulk_history({"metrics": metrics}, 4)
+    assert found["b"] == [(0, 1.0)]
+    assert len(found["a"]) == 4 and found["a"][0] == (0, 0.0) and found["a"][-1] == (9, 0.9)
+    assert bulk_history({}, 4) == {}
+
+
+def test_artifact_page_reads_files_and_the_next_token() -> None:
+    body = {
+        "files": [{"path": "plots", "is_dir": True}, {"path": "m.pkl", "file_size": "42"}],
+        "next_page_token": "t2",
+    }
+    assert artifact_page(body) == (
+        [ArtifactInfo("plots", True, None), ArtifactInfo("m.pkl", False, 42)],
+        "t2",
+    )
+    assert artifact_page({}) == ([], "")
+
+
+def test_proxied_artifact_only_for_this_servers_artifact_store() -> None:
+    assert proxied_artifact("mlflow-artifacts:/1/abc/artifacts", "plots/roc curve.png") == (
+        "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/plots/roc%20curve.png"
+    )
+    assert proxied_artifact("mlflow-artifacts://other:5000/1/abc", "x.png") is None
+    assert proxied_artifact("s3://bucket/1/abc/artifacts", "x.png") is None
+
+
+def test_configure_client_env_keeps_what_the_user_set() -> None:
+    env = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": " "}
+
+    configure_client_env(env)
+
+    assert env["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
+    assert (
+        env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+        == CLIENT_ENV_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+    )
+    assert env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "1"
+    assert env["MLFLOW_DISABLE_TELEMETRY"] == "true"
