@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.errors import UsageError
+from bot.githost_data import DEFAULT_API_URL
 
-DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_MAX_BODY = 26 * 1024 * 1024  # GitHub caps payloads at 25 MB
 DEFAULT_WORKERS = 4
 DEFAULT_QUEUE_SIZE = 100

@@ -30,7 +30,7 @@ from urllib.parse import quote
 from bot import githost_data as gd
 from bot.domain import Comment, GateState, PullRequest, Review
 from bot.errors import GitHubError
-from bot.githost_data import RetryPolicy
+from bot.githost_data import DEFAULT_API_URL, RetryPolicy
 from bot.pacing import WritePacer
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 PER_PAGE = 100
 # PyGithub's pacing for the App's own requests (rare). A repository's writes are paced

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_API_URL = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+
 STATUS_DESCRIPTION_LIMIT = 140
 
 
