@@ -85,10 +85,7 @@ def _add_render(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     if args.command is None:
         parser.print_help()
         return 2
@@ -101,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    from bot.logcontext import OneLineFormatter
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -42,6 +42,16 @@ class DeliveryFilter(logging.Filter):
         return True
 
 
+class OneLineFormatter(logging.Formatter):
+    """Every record on one line: a line break inside a message (server text echoed in
+    an error, a traceback) becomes a visible `\\n`, so nothing a PR or a server wrote
+    can start a line of its own in the log, such as a GitHub Actions `::command::`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
 def setup_logging(*, reformat: bool = False) -> None:
     """Make every log line carry the delivery id: a DeliveryFilter on each root
     handler (a stderr handler is added when there is none, as under gunicorn).
@@ -49,13 +59,13 @@ def setup_logging(*, reformat: bool = False) -> None:
     root = logging.getLogger()
     if not root.handlers:
         stderr = logging.StreamHandler()
-        stderr.setFormatter(logging.Formatter(LOG_FORMAT))
+        stderr.setFormatter(OneLineFormatter(LOG_FORMAT))
         root.addHandler(stderr)
     for each in root.handlers:
         if not any(isinstance(f, DeliveryFilter) for f in each.filters):
             each.addFilter(DeliveryFilter())
         if reformat:
-            each.setFormatter(logging.Formatter(LOG_FORMAT))
+            each.setFormatter(OneLineFormatter(LOG_FORMAT))
     bot_logger = logging.getLogger("bot")
     if bot_logger.level == logging.NOTSET:
         bot_logger.setLevel(logging.INFO)

@@ -54,3 +54,21 @@ def test_action_outside_github_actions_is_a_clear_error(
     assert main(["action"]) == 2
     out = capsys.readouterr().out
     assert "::error::" in out and "model-review render" in out
+
+
+def test_log_lines_of_the_command_stay_one_line_each() -> None:
+    code = (
+        "import logging\n"
+        "from bot.cli import main\n"
+        "import bot.offline\n"
+        "def boom(args):\n"
+        "    logging.getLogger('bot.x').warning('server said: %s', 'oops\\n::error::forged')\n"
+        "    return 0\n"
+        "bot.offline.run_render = boom\n"
+        "raise SystemExit(main(['render', '--run', 'a' * 32, '--tracking-uri', 'http://x']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    lines = result.stderr.splitlines()
+    assert lines == ["WARNING bot.x: server said: oops\\n::error::forged"]

@@ -45,3 +45,16 @@ def test_setup_logging_puts_the_filter_on_every_root_handler_once() -> None:
         assert logging.getLogger("bot").getEffectiveLevel() <= logging.INFO
     finally:
         root.removeHandler(handler)
+
+
+def test_a_line_break_in_a_message_cannot_start_a_log_line_of_its_own() -> None:
+    import logging
+
+    from bot.logcontext import OneLineFormatter
+
+    record = logging.LogRecord(
+        "bot", logging.WARNING, __file__, 1, "model %s not found", ("x\r\n::error::pwned",), None
+    )
+    line = OneLineFormatter("%(levelname)s %(message)s").format(record)
+    assert "\n" not in line and "\r" not in line
+    assert line == "WARNING model x\\n::error::pwned not found"
