@@ -37,7 +37,7 @@ from bot.privacy import (
     must_not_publish,
 )
 from bot.publish import Publisher
-from bot.record import Facts, record_review
+from bot.record import RECORDED, Facts, record_review
 from bot.refs import find_refs
 from bot.render import render_comment
 from bot.review import ReviewRequest, build_review, with_images
@@ -136,7 +136,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
     report = build_review(request, runs, config)
     if not report.candidates and not report.unresolved:
-        return _no_model(ctx, deps, publisher, report)
+        return _no_model(ctx, deps, publisher, report, runs)
     report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
     assignment, problem = _assignment(ctx, command)
     if problem:
@@ -218,7 +218,9 @@ def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str
         return current, f"`{command.raw}` was not applied: {exc}"
 
 
-def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewReport) -> Outcome:
+def _no_model(
+    ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewReport, runs: RunsPort
+) -> Outcome:
     config = ctx.config
     touched = _touched(ctx, deps)
     if touched:
@@ -232,6 +234,11 @@ def _no_model(ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewRep
         state = next_state(
             ctx.previous, run_fingerprint(report), deps.now(), head_sha=ctx.pr.head_sha
         )
+        if state.extra.get(RECORDED) and not publisher.dry_run:
+            # the runs this PR had approved left the review: their record goes stale
+            facts = Facts(ctx.pr, report, decision, [], config)
+            recorded = record_review(runs, facts, state, pause=deps.pause)
+            report, state = _with_problems(report, recorded.problems), recorded.state
         body = render_no_model(
             touched, had_review=ctx.mine is not None, state_block=encode_state(state)
         )

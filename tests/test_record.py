@@ -134,6 +134,22 @@ def test_a_run_the_pr_stops_linking_is_marked_stale(world: World, requests_log: 
     assert len(requests_log.writes) == writes
 
 
+def test_a_pr_that_drops_every_run_marks_its_approved_runs_stale(world: World) -> None:
+    world.review()
+    world.approve_both()
+    world.review()
+    assert world.tags(world.first)["model_review.status"] == "approved"
+    world.link("No model in this PR after all.")
+
+    outcome = world.review()
+
+    assert outcome.gate is not None and outcome.gate.state is GateState.SUCCESS  # no model
+    assert world.tags(world.first)["model_review.status"] == "stale"
+    assert world.version_tags("2")["model_review.status"] == "stale"
+    state = decode_state(world.body)
+    assert state is not None and "recorded" not in state.extra
+
+
 def test_changes_requested_after_the_approval(world: World) -> None:
     world.review()
     world.approve_both()
