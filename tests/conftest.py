@@ -60,6 +60,21 @@ def tracking_env(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return mlflow_server
 
 
+@pytest.fixture(scope="session")
+def app_key() -> str:
+    """A real RSA private key (PEM) for GitHub App authentication tests."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-golden` rewrites tests/golden/* (same as UPDATE_GOLDEN=1)."""
     parser.addoption(

@@ -757,20 +757,6 @@ def test_commit_files_needs_files(gh: GitHubRepo) -> None:
 # --- GitHub App installations ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def app_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return pem.decode()
-
-
 JWT = re.compile(r"Bearer [\w-]+\.[\w-]+\.[\w-]+")
 
 

@@ -401,20 +401,6 @@ plots:
 """
 
 
-@pytest.fixture(scope="module")
-def app_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return pem.decode()
-
-
 def json_body(check: Any) -> Any:
     """A responses matcher: the request's JSON body passes `check` (which asserts)."""
 
