@@ -128,7 +128,7 @@ def _checked(stub: GitHubStub, github: dict[str, int]) -> int:
 def unpaced() -> Iterator[None]:
     """PyGithub without its production pacing, as the test suite runs it: the
     in-process numbers are the work, not the sleeps (reported apart)."""
-    from bot import githost
+    from bot.githost import client as githost
 
     original = githost.GitHubRepo
     githost.GitHubRepo = functools.partial(original, throttle=False)  # type: ignore[misc]
@@ -150,7 +150,7 @@ def timed(work: Callable[[], object], stub: GitHubStub) -> Sample:
 
 
 def bot_once(env: dict[str, str]) -> None:
-    from bot.action import run_action
+    from bot.app.action import run_action
 
     code = run_action(env)
     if code != 0:

@@ -3,7 +3,7 @@
 One review = a metric comparison of 50 metrics + 5 training curves (one candidate and
 production) + 2 artifact pairs of 600x600 images, from histories already fetched. Each
 history length is measured twice in the same run: as the bot draws it (downsampled
-to 1,000 points per line by `bot.plots.downsample`) and naively (the full history).
+to 1,000 points per line by `bot.plots.charts.downsample`) and naively (the full history).
 
     .venv/bin/python benchmarks/plots.py [--runs 5] [--steps 1000,10000,100000]
 
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.artifact_plots import artifact_pairs, side_by_side  # noqa: E402
 from bot.domain import Change, Direction, MetricCell, MetricRow, PlotImage, Threshold  # noqa: E402
-from bot.plots import downsample, metric_comparison, training_curves  # noqa: E402
+from bot.plots.artifacts import artifact_pairs, side_by_side  # noqa: E402
+from bot.plots.charts import downsample, metric_comparison, training_curves  # noqa: E402
 
 METRICS = 50
 CURVES = 5

@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SKINNY_HIDDEN = ("pandas", "pyarrow", "scipy", "sklearn", "sqlalchemy", "alembic", "graphene",
                  "docker", "huey", "flask_cors", "gunicorn")  # fmt: skip
 ACTION_PATH = (
-    "import bot.action, bot.handlers, bot.flow, bot.githost, bot.tracking, bot.visuals, "
-    "bot.plots, bot.render, github, mlflow.tracking, matplotlib.figure, "
+    "import bot.app.action, bot.handlers.dispatch, bot.handlers.pull_request, "
+    "bot.githost.client, bot.tracking.client, bot.plots.gather, "
+    "bot.plots.charts, bot.render.comment, github, mlflow.tracking, matplotlib.figure, "
     "matplotlib.backends.backend_agg"
 )
 HIDE = f"import sys\nsys.modules.update(dict.fromkeys({SKINNY_HIDDEN!r}))\n"  # None: not installed
@@ -49,7 +50,7 @@ def startup(runs: int) -> dict[str, Any]:
         "repeats": repeats,
         "python_bare_ms": _wall([py, "-c", "pass"], repeats),
         "help_ms": _wall([console, "--help"], repeats),
-        "import_bot_action_ms": _wall([py, "-c", "import bot.action"], repeats),
+        "import_bot_action_ms": _wall([py, "-c", "import bot.app.action"], repeats),
         "import_action_path_ms": _wall([py, "-c", ACTION_PATH], repeats),
         "import_action_path_skinny_ms": _wall([py, "-c", HIDE + ACTION_PATH], repeats),
         "import_mlflow_tracking_ms": _wall([py, "-c", "import mlflow.tracking"], repeats),

@@ -144,7 +144,7 @@ def _startup(results: dict[str, Any]) -> str:
     rows = [
         ("`python -c pass`", s["python_bare_ms"]),
         ("`model-review --help`", s["help_ms"]),
-        ("`import bot.action`", s["import_bot_action_ms"]),
+        ("`import bot.app.action`", s["import_bot_action_ms"]),
         ("import of the whole action path", s["import_action_path_ms"]),
         ("... with mlflow-skinny's packages only", s["import_action_path_skinny_ms"]),
         ("`import mlflow.tracking` (full mlflow)", s["import_mlflow_tracking_ms"]),

@@ -19,9 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot import artifact_plots, plots
-from bot import tracking_data as td
-from bot.config import CONFIG_PATH, load_config
+from bot.app.images import content_path, hosted
+from bot.config.schema import CONFIG_PATH, load_config
 from bot.domain import (
     ArtifactInfo,
     Assignment,
@@ -31,11 +30,13 @@ from bot.domain import (
     ReviewState,
     RunSnapshot,
 )
-from bot.gate import decide
-from bot.images import content_path, hosted
-from bot.refs import find_refs
-from bot.render import MARKER, render_comment
-from bot.review import compare
+from bot.plots import artifacts as artifact_plots
+from bot.plots import charts as plots
+from bot.render.comment import MARKER, render_comment
+from bot.review.gate import decide
+from bot.review.pipeline import compare
+from bot.review.refs import find_refs
+from bot.tracking import data as td
 
 BOT = "github-actions[bot]"
 BRANCH = "model-review-assets"

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.webhook import signature_for  # noqa: E402
+from bot.app.webhook import signature_for  # noqa: E402
 
 SECRET = "benchmark-secret"
 FIXTURE = ROOT / "tests" / "fixtures" / "github" / "pull_request" / "opened.payload.json"
@@ -55,9 +55,9 @@ GUNICORN_THREADS = 16
 
 def stub_app() -> Any:
     """The real Flask app over the real in-process queue, with a stub review job."""
-    from bot.appsettings import Settings
-    from bot.jobs import InProcessQueue, Job
-    from bot.webhook import AppDeps, MemoryDeliveries, create_app
+    from bot.app.jobs import InProcessQueue, Job
+    from bot.app.settings import Settings
+    from bot.app.webhook import AppDeps, MemoryDeliveries, create_app
 
     pause = float(os.environ.get("WEBHOOK_BENCH_JOB_MS", "5")) / 1000
 

@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
-    from bot.logcontext import OneLineFormatter
+    from bot.app.logcontext import OneLineFormatter
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     for handler in logging.getLogger().handlers:
@@ -110,23 +110,23 @@ def _configure_logging(verbose: bool) -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "render":
-        from bot.offline import run_render
+        from bot.app.offline import run_render
 
         return run_render(args)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.app.demo import run_demo
 
         return run_demo(args.dir)
     if args.command == "action":
-        from bot.action import run_action
+        from bot.app.action import run_action
 
         return run_action()
     if args.command == "serve":
-        from bot.webhook import serve
+        from bot.app.webhook import serve
 
         return serve(args.host, args.port)
     if args.command == "worker":
-        from bot.jobs import run_worker
+        from bot.app.redisqueue import run_worker
 
         return run_worker()
     raise AssertionError(args.command)

@@ -1,6 +1,6 @@
 """The ports: what the pipeline needs from the outside world, as Protocols.
 
-Adapters (bot.tracking for MLflow, bot.githost for GitHub, bot.images for image
+Adapters (bot.tracking.client for MLflow, bot.githost.client for GitHub, bot.app.images for image
 hosting) implement them; tests pass the typed fakes in tests/fakes.py.
 """
 
@@ -70,7 +70,7 @@ class RunsPort(Protocol):
         """Store `data` as artifact `path` of the run (plots.host: mlflow)."""
         ...
 
-    # --- the review's record (bot.record) ---
+    # --- the review's record (bot.handlers.record) ---
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set several tags of a run in one call."""
         ...

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.app.jobs import Installations, Job, JobQueue
 from bot.domain import (
     ArtifactInfo,
     Comment,
@@ -19,7 +20,6 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.errors import GitHubError, TrackingError
-from bot.jobs import Installations, Job, JobQueue
 from bot.ports import GitHubPort, ImagePort, Point, RunsPort
 
 
@@ -334,7 +334,7 @@ def _typecheck() -> None:  # mypy proves the fakes still match the ports
 
 @dataclass
 class FakeQueue:
-    """A work queue (bot.jobs.JobQueue) that only records what the webhook gave it."""
+    """A work queue (bot.app.jobs.JobQueue) that only records what the webhook gave it."""
 
     jobs: list[Job] = field(default_factory=list)
     full: bool = False  # True: refuse every job, as a full queue does
@@ -351,7 +351,7 @@ class FakeQueue:
 
 @dataclass
 class FakeInstallations:
-    """GitHub App installations (bot.jobs.Installations): one FakeGitHub per repository."""
+    """GitHub App installations (bot.app.jobs.Installations): one FakeGitHub per repository."""
 
     repos: dict[str, FakeGitHub] = field(default_factory=dict)
     installed: dict[str, int] = field(default_factory=dict)  # repo -> installation id
@@ -368,7 +368,7 @@ class FakeInstallations:
         return self.repos.setdefault(full_name, FakeGitHub(login="model-review[bot]"))
 
 
-def _typecheck_jobs() -> None:  # the job fakes match bot.jobs' Protocols too
+def _typecheck_jobs() -> None:  # the job fakes match bot.app.jobs' Protocols too
     queue: JobQueue = FakeQueue()
     installations: Installations = FakeInstallations()
     del queue, installations

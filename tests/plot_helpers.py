@@ -6,7 +6,7 @@ import struct
 
 from matplotlib.axes import Axes
 
-from bot.figures import DPI
+from bot.plots.figures import DPI
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot.closing import close_pull_request
-from bot.config import Config
+from bot.config.schema import Config
 from bot.domain import PullRequest, Review, ReviewState
-from bot.flow import Deps, Outcome, review_pull_request
+from bot.handlers.closed import close_pull_request
+from bot.handlers.pull_request import Deps, Outcome, review_pull_request
 from bot.ports import RunsPort
-from bot.tracking import MlflowRuns
+from bot.tracking.client import MlflowRuns
 from tests.fakes import FakeGitHub
 
 CONFIG = """

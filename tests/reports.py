@@ -1,6 +1,6 @@
 """Sample ReviewReports built from bot.domain dataclasses, for any test that needs one.
 
-Rows and diffs are written out by hand (not computed by bot.diff) so a report means
+Rows and diffs are written out by hand (not computed by bot.review.diff) so a report means
 the same thing whatever the comparison code does.
 """
 

@@ -22,8 +22,8 @@ import responses
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot import githost
-from bot.action import run_action
+from bot.app.action import run_action
+from bot.githost import client as githost
 from tests import github_payloads as gp
 from tests.github_sim import GitHubSim
 

@@ -1,4 +1,4 @@
-"""bot.appsettings: the webhook App's settings from the environment, and the
+"""bot.app.settings: the webhook App's settings from the environment, and the
 start-up errors that name a missing or malformed variable."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.appsettings import DEFAULT_MAX_BODY, Settings
+from bot.app.settings import DEFAULT_MAX_BODY, Settings
 from bot.errors import UsageError
 
 SECRET = "webhook-test-secret"

@@ -1,4 +1,4 @@
-"""bot.artifact_plots: pairing the runs' image artifacts and drawing them side by side."""
+"""bot.plots.artifacts: pairing the runs' image artifacts and drawing them side by side."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import zlib
 import pytest
 from PIL import Image
 
-from bot import artifact_plots
-from bot.artifact_plots import artifact_pairs, side_by_side
 from bot.domain import PlotImage
-from bot.figures import PAIR_SIZE
+from bot.plots import artifacts as artifact_plots
+from bot.plots.artifacts import artifact_pairs, side_by_side
+from bot.plots.figures import PAIR_SIZE
 from tests.plot_helpers import pixels, png_size, texts
 
 

@@ -4,7 +4,19 @@ from dataclasses import replace
 
 import pytest
 
-from bot.checklist import (
+from bot.domain import (
+    TAG_DOCKER_IMAGE,
+    TAG_GIT_COMMIT,
+    TAG_NOTE,
+    TAG_SOURCE_NAME,
+    TAG_SOURCE_TYPE,
+    ArtifactInfo,
+    CheckItem,
+    DatasetInfo,
+    LoggedModelInfo,
+    RunSnapshot,
+)
+from bot.review.checklist import (
     LABEL_DATASETS,
     LABEL_ENVIRONMENT,
     LABEL_FINISHED,
@@ -21,18 +33,6 @@ from bot.checklist import (
     check_signature,
     check_source,
     reproducibility,
-)
-from bot.domain import (
-    TAG_DOCKER_IMAGE,
-    TAG_GIT_COMMIT,
-    TAG_NOTE,
-    TAG_SOURCE_NAME,
-    TAG_SOURCE_TYPE,
-    ArtifactInfo,
-    CheckItem,
-    DatasetInfo,
-    LoggedModelInfo,
-    RunSnapshot,
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

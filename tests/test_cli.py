@@ -60,11 +60,11 @@ def test_log_lines_of_the_command_stay_one_line_each() -> None:
     code = (
         "import logging\n"
         "from bot.cli import main\n"
-        "import bot.offline\n"
+        "import bot.app.offline\n"
         "def boom(args):\n"
         "    logging.getLogger('bot.x').warning('server said: %s', 'oops\\n::error::forged')\n"
         "    return 0\n"
-        "bot.offline.run_render = boom\n"
+        "bot.app.offline.run_render = boom\n"
         "raise SystemExit(main(['render', '--run', 'a' * 32, '--tracking-uri', 'http://x']))\n"
     )
     result = subprocess.run(

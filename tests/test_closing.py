@@ -1,4 +1,4 @@
-"""Closed pull requests (bot.closing): the merge in the record, promotion, the final
+"""Closed pull requests (bot.handlers.closed): the merge in the record, promotion, the final
 line of the comment. Against the REAL MLflow test server (tests/record_world.py),
 plus one end-to-end run of `model-review action` with the GitHub stand-in.
 """
@@ -15,11 +15,11 @@ import responses
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import RequestLog
 
-from bot import githost
-from bot.closing import OUTCOME, Closing, with_outcome
 from bot.errors import TrackingError
-from bot.state import BotState, decode_state, encode_state, strip_state
-from bot.tracking import MlflowRuns
+from bot.githost import client as githost
+from bot.handlers.closed import OUTCOME, Closing, with_outcome
+from bot.handlers.state import BotState, decode_state, encode_state, strip_state
+from bot.tracking.client import MlflowRuns
 from tests.github_sim import GitHubSim
 from tests.record_world import MERGE, URL, World, build_world
 from tests.test_action import Runner, now, pr_event, review_event

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config import (
+from bot.config.schema import (
     CONFIG_PATH,
     MAX_CONFIG_BYTES,
     Config,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from bot.app.demo import MODEL_NAME
 from bot.cli import main
-from bot.demo import MODEL_NAME
 
 
 @pytest.mark.slow

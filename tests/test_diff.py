@@ -6,16 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import MetricRule, MetricsConfig, ParamsConfig
-from bot.diff import (
-    compare_metric,
-    guess_direction,
-    metric_rows,
-    name_tokens,
-    param_diffs,
-    summary,
-    verdict_line,
-)
+from bot.config.schema import MetricRule, MetricsConfig, ParamsConfig
 from bot.domain import (
     Change,
     Direction,
@@ -25,6 +16,15 @@ from bot.domain import (
     ParamChangeKind,
     RunSnapshot,
     Threshold,
+)
+from bot.review.diff import (
+    compare_metric,
+    guess_direction,
+    metric_rows,
+    name_tokens,
+    param_diffs,
+    summary,
+    verdict_line,
 )
 
 HIGHER, LOWER = Direction.HIGHER, Direction.LOWER

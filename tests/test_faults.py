@@ -33,14 +33,14 @@ from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 from requests import PreparedRequest
 
-from bot import githost
-from bot.action import run_action
+from bot.app.action import run_action
 from bot.domain import Comment, PullRequest, RunSnapshot
-from bot.flow import Deps, review_pull_request
-from bot.githost import GitHubRepo
-from bot.githost_data import RetryPolicy
-from bot.state import decode_state
-from bot.tracking_data import CLIENT_ENV_DEFAULTS
+from bot.githost import client as githost
+from bot.githost.client import GitHubRepo
+from bot.githost.data import RetryPolicy
+from bot.handlers.pull_request import Deps, review_pull_request
+from bot.handlers.state import decode_state
+from bot.tracking.data import CLIENT_ENV_DEFAULTS
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import WIRE, GitHubSim

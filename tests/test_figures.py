@@ -1,10 +1,10 @@
-"""bot.figures: the size, palette, PNG encoding and text helpers every figure shares."""
+"""bot.plots.figures: the size, palette, PNG encoding and text helpers every figure shares."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot import figures
+from bot.plots import figures
 from tests.plot_helpers import pixels, png_size
 
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from bot.config import Config
+from bot.config.schema import Config
 from bot.domain import GateState, PullRequest, Review, ReviewState, RunSnapshot
-from bot.flow import Deps, review_pull_request
+from bot.handlers.pull_request import Deps, review_pull_request
+from bot.handlers.state import MARKER, decode_state
 from bot.ports import RunsPort
-from bot.reviewers import parse_command
-from bot.state import MARKER, decode_state
+from bot.review.reviewers import parse_command
 from tests.fakes import FakeGitHub, FakeImages, FakeRuns
 
 CANDIDATE = "c" * 32

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import Assignment, GateState, Review, ReviewState
-from bot.gate import MAX_DESCRIPTION, decide, fit, latest_reviews, parse_time
+from bot.review.gate import MAX_DESCRIPTION, decide, fit, latest_reviews, parse_time
 
 HEAD = "h" * 40
 OLD = "o" * 40

@@ -1,4 +1,4 @@
-"""bot.githost against GitHub's REST API, mocked with `responses`: every registered
+"""bot.githost.client against GitHub's REST API, mocked with `responses`: every registered
 call must happen, every write is matched on its JSON body, and answers are shaped
 like GitHub's (tests/github_payloads.py)."""
 
@@ -19,8 +19,8 @@ from urllib3 import HTTPResponse
 
 from bot.domain import GateState, ReviewState
 from bot.errors import GitHubError, UsageError
-from bot.githost import ACTIONS_BOT_LOGIN, AppInstallations, GitHubRepo, make_retry
-from bot.githost_data import RetryPolicy, git_blob_sha
+from bot.githost.client import ACTIONS_BOT_LOGIN, AppInstallations, GitHubRepo, make_retry
+from bot.githost.data import RetryPolicy, git_blob_sha
 from bot.ports import GitHubPort
 from tests import github_payloads as gp
 
@@ -914,7 +914,7 @@ def test_cached_installation_auth_expires_after_cache_seconds(app_key: str) -> N
 def test_writes_go_through_the_write_pacer_and_reads_do_not(
     rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import githost
+    from bot.githost import client as githost
 
     pacers: list[object] = []
     sent_before_each_wait: list[list[str]] = []

@@ -1,4 +1,4 @@
-"""bot.githost_data: the pure helpers of the GitHub adapter.
+"""bot.githost.data: the pure helpers of the GitHub adapter.
 
 What GitHub answers on the wire, and the adapter's use of these helpers, is tested
 in tests/test_githost.py; here are the cases the wire tests do not reach.
@@ -12,7 +12,7 @@ import pytest
 from github.GithubException import GithubException
 
 from bot.domain import GateState
-from bot.githost_data import (
+from bot.githost.data import (
     STATUS_DESCRIPTION_LIMIT,
     changed_files,
     check_repo_name,

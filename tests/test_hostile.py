@@ -24,7 +24,8 @@ from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, unique_name
 
-from bot.config import Config
+from bot.app.offline import review_to_text
+from bot.config.schema import Config
 from bot.domain import (
     TAG_DOCKER_IMAGE,
     TAG_NOTE,
@@ -45,11 +46,12 @@ from bot.domain import (
     RunSnapshot,
     Unresolved,
 )
-from bot.flow import Deps, Outcome, review_pull_request
-from bot.offline import review_to_text
-from bot.refs import MAX_REFS, find_refs
-from bot.render import MARKER, render_comment, render_error
-from bot.resolve import (
+from bot.handlers.pull_request import Deps, Outcome, review_pull_request
+from bot.handlers.state import BotState, decode_state, encode_state, strip_state
+from bot.render.comment import MARKER, render_comment, render_error
+from bot.review.pipeline import ReviewRequest
+from bot.review.refs import MAX_REFS, find_refs
+from bot.review.resolve import (
     BAD_NAME,
     NO_ALIAS,
     NO_LOGGED_MODEL,
@@ -59,8 +61,6 @@ from bot.resolve import (
     NO_VERSION,
     resolve_candidates,
 )
-from bot.review import ReviewRequest
-from bot.state import BotState, decode_state, encode_state, strip_state
 from tests.fakes import FakeGitHub, FakeRuns
 
 GITHUB_COMMENT_LIMIT = 65_536

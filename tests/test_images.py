@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ImageHost, PlotsConfig
-from bot.domain import PlotImage, PullRequest
-from bot.errors import GitHubError, ModelReviewError
-from bot.images import (
+from bot.app.images import (
     BranchImages,
     LocalImages,
     MlflowImages,
@@ -17,6 +14,9 @@ from bot.images import (
     image_host,
     known_urls,
 )
+from bot.config.schema import Config, ImageHost, PlotsConfig
+from bot.domain import PlotImage, PullRequest
+from bot.errors import GitHubError, ModelReviewError
 from tests.fakes import FakeGitHub, FakeRuns
 
 PR = PullRequest(

@@ -1,4 +1,4 @@
-"""bot.jobs: the in-process work queue (order per PR, supersession, crashes, bounds),
+"""bot.app.jobs: the in-process work queue (order per PR, supersession, crashes, bounds),
 the delivery id on log lines, and the job runner over the typed fakes."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.appsettings import Settings
+from bot.app.jobs import InProcessQueue, Job, JobRunner, run_guarded
+from bot.app.logcontext import DeliveryFilter
+from bot.app.settings import Settings
 from bot.domain import GateState, PullRequest, RunSnapshot
 from bot.errors import GitHubError
-from bot.jobs import InProcessQueue, Job, JobRunner, run_guarded
-from bot.logcontext import DeliveryFilter
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeInstallations, FakeRuns
 
@@ -239,7 +239,8 @@ def runner_with_fakes() -> tuple[JobRunner, FakeInstallations, FakeRuns]:
     runs = FakeRuns()
     runs.add_run(RunSnapshot(run_id=RUN_ID, experiment_id="1", metrics={"auc": 0.9}))
     apps = FakeInstallations(repos={REPO: github}, installed={REPO: 77})
-    runner = JobRunner(SETTINGS, apps, runs=lambda config: runs, images=lambda *args: None)
+    no_images = lambda github: lambda *args: None  # noqa: E731
+    runner = JobRunner(SETTINGS, apps, runs=lambda config: runs, images=no_images)
     return runner, apps, runs
 
 

@@ -1,11 +1,11 @@
-"""bot.logcontext: the delivery id on every log line."""
+"""bot.app.logcontext: the delivery id on every log line."""
 
 from __future__ import annotations
 
 import io
 import logging
 
-from bot.logcontext import (
+from bot.app.logcontext import (
     LOG_FORMAT,
     DeliveryFilter,
     current_delivery,
@@ -50,7 +50,7 @@ def test_setup_logging_puts_the_filter_on_every_root_handler_once() -> None:
 def test_a_line_break_in_a_message_cannot_start_a_log_line_of_its_own() -> None:
     import logging
 
-    from bot.logcontext import OneLineFormatter
+    from bot.app.logcontext import OneLineFormatter
 
     record = logging.LogRecord(
         "bot", logging.WARNING, __file__, 1, "model %s not found", ("x\r\n::error::pwned",), None

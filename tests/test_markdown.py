@@ -1,4 +1,4 @@
-"""Escaping and number filters (bot.markdown)."""
+"""Escaping and number filters (bot.render.markdown)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import markdown as md
 from bot.domain import Change, Direction
+from bot.render import markdown as md
 
 MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9-]+")
 ISSUE_REF = re.compile(r"#\d")

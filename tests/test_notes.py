@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import NotesSummary
-from bot.notes import ELLIPSIS, cap, summarize_notes
+from bot.review.notes import ELLIPSIS, cap, summarize_notes
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "\n\n\t\n"])

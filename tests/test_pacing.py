@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.pacing import WRITE_BURST, WritePacer
+from bot.githost.pacing import WRITE_BURST, WritePacer
 
 
 class Clock:

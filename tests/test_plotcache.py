@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.config import PlotsConfig
+from bot.config.schema import PlotsConfig
 from bot.domain import Baseline, Candidate, HostedImage, ReviewReport, RunSnapshot
-from bot.plotcache import EXTRA_KEY, cached_images, plots_key, remember
-from bot.state import BotState, decode_state, encode_state
+from bot.handlers.plotcache import EXTRA_KEY, cached_images, plots_key, remember
+from bot.handlers.state import BotState, decode_state, encode_state
 
 RUN = RunSnapshot(
     run_id="c" * 32, experiment_id="1", metrics={"loss": 0.3}, metric_steps={"loss": 99}

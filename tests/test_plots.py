@@ -1,4 +1,4 @@
-"""bot.plots: the charts (inspected as matplotlib objects) and their PNG bytes."""
+"""bot.plots.charts: the charts (inspected as matplotlib objects) and their PNG bytes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 
-from bot import figures, plots
 from bot.domain import (
     Change,
     Direction,
@@ -22,14 +21,16 @@ from bot.domain import (
     RunSnapshot,
     Threshold,
 )
-from bot.figures import CANDIDATE_COLOURS, PRODUCTION_COLOUR
-from bot.plots import (
+from bot.plots import charts as plots
+from bot.plots import figures
+from bot.plots.charts import (
     choose_curves,
     downsample,
     metric_comparison,
     scale_group,
     training_curves,
 )
+from bot.plots.figures import CANDIDATE_COLOURS, PRODUCTION_COLOUR
 from tests.plot_helpers import pixels, png_size, texts
 
 NAN = float("nan")
@@ -394,7 +395,7 @@ def test_choose_curves_falls_back_when_no_configured_name_was_logged() -> None:
 
 def test_importing_the_figure_modules_does_not_import_matplotlib() -> None:
     heavy = "('matplotlib', 'numpy', 'PIL')"
-    modules = "bot.figures, bot.artifact_plots, bot.plots"
+    modules = "bot.plots.figures, bot.plots.artifacts, bot.plots.charts"
     code = f"import sys, {modules}; print([m for m in sys.modules if m.startswith({heavy})])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 

@@ -24,17 +24,17 @@ from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot import githost
-from bot.action import run_action
-from bot.closing import close_pull_request
-from bot.config import Config, MlflowConfig
+from bot.app.action import run_action
+from bot.config.schema import Config, MlflowConfig
 from bot.domain import GateState, PullRequest, RunSnapshot
-from bot.flow import Deps, Outcome, review_pull_request
-from bot.githost import GitHubRepo
+from bot.githost import client as githost
+from bot.githost.client import GitHubRepo
+from bot.handlers.closed import close_pull_request
+from bot.handlers.pull_request import Deps, Outcome, review_pull_request
 from bot.ports import RunsPort
-from bot.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
-from bot.refs import find_refs
-from bot.resolve import resolve_candidates
+from bot.review.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
+from bot.review.refs import find_refs
+from bot.review.resolve import resolve_candidates
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import GitHubSim

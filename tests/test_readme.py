@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import ImageHost, load_config
+from bot.config.schema import ImageHost, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The review's record in MLflow (bot.record), written by the PR handler.
+"""The review's record in MLflow (bot.handlers.record), written by the PR handler.
 
 Against the REAL MLflow test server (tests/record_world.py); MLflow's own client
 reads the tags back. Failures are simulated with the typed fake (FakeRuns).
@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import RequestLog
 
-from bot.config import Config
+from bot.config.schema import Config
 from bot.domain import (
     Baseline,
     GateDecision,
@@ -24,9 +24,9 @@ from bot.domain import (
     ReviewState,
     RunSnapshot,
 )
-from bot.flow import Deps, review_pull_request
-from bot.record import ATTEMPTS, Facts, review_tags
-from bot.state import decode_state
+from bot.handlers.pull_request import Deps, review_pull_request
+from bot.handlers.record import ATTEMPTS, Facts, review_tags
+from bot.handlers.state import decode_state
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.record_world import CONFIG, HEAD, URL, World, build_world
 

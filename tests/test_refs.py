@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import RefKind, RunRef
-from bot.refs import MAX_REFS, find_refs
+from bot.review.refs import MAX_REFS, find_refs
 
 RUN = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"

@@ -1,4 +1,4 @@
-"""Rendering the PR comment and the preview page (bot.render, bot.render_view).
+"""Rendering the PR comment and the preview page (bot.render.comment, bot.render.view).
 
 Golden files live in tests/golden/; rewrite them with `pytest --update-golden`
 (or UPDATE_GOLDEN=1) after an intended change, and review the diff.
@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import reports
 
-from bot import render
 from bot.domain import (
     Assignment,
     Change,
@@ -28,7 +27,8 @@ from bot.domain import (
     RunRef,
     Unresolved,
 )
-from bot.render_view import LADDER, Budget, build_context, reviewer_views, safe_url
+from bot.render import comment as render
+from bot.render.view import LADDER, Budget, build_context, reviewer_views, safe_url
 
 GOLDEN = Path(__file__).parent / "golden"
 STATE = '<!-- model-review:state {"version": 1} -->'

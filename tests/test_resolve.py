@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import BaselineConfig, Config, MlflowConfig
+from bot.config.schema import BaselineConfig, Config, MlflowConfig
 from bot.domain import RefKind, RunRef, RunSnapshot
-from bot.refs import find_refs
-from bot.resolve import find_baseline, registered_model_for, resolve_candidates
+from bot.review.refs import find_refs
+from bot.review.resolve import find_baseline, registered_model_for, resolve_candidates
 from tests.fakes import FakeRuns
 
 PROD, CAND, OTHER = "a" * 32, "c" * 32, "d" * 32

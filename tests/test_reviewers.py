@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config import ReviewersConfig
+from bot.config.schema import ReviewersConfig
 from bot.domain import Assignment
 from bot.errors import ModelReviewError
-from bot.reviewers import (
+from bot.review.reviewers import (
     Command,
     CommandKind,
     Slot,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.reviewers import CommandKind
-from bot.router import Action, Event, route
+from bot.handlers.router import Action, Event, route
+from bot.review.reviewers import CommandKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 

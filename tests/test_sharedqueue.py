@@ -1,4 +1,4 @@
-"""bot.sharedqueue against a REAL redis-server started for this module: delivery
+"""bot.app.redisqueue against a REAL redis-server started for this module: delivery
 de-duplication, jobs enqueued by import path with JSON arguments, order and
 supersession per PR, one job per PR at a time, crashes, and the webhook on Redis."""
 
@@ -20,11 +20,9 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.appsettings import Settings
-from bot.errors import UsageError
-from bot.jobs import Job
-from bot.logcontext import DeliveryFilter
-from bot.sharedqueue import (
+from bot.app.jobs import Job
+from bot.app.logcontext import DeliveryFilter
+from bot.app.redisqueue import (
     JOB_FUNCTION,
     RedisDeliveries,
     RedisQueue,
@@ -35,7 +33,9 @@ from bot.sharedqueue import (
     rq_queue,
     run_worker,
 )
-from bot.webhook import create_app, signature_for
+from bot.app.settings import Settings
+from bot.app.webhook import create_app, signature_for
+from bot.errors import UsageError
 from tests import github_payloads as gp
 
 REPO = "Codertocat/Hello-World"
@@ -229,7 +229,7 @@ def test_a_crashing_job_is_logged_with_its_delivery_id_and_the_worker_goes_on(
     assert recorder.done == ["d-good"]
     assert rq_queue(redis).failed_job_registry.count == 1
     [crash] = [
-        r for r in caplog.records if r.name == "bot.sharedqueue" and r.levelno == logging.ERROR
+        r for r in caplog.records if r.name == "bot.app.redisqueue" and r.levelno == logging.ERROR
     ]
     assert "d-bad" in crash.getMessage() and crash.delivery_id == "d-bad"  # type: ignore[attr-defined]
 

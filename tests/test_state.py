@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import Assignment, Comment
-from bot.state import (
+from bot.handlers.state import (
     MARKER,
     BotState,
     body_hash,

@@ -1,4 +1,4 @@
-"""bot.tracking against a REAL MLflow server (tests/conftest.py: mlflow_server).
+"""bot.tracking.client against a REAL MLflow server (tests/conftest.py: mlflow_server).
 
 Runs are created with MLflow's own client (tests/mlflow_helpers.py) and read back
 through the adapter. HTTP requests are counted at `requests.Session.send`, the
@@ -23,7 +23,7 @@ from mlflow_helpers import DatasetSpec, log_model, make_run, register, unique_na
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo
 from bot.errors import TrackingError
-from bot.tracking import MlflowRuns
+from bot.tracking.client import MlflowRuns
 from tests.mlflow_server import free_port
 
 
@@ -395,7 +395,7 @@ def test_ui_base(tmp_path: Path) -> None:
 
 
 def test_importing_the_adapter_does_not_import_mlflow() -> None:
-    code = "import sys, bot.tracking; print('mlflow' in sys.modules)"
+    code = "import sys, bot.tracking.client; print('mlflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

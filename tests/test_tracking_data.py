@@ -1,4 +1,4 @@
-"""bot.tracking_data: the pure helpers of the MLflow adapter.
+"""bot.tracking.data: the pure helpers of the MLflow adapter.
 
 Translation is exercised with MLflow's own entity classes (what the client hands
 the adapter); the round trip through a real server is in tests/test_tracking.py.
@@ -15,7 +15,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from bot.domain import ArtifactInfo
 from bot.errors import TrackingError
-from bot.tracking_data import (
+from bot.tracking.data import (
     CLIENT_ENV_DEFAULTS,
     aliases_by_version,
     artifact_page,

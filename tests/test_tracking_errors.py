@@ -1,4 +1,4 @@
-"""bot.tracking_errors: what MLflow's failures mean and the errors they become.
+"""bot.tracking.errors: what MLflow's failures mean and the errors they become.
 
 Exceptions are MLflow's own (what its client raises); the adapter's use of them
 against a real server is in tests/test_tracking.py.
@@ -10,7 +10,7 @@ import requests
 from mlflow.exceptions import MlflowException, RestException
 
 from bot.errors import TrackingError
-from bot.tracking_errors import (
+from bot.tracking.errors import (
     Missing,
     detail,
     error_for,

@@ -9,12 +9,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot import artifact_plots, plots
-from bot.config import Config, PlotsConfig
+from bot.config.schema import Config, PlotsConfig
 from bot.domain import PlotImage
-from bot.review import ReviewRequest, build_review
-from bot.tracking import MlflowRuns
-from bot.visuals import FETCH_POINTS, MAX_POINTS, draw_plots
+from bot.plots import artifacts as artifact_plots
+from bot.plots import charts as plots
+from bot.plots.gather import FETCH_POINTS, MAX_POINTS, draw_plots
+from bot.review.pipeline import ReviewRequest, build_review
+from bot.tracking.client import MlflowRuns
 from tests.fakes import FakeImages
 
 STEPS = 100_000

@@ -1,4 +1,4 @@
-"""bot.webhook: signed GitHub deliveries (built from GitHub's example payloads in
+"""bot.app.webhook: signed GitHub deliveries (built from GitHub's example payloads in
 tests/fixtures/github/) through Flask's test client, with the typed FakeQueue; the
 settings; and one end-to-end delivery through the in-process queue, App auth and
 GitHub mocked with `responses`, and a real MLflow server."""
@@ -23,11 +23,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from bot.errors import UsageError
-from bot.jobs import InProcessQueue
-from bot.logcontext import DeliveryFilter
-from bot.router import HANDLED_EVENTS
-from bot.webhook import (
+from bot.app.jobs import InProcessQueue
+from bot.app.logcontext import DeliveryFilter
+from bot.app.webhook import (
     AppDeps,
     MemoryDeliveries,
     Settings,
@@ -36,6 +34,8 @@ from bot.webhook import (
     signature_for,
     verify_signature,
 )
+from bot.errors import UsageError
+from bot.handlers.router import HANDLED_EVENTS
 from tests import github_payloads as gp
 from tests.fakes import FakeQueue
 from tests.test_appsettings import ENV
@@ -351,7 +351,10 @@ def test_create_app_reads_the_environment_and_runs_jobs_in_process(
 
 
 def test_importing_the_module_starts_nothing_and_loads_no_flask() -> None:
-    code = "import sys, bot.webhook, bot.jobs; print('flask' in sys.modules, 'rq' in sys.modules)"
+    code = (
+        "import sys, bot.webhook, bot.app.webhook, bot.app.jobs; "
+        "print('flask' in sys.modules, 'rq' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

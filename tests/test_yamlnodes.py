@@ -1,4 +1,4 @@
-"""bot.yamlnodes: YAML text to nodes, and nodes to checked values, for any settings file."""
+"""bot.config.yamlnodes: YAML text to nodes, and nodes to checked values, for any settings file."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from functools import partial
 
 import pytest
 
+from bot.config.yamlnodes import NodeReader, Read, compose
 from bot.errors import ConfigError
-from bot.yamlnodes import NodeReader, Read, compose
 
 SOURCE = "jobs.yml"
 

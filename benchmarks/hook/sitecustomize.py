@@ -26,6 +26,6 @@ if _PATH:
     atexit.register(_dump)
 
 if os.environ.get("BENCH_UNPACED"):
-    from bot import githost
+    from bot.githost import client as githost
 
     githost.GitHubRepo = functools.partial(githost.GitHubRepo, throttle=False)  # type: ignore[misc]

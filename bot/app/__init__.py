@@ -1,0 +1,1 @@
+"""Entry points (Action, webhook, worker, offline render, demo) and the one wiring module."""

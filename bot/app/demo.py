@@ -1,0 +1,231 @@
+"""`model-review demo`: a local MLflow store with two real models, and their review.
+
+Trains a gradient-boosted classifier twice on scikit-learn's bundled breast-cancer
+data set: a production version (registered, alias `production`) and a candidate with
+other hyperparameters, notes and a logged model; then renders the candidate's review.
+This module writes example data, so (unlike the bot) it uses mlflow's logging API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "demo-breast-cancer-classifier"
+EXPERIMENT = "demo-breast-cancer"
+# the tree storage of our own freshly trained model: safe to load back
+TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+NEEDS_EXTRA = "the demo needs MLflow's server package and scikit-learn"
+NEEDS_EXTRA_HINT = "install them with: pip install 'model-review[demo]'"
+
+PRODUCTION_NOTES = """# Baseline gradient boosting
+
+Shallow trees, default learning rate. Serving since the spring release.
+"""
+
+CANDIDATE_NOTES = """# Deeper trees, slower learning rate
+
+More estimators with a smaller learning rate and deeper trees: validation
+log-loss drops and precision improves. Training and prediction get slower with
+the number of trees, so check `predict_latency_ms` before approving.
+
+## Data
+Same split as production (seed 7, 25% held out).
+"""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    params: dict[str, Any]
+    notes: str
+    commit: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+PRODUCTION = Recipe(
+    name="gbm-baseline",
+    params={"n_estimators": 60, "learning_rate": 0.2, "max_depth": 1, "subsample": 1.0},
+    notes=PRODUCTION_NOTES,
+    commit="3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39",
+)
+CANDIDATE = Recipe(
+    name="gbm-deeper-slower",
+    params={"n_estimators": 150, "learning_rate": 0.08, "max_depth": 3, "subsample": 0.8},
+    notes=CANDIDATE_NOTES,
+    commit="9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a",
+)
+
+
+def run_demo(directory: str) -> int:
+    """Build the store, train both models, render the review; print where to look."""
+    folder = Path(directory).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    production_id, candidate_id = build_store(folder, uri)
+    from bot.app.offline import review_to_text
+    from bot.config.schema import Config, MlflowConfig
+    from bot.review.pipeline import ReviewRequest
+
+    text = f"Retrain the classifier with deeper trees.\n\nMLflow run: runs:/{candidate_id}/model\n"
+    (folder / "pr-body.md").write_text(text, encoding="utf-8")
+    config = Config(mlflow=MlflowConfig(ui_url="http://127.0.0.1:5000"))
+    markdown, html = review_to_text(ReviewRequest(texts=[text]), uri, config, str(folder))
+    (folder / "comment.md").write_text(markdown, encoding="utf-8")
+    (folder / "preview.html").write_text(html, encoding="utf-8")
+    print(f"Production run: {production_id}\nCandidate run:  {candidate_id}\n")
+    print(f"Review written to {folder / 'comment.md'}")
+    print(f"Open the preview:  {folder / 'preview.html'}")
+    print(f"Browse the runs:   mlflow ui --backend-store-uri {uri} --port 5000")
+    return 0
+
+
+def build_store(folder: Path, uri: str) -> tuple[str, str]:
+    """Train and log both models; returns (production run id, candidate run id)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        import mlflow
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise UsageError(NEEDS_EXTRA, hint=NEEDS_EXTRA_HINT) from None
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # after mlflow set up its logging
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri)
+    if client.get_experiment_by_name(EXPERIMENT) is None:
+        client.create_experiment(EXPERIMENT, artifact_location=(folder / "artifacts").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    data = _dataset()
+    production, production_model = _train(PRODUCTION, data)
+    candidate, candidate_model = _train(CANDIDATE, data)
+    prod_version = _register(production_model)
+    _register(candidate_model)
+    client.set_registered_model_alias(MODEL_NAME, "production", prod_version)
+    return production, candidate
+
+
+def _dataset() -> tuple[Any, Any, Any, Any]:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    features, target = load_breast_cancer(return_X_y=True)
+    split: tuple[Any, Any, Any, Any] = tuple(
+        train_test_split(features, target, test_size=0.25, random_state=7, stratify=target)
+    )
+    return split
+
+
+def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str]:
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    x_train, x_test, y_train, y_test = data
+    model = GradientBoostingClassifier(random_state=7, **recipe.params)
+    with mlflow.start_run(run_name=recipe.name) as run:
+        mlflow.set_tags(
+            {
+                "mlflow.note.content": recipe.notes,
+                "mlflow.source.git.commit": recipe.commit,
+                "mlflow.source.name": "train.py",
+                "mlflow.source.type": "LOCAL",
+            }
+        )
+        mlflow.log_params({**recipe.params, "dataset": "sklearn.breast_cancer", "test_size": 0.25})
+        started = time.perf_counter()
+        model.fit(x_train, y_train)
+        mlflow.log_metric("fit_seconds", round(time.perf_counter() - started, 4))
+        _log_curves(model, x_train, y_train, x_test, y_test)
+        _log_scores(model, x_test, y_test)
+        _log_dataset(x_train, y_train)
+        mlflow.log_figure(_confusion_figure(model, x_test, y_test), "confusion_matrix.png")
+        signature = infer_signature(x_test, model.predict(x_test))
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=signature, skops_trusted_types=TRUSTED_TYPES
+        )
+        return str(run.info.run_id), str(info.model_uri)
+
+
+def _log_curves(model: Any, x_train: Any, y_train: Any, x_test: Any, y_test: Any) -> None:
+    import mlflow
+    from mlflow.entities import Metric
+    from sklearn.metrics import log_loss
+
+    now = int(time.time() * 1000)
+    metrics = []
+    for step, (train_p, test_p) in enumerate(
+        zip(model.staged_predict_proba(x_train), model.staged_predict_proba(x_test), strict=True)
+    ):
+        metrics.append(Metric("train_loss", float(log_loss(y_train, train_p)), now, step))
+        metrics.append(Metric("val_loss", float(log_loss(y_test, test_p)), now, step))
+    client = mlflow.MlflowClient()
+    run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
+    for start in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])
+
+
+def _log_scores(model: Any, x_test: Any, y_test: Any) -> None:
+    import mlflow
+    from sklearn import metrics as skm
+
+    predicted = model.predict(x_test)
+    proba = model.predict_proba(x_test)[:, 1]
+    started = time.perf_counter()
+    for _ in range(20):
+        model.predict(x_test[:1])
+    latency_ms = (time.perf_counter() - started) / 20 * 1000
+    mlflow.log_metrics(
+        {
+            "accuracy": float(skm.accuracy_score(y_test, predicted)),
+            "f1": float(skm.f1_score(y_test, predicted)),
+            "precision": float(skm.precision_score(y_test, predicted)),
+            "recall": float(skm.recall_score(y_test, predicted)),
+            "roc_auc": float(skm.roc_auc_score(y_test, proba)),
+            "log_loss": float(skm.log_loss(y_test, proba)),
+            "predict_latency_ms": round(latency_ms, 3),
+        }
+    )
+
+
+def _log_dataset(features: Any, target: Any) -> None:
+    import mlflow
+    from mlflow.data.numpy_dataset import from_numpy
+
+    dataset = from_numpy(features, targets=target, name="breast_cancer_train")
+    mlflow.log_input(dataset, context="training")
+
+
+def _confusion_figure(model: Any, x_test: Any, y_test: Any) -> Any:
+    import numpy as np
+    from matplotlib.figure import Figure
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y_test, model.predict(x_test))
+    fig = Figure(figsize=(4, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, str(count), ha="center", va="center")
+    ax.set_xticks([0, 1], labels=["malignant", "benign"])
+    ax.set_yticks([0, 1], labels=["malignant", "benign"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix")
+    return fig
+
+
+def _register(model_uri: str) -> str:
+    import mlflow
+
+    with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints progress lines there
+        version = mlflow.register_model(model_uri, MODEL_NAME)
+    return str(version.version)

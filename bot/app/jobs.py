@@ -1,0 +1,275 @@
+"""The webhook app's work queue: deliveries become jobs that run outside the request.
+
+A `Job` is one handled delivery (event name, payload, delivery id): plain JSON, so
+it can travel through Redis. Two queues run jobs:
+
+- `InProcessQueue` (the default): a pool of worker threads over a bounded queue.
+  Jobs for the same pull request run in order, one at a time; a newer job for a PR
+  supersedes an older one still waiting (the running one finishes). A job that
+  raises is logged with its delivery id and the worker carries on.
+- the Redis queue (`MODEL_REVIEW_QUEUE=redis://...`, bot.app.redisqueue) for
+  deployments on several machines; `model-review worker` runs its workers.
+
+Jobs that carry a `/model-review reassign` command (or an invalid command, whose
+answer the comment shows) are never superseded: a later review would not repeat
+them. Every other job is a full review of the PR, so only the latest one matters.
+
+Every log line of a job carries its delivery id (bot.app.logcontext).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.app.logcontext import delivery_context
+from bot.errors import ModelReviewError
+from bot.handlers.router import Action, Event, route
+from bot.review.reviewers import CommandKind
+
+if TYPE_CHECKING:
+    from bot.app.settings import Settings
+    from bot.app.wiring import ImagesFor
+    from bot.config.schema import Config
+    from bot.handlers.pull_request import Deps, Outcome
+    from bot.ports import GitHubPort, RunsPort
+
+log = logging.getLogger(__name__)
+
+# --- jobs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One handled delivery, as plain JSON-able values."""
+
+    event_name: str
+    payload: Mapping[str, Any]
+    delivery_id: str
+
+    def event(self) -> Event:
+        return Event(name=self.event_name, payload=self.payload, delivery_id=self.delivery_id)
+
+    @property
+    def key(self) -> str:
+        """The pull request the job is about ("owner/name#7"): jobs with one key run in
+        order, one at a time."""
+        event = self.event()
+        if event.pr_number is None:
+            return f"{event.repo}@{self.delivery_id}"
+        return f"{event.repo}#{event.pr_number}"
+
+    @property
+    def supersedable(self) -> bool:
+        """Whether a newer job for the same PR makes this one pointless: true for
+        reviews (and refresh); false for commands a later review would not repeat, and
+        for closing (the merge record and promotion happen once)."""
+        decision = route(self.event())
+        if decision.action is Action.CLOSED:
+            return False
+        command = decision.command
+        return command is None or command.kind is CommandKind.REFRESH
+
+
+class JobQueue(Protocol):
+    """Where the webhook puts jobs."""
+
+    def submit(self, job: Job) -> bool:
+        """Queue `job`; False when the queue is full (the webhook answers 503)."""
+        ...
+
+    def depth(self) -> int:
+        """Jobs waiting (not counting the ones running)."""
+        ...
+
+
+Handler = Callable[[Job], object]
+# GitHub -> where that review's plots go (bot.app.wiring.images_for by default)
+ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
+
+
+# --- the in-process queue -----------------------------------------------------------
+
+
+class InProcessQueue:
+    """A bounded queue served by `workers` threads (started at the first job)."""
+
+    def __init__(self, handler: Handler, workers: int = 4, capacity: int = 100) -> None:
+        if workers < 1 or capacity < 1:
+            raise ValueError("workers and capacity must be at least 1")
+        self._handler = handler
+        self._workers = workers
+        self._capacity = capacity
+        self._cond = threading.Condition()
+        self._pending: dict[str, deque[Job]] = {}  # per PR, oldest first
+        self._ready: deque[str] = deque()  # PRs with waiting jobs and none running
+        self._running: set[str] = set()
+        self._count = 0
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, job: Job) -> bool:
+        key = job.key
+        with self._cond:
+            if self._closed:
+                return False
+            waiting = self._pending.get(key, deque())
+            dropped = [j for j in waiting if j.supersedable]
+            if self._count - len(dropped) + 1 > self._capacity:
+                log.warning(
+                    "queue full (%d jobs): refusing delivery %s", self._count, job.delivery_id
+                )
+                return False
+            kept = deque(j for j in waiting if not j.supersedable)
+            kept.append(job)
+            self._pending[key] = kept
+            self._count += 1 - len(dropped)
+            if key not in self._running and key not in self._ready:
+                self._ready.append(key)
+            self._start_workers()
+            self._cond.notify()
+        for old in dropped:
+            log.info("delivery %s for %s superseded by %s", old.delivery_id, key, job.delivery_id)
+        return True
+
+    def depth(self) -> int:
+        with self._cond:
+            return self._count
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until no job is waiting or running; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._count and not self._running, timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Accept no more jobs; the workers finish what is queued, then stop. Waits
+        at most `timeout` seconds in all (None: until they are done)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def _start_workers(self) -> None:
+        while len(self._threads) < self._workers:
+            name = f"model-review-worker-{len(self._threads) + 1}"
+            thread = threading.Thread(target=self._work, name=name, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _next(self) -> Job | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready or self._closed)
+            if not self._ready:
+                return None
+            key = self._ready.popleft()
+            waiting = self._pending[key]
+            job = waiting.popleft()
+            if not waiting:
+                del self._pending[key]
+            self._count -= 1
+            self._running.add(key)
+            return job
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            run_guarded(self._handler, job)
+            with self._cond:
+                self._running.discard(job.key)
+                if job.key in self._pending:
+                    self._ready.append(job.key)
+                self._cond.notify_all()
+
+
+def run_guarded(handler: Handler, job: Job) -> bool:
+    """Run one job with its delivery id on every log line; a failure is logged, never
+    raised. True when the job finished."""
+    with delivery_context(job.delivery_id):
+        try:
+            handler(job)
+        except ModelReviewError as exc:
+            log.error("delivery %s (%s) failed: %s", job.delivery_id, job.key, exc)
+            return False
+        except Exception:
+            log.exception("delivery %s (%s) crashed", job.delivery_id, job.key)
+            return False
+    return True
+
+
+# --- the job itself -------------------------------------------------------------------
+
+
+class Installations(Protocol):
+    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests)."""
+
+    def installation_id(self, full_name: str) -> int: ...
+
+    def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
+
+
+class JobRunner:
+    """Runs a job: App auth for the delivery's installation, then the shared handler.
+    `installations`, `runs` and `images` default to the real adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        installations: Installations | None = None,
+        runs: Callable[[Config], RunsPort] | None = None,
+        images: ImagesFactory | None = None,
+    ) -> None:
+        self._settings = settings
+        self._installations = installations
+        self._runs = runs
+        self._images = images
+        self._lock = threading.Lock()
+
+    def installations(self) -> Installations:
+        with self._lock:
+            if self._installations is None:
+                from bot.githost.client import AppInstallations
+
+                s = self._settings
+                self._installations = AppInstallations(
+                    s.app_id,
+                    s.private_key,
+                    base_url=s.api_url,
+                    server_url=s.server_url,
+                    throttle=s.github_throttle,
+                )
+            return self._installations
+
+    def __call__(self, job: Job) -> Outcome | None:
+        from bot.handlers.dispatch import handle
+
+        event = job.event()
+        decision = route(event)
+        if decision.action is Action.IGNORE:
+            log.info("nothing to do: %s", decision.reason)
+            return None
+        outcome = handle(event, decision, self.deps(event))
+        state = outcome.gate.state.value if outcome.gate else "no gate"
+        log.info("%s done (%s): %s", job.key, state, outcome.notice or "review published")
+        return outcome
+
+    def deps(self, event: Event) -> Deps:
+        """The handler's ports, as the Action builds them but acting as the App."""
+        from bot.app.wiring import images_for, utc_now
+        from bot.handlers.pull_request import Deps
+
+        apps = self.installations()
+        installation = event.installation_id or apps.installation_id(event.repo)
+        github = apps.repo(installation, event.repo)
+        images = (self._images or images_for)(github)
+        return Deps(github=github, runs=self._runs or self._mlflow, images=images, now=utc_now)
+
+    def _mlflow(self, config: Config) -> RunsPort:
+        from bot.app.wiring import make_runs
+
+        return make_runs(self._settings.tracking_uri, config)

@@ -1,0 +1,116 @@
+"""The webhook App's settings, read from the environment once at start-up.
+
+A missing or malformed variable is a UsageError that names it and says what to set,
+so a misconfigured server stops at start-up instead of failing on the first delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+from bot.githost.data import DEFAULT_API_URL
+
+DEFAULT_MAX_BODY = 26 * 1024 * 1024  # GitHub caps payloads at 25 MB
+DEFAULT_WORKERS = 4
+DEFAULT_QUEUE_SIZE = 100
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the App needs to run; `from_env` reads it at start-up."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    tracking_uri: str
+    api_url: str = DEFAULT_API_URL
+    server_url: str | None = None
+    queue_url: str = ""  # empty: in-process worker threads
+    max_body: int = DEFAULT_MAX_BODY
+    workers: int = DEFAULT_WORKERS
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    github_throttle: bool = True  # PyGithub's pacing between requests
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from environment variables; a missing or malformed one is a
+        UsageError naming the variable and what to set."""
+        return cls(
+            app_id=_positive(env, "GITHUB_APP_ID", None, "the App ID from the App's settings page"),
+            private_key=_private_key(env),
+            webhook_secret=_required(
+                env, "GITHUB_WEBHOOK_SECRET", "the webhook secret entered when the App was created"
+            ),
+            tracking_uri=_required(
+                env, "MLFLOW_TRACKING_URI", "the address of the MLflow tracking server"
+            ),
+            api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            server_url=env.get("GITHUB_SERVER_URL") or None,
+            queue_url=_queue_url(env),
+            max_body=_positive(env, "MODEL_REVIEW_MAX_BODY", DEFAULT_MAX_BODY, "a size in bytes"),
+            workers=_positive(env, "MODEL_REVIEW_WORKERS", DEFAULT_WORKERS, "a thread count"),
+            queue_size=_positive(
+                env, "MODEL_REVIEW_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, "how many deliveries may wait"
+            ),
+        )
+
+
+def _required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise UsageError(f"{name} is not set", hint=f"set it to {what}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int | None, what: str) -> int:
+    raw = env.get(name, "").strip()
+    if not raw and default is not None:
+        return default
+    if not raw:
+        raise UsageError(f"{name} is not set", hint=f"set it to {what}")
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(
+            f"{name} is `{raw}`, not a positive whole number", hint=f"set it to {what}"
+        )
+    return int(raw)
+
+
+def _private_key(env: Mapping[str, str]) -> str:
+    text, path = env.get("GITHUB_APP_PRIVATE_KEY", ""), env.get("GITHUB_APP_PRIVATE_KEY_PATH", "")
+    source = "GITHUB_APP_PRIVATE_KEY"
+    if not text.strip() and path.strip():
+        source = f"GITHUB_APP_PRIVATE_KEY_PATH ({path})"
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"cannot read the App's private key: {exc}",
+                hint="check GITHUB_APP_PRIVATE_KEY_PATH",
+            ) from None
+    if not text.strip():
+        raise UsageError(
+            "neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRIVATE_KEY_PATH is set",
+            hint="generate a private key on the App's settings page and pass its PEM text "
+            "or the path of the .pem file",
+        )
+    text = text.strip().replace("\\n", "\n")  # one-line variables often escape newlines
+    if not text.startswith("-----BEGIN") or "PRIVATE KEY-----" not in text:
+        raise UsageError(
+            f"{source} does not hold a PEM private key",
+            hint="use the .pem file GitHub generated for the App, unchanged",
+        )
+    return text + "\n"
+
+
+def _queue_url(env: Mapping[str, str]) -> str:
+    url = env.get("MODEL_REVIEW_QUEUE", "").strip()
+    if url and not url.startswith(QUEUE_SCHEMES):
+        raise UsageError(
+            f"MODEL_REVIEW_QUEUE is `{url}`, not a Redis URL",
+            hint="leave it empty for the in-process queue or set redis://HOST:PORT/DB",
+        )
+    return url

@@ -1,0 +1,264 @@
+"""The webhook GitHub App: a Flask application factory and `serve`.
+
+The only module that imports Flask (inside functions: nothing happens at import).
+`POST /webhook` checks the delivery (size, signature, JSON), answers `ping`, drops
+events the bot does not handle (204), and queues the rest (202) for bot.app.jobs to
+run in the background: GitHub gives up on a delivery after 10 seconds, a review
+takes longer. A delivery id seen before is answered `{"duplicate": true}` and not
+queued again. `GET /healthz` reports the queue depth for load balancers.
+
+Production: `gunicorn 'bot.webhook:create_app()'` (settings from the environment).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs
+
+from bot.app.jobs import InProcessQueue, Job, JobQueue, JobRunner
+from bot.app.logcontext import delivery_context, setup_logging
+from bot.app.settings import Settings
+from bot.handlers.router import Action, Event, route
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+__all__ = [
+    "AppDeps",
+    "DeliveryLog",
+    "MemoryDeliveries",
+    "Settings",
+    "build_deps",
+    "create_app",
+    "serve",
+    "signature_for",
+    "verify_signature",
+]
+
+log = logging.getLogger(__name__)
+
+DEDUPE_SECONDS = 3 * 24 * 3600  # GitHub lets people redeliver for 3 days
+RETRY_AFTER = "30"
+SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
+GUNICORN = "gunicorn 'bot.webhook:create_app()'"
+
+
+# --- de-duplication ---------------------------------------------------------------
+
+
+class DeliveryLog(Protocol):
+    """Remembers delivery ids: the same delivery is queued once."""
+
+    def claim(self, delivery_id: str) -> bool:
+        """True the first time `delivery_id` is seen (within the retention)."""
+        ...
+
+    def release(self, delivery_id: str) -> None:
+        """Forget a claim (the delivery could not be queued: a redelivery may retry)."""
+        ...
+
+
+class MemoryDeliveries:
+    """Delivery ids seen by this process, kept `ttl` seconds, at most `max_entries`."""
+
+    def __init__(
+        self,
+        ttl: float = DEDUPE_SECONDS,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl, self._max, self._clock = ttl, max_entries, clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, delivery_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) <= now:
+                self._seen.popitem(last=False)  # oldest first: expired
+            if delivery_id in self._seen:
+                return False
+            if len(self._seen) >= self._max:
+                self._seen.popitem(last=False)
+            self._seen[delivery_id] = now + self._ttl
+            return True
+
+    def release(self, delivery_id: str) -> None:
+        with self._lock:
+            self._seen.pop(delivery_id, None)
+
+
+@dataclass
+class AppDeps:
+    """The webhook's collaborators; `build_deps` makes the real ones."""
+
+    queue: JobQueue
+    deliveries: DeliveryLog
+
+
+def build_deps(settings: Settings) -> AppDeps:
+    """The Redis queue when MODEL_REVIEW_QUEUE is set, else in-process threads."""
+    if settings.queue_url:
+        from bot.app.redisqueue import redis_deps
+
+        return AppDeps(*redis_deps(settings))
+    threads = InProcessQueue(JobRunner(settings), settings.workers, settings.queue_size)
+    atexit.register(threads.close, SHUTDOWN_SECONDS)  # on restart, let queued reviews finish
+    return AppDeps(threads, MemoryDeliveries())
+
+
+# --- the application --------------------------------------------------------------
+
+
+def signature_for(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature-256` value GitHub sends for `body`."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is the HMAC-SHA256 of the raw body (constant-time compare)."""
+    if not header:
+        return False
+    return hmac.compare_digest(signature_for(secret, body), header.strip())
+
+
+def create_app(settings: Settings | None = None, deps: AppDeps | None = None) -> Flask:
+    """The Flask app. With no settings they come from the environment (gunicorn)."""
+    from flask import Flask
+
+    settings = settings or Settings.from_env(os.environ)
+    setup_logging()
+    app = Flask("model-review")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    hooks = _Webhook(settings, deps or build_deps(settings))
+    app.add_url_rule("/webhook", "webhook", hooks.receive, methods=["POST"])
+    app.add_url_rule("/healthz", "healthz", hooks.health, methods=["GET"])
+    app.extensions["model_review"] = hooks.deps
+    return app
+
+
+class _Webhook:
+    def __init__(self, settings: Settings, deps: AppDeps) -> None:
+        self.settings = settings
+        self.deps = deps
+
+    def receive(self) -> Response:
+        from flask import request
+
+        delivery = request.headers.get("X-GitHub-Delivery", "").strip()
+        with delivery_context(delivery):
+            return self._receive(delivery)
+
+    def _receive(self, delivery: str) -> Response:
+        from flask import request
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        limit = self.settings.max_body
+        try:
+            too_big = (request.content_length or 0) > limit
+            body = b"" if too_big else request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            too_big, body = True, b""
+        if too_big or len(body) > limit:
+            log.warning("delivery refused: body over %d bytes", limit)
+            return _answer(413, error=f"the body is over {limit} bytes")
+        if not verify_signature(
+            self.settings.webhook_secret, body, request.headers.get("X-Hub-Signature-256")
+        ):
+            log.warning("delivery refused: missing or wrong X-Hub-Signature-256")
+            return _answer(401, error="missing or wrong X-Hub-Signature-256")
+        name = request.headers.get("X-GitHub-Event", "").strip()
+        if not name or not delivery:
+            return _answer(400, error="X-GitHub-Event and X-GitHub-Delivery are required")
+        payload = _payload(body, request.mimetype)
+        if payload is None:
+            log.warning("delivery refused: the body is not a JSON object")
+            return _answer(400, error="the body is not a JSON object")
+        return self._dispatch(Event(name=name, payload=payload, delivery_id=delivery))
+
+    def _dispatch(self, event: Event) -> Response:
+        if event.name == "ping":
+            log.info("ping from hook %s", event.payload.get("hook_id"))
+            return _answer(200, ok=True, zen=event.payload.get("zen"))
+        decision = route(event)
+        if decision.action is Action.IGNORE:
+            log.info("ignored %s.%s: %s", event.name, event.action, decision.reason)
+            return _answer(204)
+        deliveries, delivery = self.deps.deliveries, event.delivery_id
+        if not deliveries.claim(delivery):
+            log.info("duplicate delivery: already queued once")
+            return _answer(200, duplicate=True)
+        job = Job(event.name, event.payload, delivery)
+        try:
+            queued = self.deps.queue.submit(job)
+        except Exception:
+            deliveries.release(delivery)
+            raise
+        if not queued:
+            deliveries.release(delivery)
+            return _answer(
+                503,
+                error="the work queue is full; redeliver later",
+                headers={"Retry-After": RETRY_AFTER},
+            )
+        log.info("queued %s.%s for %s: %s", event.name, event.action, job.key, decision.reason)
+        return _answer(202, queued=True, delivery=delivery)
+
+    def health(self) -> Response:
+        try:
+            depth = self.deps.queue.depth()
+        except Exception as exc:
+            log.error("health check: the queue does not answer: %s", exc)
+            return _answer(503, ok=False, error=f"the queue does not answer: {exc}")
+        return _answer(200, ok=True, queue=depth)
+
+
+def _payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
+    """The JSON object of a delivery (form-encoded `payload=` accepted too)."""
+    try:
+        text = body.decode("utf-8")
+        if mimetype == "application/x-www-form-urlencoded":
+            text = parse_qs(text, strict_parsing=True)["payload"][0]
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError, KeyError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _answer(status: int, headers: Mapping[str, str] | None = None, **body: Any) -> Response:
+    from flask import Response
+
+    text = json.dumps(body) if body else ""
+    return Response(
+        text,
+        status=status,
+        headers=dict(headers or {}),
+        mimetype="application/json" if body else None,
+    )
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080) -> int:
+    """`model-review serve`: Flask's development server, for local use."""
+    settings = Settings.from_env(os.environ)
+    setup_logging(reformat=True)
+    app = create_app(settings)
+    log.info(
+        "webhook at http://%s:%d/webhook on Flask's development server; in production run: %s",
+        host,
+        port,
+        GUNICORN,
+    )
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    return 0

@@ -1,0 +1,1 @@
+"""Repository configuration: the schema and its YAML reader."""

@@ -1,0 +1,274 @@
+"""`.github/model-review.yml`: dataclasses with defaults, and a validating parser.
+
+Every key is known; an unknown or mistyped key is a ConfigError that names the key
+and its line. A missing file means the defaults. The YAML nodes are read by
+bot.config.yamlnodes; this module says which keys exist and what each one holds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from fnmatch import fnmatchcase
+from functools import partial
+
+import yaml
+
+from bot.config.yamlnodes import NodeReader, Read, compose, show
+from bot.domain import Direction, Threshold
+from bot.errors import ConfigError
+
+CONFIG_PATH = ".github/model-review.yml"
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+class ImageHost(Enum):
+    BRANCH = "branch"
+    MLFLOW = "mlflow"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """Per-metric settings; the key in config is a metric name or a glob."""
+
+    pattern: str
+    direction: Direction | None = None  # None: guessed from the name
+    threshold: Threshold | None = None  # None: metrics.threshold
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    threshold: Threshold = field(default_factory=Threshold)
+    rules: tuple[MetricRule, ...] = ()
+    include: tuple[str, ...] = ()  # globs; empty = all
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParamsConfig:
+    ignore: tuple[str, ...] = ()  # globs of params never shown as changes
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    alias: str = "production"
+    stage_fallback: bool = True  # also try the deprecated "Production" stage
+    run: str | None = None  # a pinned baseline run id: wins over the registry
+    model: str | None = None  # the registered model when nothing else says
+    models: tuple[tuple[str, str], ...] = ()  # (experiment name or id, registered model)
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    ui_url: str | None = None  # where people open MLflow, if not the tracking URI
+    experiments: tuple[str, ...] = ()  # allow-list (names or globs); empty = all
+    models: tuple[str, ...] = ()  # allow-list of registered models; empty = all
+
+
+@dataclass(frozen=True)
+class ReviewersConfig:
+    primary: tuple[str, ...] = ()  # logins or org/team slugs
+    secondary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    context: str = "model-review"
+    stale_on_new_commits: bool = False
+    review_drafts: bool = False
+
+
+@dataclass(frozen=True)
+class PlotsConfig:
+    host: ImageHost | None = None  # None: branch on GitHub, files for `render`
+    branch: str = "model-review-assets"
+    curves: tuple[str, ...] = ()  # metric names; empty = the longest histories
+    max_curves: int = 4
+    images: tuple[str, ...] = ("*.png", "*.jpg", "*.jpeg", "*.svg")
+
+
+class NotesMode(Enum):
+    OFF = "off"
+    APPEND = "append"  # a dated section in the model version's description
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """The review's record in MLflow (the `model_review.*` tags are always written)."""
+
+    notes: NotesMode = NotesMode.OFF
+
+
+@dataclass(frozen=True)
+class Config:
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    params: ParamsConfig = field(default_factory=ParamsConfig)
+    reviewers: ReviewersConfig = field(default_factory=ReviewersConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    plots: PlotsConfig = field(default_factory=PlotsConfig)
+    require_review_for: tuple[str, ...] = ()  # path globs that need a linked run
+    record: RecordConfig = field(default_factory=RecordConfig)
+    promote: bool = False  # on merge, move baseline.alias to the approved version
+
+
+# --- questions the pipeline asks of the config --------------------------------
+
+
+def metric_rule(config: MetricsConfig, key: str) -> MetricRule | None:
+    """The rule for metric `key`: an exact name wins over the first matching glob."""
+    exact = next((rule for rule in config.rules if rule.pattern == key), None)
+    if exact is not None:
+        return exact
+    return next((rule for rule in config.rules if fnmatchcase(key, rule.pattern)), None)
+
+
+def metric_included(config: MetricsConfig, key: str) -> bool:
+    """Whether metric `key` is shown: it matches `include` (if any) and not `exclude`."""
+    if config.include and not _matches_any(key, config.include):
+        return False
+    return not _matches_any(key, config.exclude)
+
+
+def param_ignored(config: ParamsConfig, key: str) -> bool:
+    return _matches_any(key, config.ignore)
+
+
+def _matches_any(key: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatchcase(key, pattern) for pattern in patterns)
+
+
+# --- the parser -----------------------------------------------------------------
+
+
+def load_config(text: str | None, source: str = CONFIG_PATH) -> Config:
+    """Parse `.github/model-review.yml`; None or blank text means the defaults.
+
+    Raises ConfigError naming the dotted key and the 1-based line of the problem.
+    """
+    if text is None or not text.strip():
+        return Config()
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config too large ({size} bytes, the limit is {MAX_CONFIG_BYTES}); "
+            "keep only model-review settings in it",
+            source=source,
+        )
+    root = compose(text, source)
+    reader = NodeReader(source)
+    if root is None or reader.is_null(root):
+        return Config()
+    if not isinstance(root, yaml.MappingNode):
+        reader.fail(None, root, f"the top level must be `key: value` settings, got {show(root)}")
+    return reader.build("", root, Config, _sections(reader))
+
+
+_LOGIN = (re.compile(r"@?[A-Za-z0-9-]+(?:/[A-Za-z0-9_.-]+)?"), "a GitHub login or org/team")
+_ALIAS = (re.compile(r"[A-Za-z0-9_-]+"), "an MLflow alias")
+_RUN_ID = (re.compile(r"[A-Za-z0-9_-]+"), "an MLflow run id")
+_BRANCH = (re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}"), "a usable branch name")
+_PERCENT = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%\s*")
+_DIRECTIONS = {d.value: d for d in Direction}
+_HOSTS = {h.value: h for h in ImageHost}
+_NOTES = {m.value: m for m in NotesMode}
+
+
+def _threshold(r: NodeReader, path: str, node: yaml.Node) -> Threshold:
+    """A number >= 0 (absolute) or "N%" (relative, kept as a fraction)."""
+    value = r.value(path, node)
+    percent = _PERCENT.fullmatch(value) if isinstance(value, str) else None
+    if percent is not None:
+        number = float(percent[1])
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        expected = 'expected a number (absolute) or a percentage like "2%" (relative)'
+        r.fail(path, node, f"{expected}, got {show(node)}")
+    if not math.isfinite(number) or number < 0:
+        r.fail(path, node, f"a threshold must be a finite number >= 0, got {show(node)}")
+    return Threshold(number / 100, relative=True) if percent else Threshold(number)
+
+
+def _sections(r: NodeReader) -> dict[str, Read]:
+    """What each key of the file holds, section by section."""
+    threshold = partial(_threshold, r)
+
+    def url(path: str, node: yaml.Node) -> str:
+        value = r.text(path, node)
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            r.fail(path, node, f"expected an http(s):// address, got {show(node)}")
+        return value.rstrip("/")
+
+    def logins(path: str, node: yaml.Node) -> tuple[str, ...]:
+        found = (item.removeprefix("@") for item in r.texts(path, node, like=_LOGIN))
+        return tuple(dict.fromkeys(found))  # once each, in order
+
+    def direction(path: str, node: yaml.Node) -> Direction:
+        return r.choice(path, node, _DIRECTIONS)
+
+    def rule(path: str, pattern: str, node: yaml.Node) -> MetricRule:
+        if isinstance(node, yaml.ScalarNode) and not r.is_null(node):
+            return MetricRule(pattern, direction=direction(path, node))  # `val_loss: lower`
+        reads: dict[str, Read] = {"direction": direction, "threshold": threshold}
+        return r.build(path, node, lambda **kw: MetricRule(pattern, **kw), reads)
+
+    def rules(path: str, node: yaml.Node) -> tuple[MetricRule, ...]:
+        return tuple(rule(full, name, value) for name, full, _, value in r.entries(path, node))
+
+    def model_map(path: str, node: yaml.Node) -> tuple[tuple[str, str], ...]:
+        pairs = r.entries(path, node)
+        return tuple((name, r.text(full, value, ids=True)) for name, full, _, value in pairs)
+
+    def notes_mode(path: str, node: yaml.Node) -> NotesMode:
+        if r.value(path, node) is False:  # YAML 1.1 reads a bare `off` as false
+            return NotesMode.OFF
+        return r.choice(path, node, _NOTES)
+
+    def section(make: Callable[..., object], reads: dict[str, Read]) -> Read:
+        return lambda path, node: r.build(path, node, make, reads)
+
+    return {
+        "mlflow": section(
+            MlflowConfig,
+            {"ui_url": url, "experiments": partial(r.texts, ids=True), "models": r.texts},
+        ),
+        "baseline": section(
+            BaselineConfig,
+            {
+                "alias": partial(r.text, ids=True, like=_ALIAS),
+                "stage_fallback": r.boolean,
+                "run": partial(r.text, ids=True, like=_RUN_ID),
+                "model": r.text,
+                "models": model_map,
+            },
+        ),
+        "metrics": section(
+            MetricsConfig,
+            {"threshold": threshold, "include": r.texts, "exclude": r.texts, "rules": rules},
+        ),
+        "params": section(ParamsConfig, {"ignore": r.texts}),
+        "reviewers": section(ReviewersConfig, {"primary": logins, "secondary": logins}),
+        "gate": section(
+            GateConfig,
+            {"context": r.text, "stale_on_new_commits": r.boolean, "review_drafts": r.boolean},
+        ),
+        "plots": section(
+            PlotsConfig,
+            {
+                "host": partial(r.choice, allowed=_HOSTS),
+                "branch": partial(r.text, like=_BRANCH),
+                "curves": r.texts,
+                "max_curves": r.count,
+                "images": r.texts,
+            },
+        ),
+        "require_review_for": r.texts,
+        "record": section(RecordConfig, {"notes": notes_mode}),
+        "promote": r.boolean,
+    }

@@ -1,0 +1,280 @@
+"""The closed pull request: the merge in the review's record, and promotion.
+
+Merged: every run under review (and its registered versions) gets
+`model_review.merged_commit`. With `promote: true` the production alias
+(`baseline.alias`) moves to the one registered version under review, and
+`model_review.previous_production` names the version it replaced. Closed unmerged:
+`model_review.status` becomes `closed`. The bot's comment gets a final line saying
+what happened (what was promoted, or why not).
+
+Was the gate green at merge time? Promotion changes production, so two independent
+answers must both be yes:
+
+1. the review re-evaluated now: the runs are fetched again and compared with the
+   fingerprint in the bot's state (a run changed since the approvals makes them
+   stale), and the reviews are judged against the assignment in that state;
+2. the `model-review` commit status of the merged head commit is `success`: that is
+   what GitHub let through. An admin can merge past a pending or failing status,
+   and a status can lag behind an event still in flight.
+
+The re-evaluation alone would promote a model the merge never saw approved; the
+status alone would miss a run changed in MLflow after the approval (no GitHub event
+fires for that). Fail closed: anything else leaves production alone and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from bot.config.schema import load_config
+from bot.domain import Comment, GateDecision, GateState, ModelVersionInfo, PullRequest, RunSnapshot
+from bot.errors import ModelReviewError
+from bot.handlers.publish import Publisher
+from bot.handlers.pull_request import Deps, Outcome, run_fingerprint
+from bot.handlers.record import (
+    MERGED_COMMIT,
+    PR,
+    PREVIOUS_PRODUCTION,
+    STATUS,
+    Facts,
+    GaveUp,
+    Status,
+    Writer,
+    review_tags,
+    versions_of,
+    versions_under_review,
+    write_record,
+)
+from bot.handlers.state import (
+    BotState,
+    decode_state,
+    find_bot_comment,
+    next_state,
+    strip_state,
+    with_state,
+)
+from bot.ports import RunsPort
+from bot.render import markdown as md
+from bot.review.gate import decide
+from bot.review.pipeline import ReviewRequest, build_review
+from bot.review.privacy import must_not_publish
+
+log = logging.getLogger(__name__)
+
+OUTCOME = "<!-- model-review:outcome -->"  # starts the final section of the comment
+COMMENT_LIMIT = 65_536
+MAX_PROBLEMS = 3
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What recording a closed PR did; `text` is the comment's final line."""
+
+    text: str
+    problems: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    promoted: ModelVersionInfo | None = None
+
+
+def promotion_refusal(
+    decision: GateDecision,
+    status: tuple[GateState, str] | None,
+    versions: Sequence[ModelVersionInfo],
+    context: str,
+) -> str | None:
+    """Why the merge may not promote; None when it may."""
+    if decision.state is not GateState.SUCCESS:
+        return f"the review was not approved at merge time ({decision.description})"
+    if status is None or status[0] is not GateState.SUCCESS:
+        seen = status[0].value if status else "missing"
+        return f"the `{context}` status of the merged commit was {seen}, not success"
+    if not versions:
+        return (
+            "no registered model version is under review (register the run's model, "
+            "or link `models:/NAME/VERSION`)"
+        )
+    if len(versions) > 1:
+        listed = ", ".join(f"`{v.name}` v{v.version}" for v in versions)
+        return f"{len(versions)} model versions are under review ({listed}); promotion needs one"
+    return None
+
+
+@dataclass
+class _Promotion:
+    version: ModelVersionInfo
+    alias: str
+    previous: str | None = None  # the version replaced ("none"); None: it already was
+    moved: bool = False
+
+    def text(self) -> str:
+        v = self.version
+        if self.previous is None:
+            return f"`{v.name}` v{v.version} already carried alias `{self.alias}`"
+        before = f"replacing v{self.previous}" if self.previous != "none" else "the first one"
+        return f"`{v.name}` v{v.version} is now `{self.alias}` ({before})"
+
+
+def record_closed(
+    runs: RunsPort,
+    facts: Facts,
+    status: tuple[GateState, str] | None,
+    *,
+    pause: Callable[[float], None] = time.sleep,
+) -> Closing:
+    """Record a closed PR. `facts.decision` is the gate re-evaluated now; `status`
+    the commit status of the head GitHub merged (needed only to promote)."""
+    w = Writer(runs, pause)
+    pr = facts.pr
+    if not pr.merged:
+        return _closed(w, facts)
+    head = f"Merged in `{(pr.merge_commit_sha or pr.head_sha)[:7]}`"
+    versions = versions_under_review(facts.report.candidates)
+    refusal = promotion_refusal(facts.decision, status, versions, facts.config.gate.context)
+    if not facts.config.promote:
+        refusal = "`promote` is off in the config"
+    plan = None if refusal else _Promotion(versions[0], facts.config.baseline.alias)
+    try:
+        _merged(w, facts, plan)
+    except GaveUp:
+        done = f"{plan.text()}, but" if plan is not None and plan.moved else "not promoted, and"
+        text = f"{head}: {done} the record in MLflow is incomplete"
+        return Closing(text, tuple(w.problems), tuple(w.writes))
+    if plan is None:
+        return Closing(f"{head}: recorded in MLflow; not promoted: {refusal}", (), tuple(w.writes))
+    promoted = plan.version if plan.previous is not None else None
+    text = f"{head}: {plan.text()}; recorded in MLflow"
+    return Closing(text, (), tuple(w.writes), promoted)
+
+
+def _merged(w: Writer, facts: Facts, plan: _Promotion | None) -> None:
+    sha = facts.pr.merge_commit_sha or facts.pr.head_sha
+    for candidate in facts.report.candidates:
+        run = candidate.run
+        approval = review_tags(run.tags, facts) if facts.green else {}
+        desired = {**approval, MERGED_COMMIT: sha}
+        if not run.tags.get(PR):
+            desired[PR] = facts.url
+        move = None
+        if plan is not None and _key(plan.version) in map(_key, versions_of(candidate)):
+            move = _plan_promotion(w, plan, run, sha, desired)
+        write_record(w, run, versions_of(candidate), desired, before_run=move)
+
+
+def _key(version: ModelVersionInfo) -> tuple[str, str]:
+    return version.name, version.version
+
+
+def _plan_promotion(
+    w: Writer, plan: _Promotion, run: RunSnapshot, sha: str, desired: dict[str, str]
+) -> Callable[[], None] | None:
+    """Complete the plan: add the replaced version to `desired` and return the alias
+    move to make just before the run's tags are written (None: nothing to move)."""
+    v = plan.version
+    if run.tags.get(MERGED_COMMIT) == sha and PREVIOUS_PRODUCTION in run.tags:
+        plan.previous = run.tags[PREVIOUS_PRODUCTION]  # an earlier delivery promoted it
+        desired[PREVIOUS_PRODUCTION] = plan.previous
+        return None
+    read = partial(w.runs.model_version_by_alias, v.name, plan.alias)
+    holder = w.do(f"reading alias {plan.alias} of {v.name}", read, write=False)
+    if holder is not None and holder.version == v.version:
+        return None
+    plan.previous = holder.version if holder is not None else "none"
+    desired[PREVIOUS_PRODUCTION] = plan.previous
+
+    def move() -> None:
+        set_alias = partial(w.runs.set_alias, v.name, plan.alias, v.version)
+        w.do(f"moving alias {plan.alias} of {v.name} to v{v.version}", set_alias)
+        plan.moved = True
+
+    return move
+
+
+def _closed(w: Writer, facts: Facts) -> Closing:
+    """Closed unmerged: runs with no record, or a record of this PR, say `closed`."""
+    head = "Closed without merging"
+    try:
+        for candidate in facts.report.candidates:
+            run = candidate.run
+            if run.tags.get(PR, facts.url) == facts.url:
+                desired = {STATUS: Status.CLOSED.value, PR: facts.url}
+                write_record(w, run, versions_of(candidate), desired)
+    except GaveUp:
+        text = f"{head}; the record in MLflow is incomplete"
+        return Closing(text, tuple(w.problems), tuple(w.writes))
+    return Closing(f"{head}: the record in MLflow says `closed`", (), tuple(w.writes))
+
+
+# --- the handler ----------------------------------------------------------------
+
+
+def close_pull_request(number: int, deps: Deps) -> Outcome:
+    """Handle `pull_request` closed: record it in MLflow, maybe promote, and end the
+    bot's comment with what happened. PRs the bot never reviewed are left alone."""
+    gh = deps.github
+    pr = gh.pull_request(number, with_files=False)
+    if pr.state == "open":
+        return Outcome(notice=f"#{number} is open again: nothing to record")
+    comments = gh.comments(number)
+    mine = find_bot_comment(comments, gh.bot_login())
+    state = decode_state(mine.body) if mine else None
+    if mine is None or state is None:
+        return Outcome(notice=f"#{number} was closed before model-review reviewed it")
+    publisher = Publisher(gh, pr, mine, comments, dry_run=deps.forks_read_only and pr.from_fork)
+    if publisher.dry_run:
+        return publisher.finish(Outcome(notice=f"#{number} was closed: nothing recorded"))
+    try:
+        closing = _record(pr, comments, state, deps)
+    except ModelReviewError as exc:
+        head = "Merged" if pr.merged else "Closed without merging"
+        closing = Closing(f"{head}; nothing was recorded in MLflow", problems=(str(exc),))
+    body = with_outcome(mine.body, closing, state)
+    outcome = Outcome(notice=closing.text, markdown=body)
+    outcome.comment_url = publisher.comment(body)
+    return publisher.finish(outcome)
+
+
+def _record(pr: PullRequest, comments: list[Comment], state: BotState, deps: Deps) -> Closing:
+    gh = deps.github
+    config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+    if must_not_publish(pr.private, config.mlflow):  # not even asked: see bot.review.resolve
+        return Closing("Closed: nothing recorded, this public repository has no allow-list")
+    runs = deps.runs(config)
+    texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
+    report = build_review(ReviewRequest(texts=texts, commits=pr.commits), runs, config)
+    if not report.candidates:
+        return Closing("Closed with no model under review: nothing to record in MLflow")
+    fresh = next_state(state, run_fingerprint(report), deps.now(), head_sha=pr.head_sha)
+    reviews = gh.reviews(pr.number)
+    decision = decide(
+        reviews,
+        state.assignment,
+        pr.author,
+        fresh.changed_at,
+        pr.head_sha,
+        config.gate.stale_on_new_commits,
+    )
+    merging = pr.merged and config.promote
+    status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
+    facts = Facts(pr, report, decision, reviews, config)
+    return record_closed(runs, facts, status, pause=deps.pause)
+
+
+def with_outcome(body: str, closing: Closing, state: BotState) -> str:
+    """The bot's comment with its final section (replacing an earlier one) and state."""
+    lines = [OUTCOME, f"🏁 **{md.escape_message(closing.text, 600)}**"]
+    if closing.problems:
+        lines += ["", "> [!WARNING]"]
+        lines += [f"> - {md.escape_message(p, 500)}" for p in closing.problems[:MAX_PROBLEMS]]
+    section = "\n".join(lines)
+    text = strip_state(body)
+    cut = text.rfind(OUTCOME)
+    if cut >= 0:
+        text = text[:cut].rstrip()
+    room = COMMENT_LIMIT - len(section) - len(with_state("", state)) - 8
+    if len(text) > room:  # a review at the size limit: cut its end, keep the outcome
+        text = text[: text.rfind("\n", 0, room - 2)] + "\n…"
+    return with_state(f"{text}\n\n{section}", state)

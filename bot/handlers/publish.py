@@ -1,0 +1,141 @@
+"""Publishing as desired state: write to GitHub only what differs from what is there.
+
+One sticky comment (edited in place, duplicates of the bot's own removed), review
+requests for newly assigned reviewers only, and a commit status only when its state
+or description changes. In dry-run mode (read-only tokens) nothing is written and
+the intended writes are listed instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from bot.domain import Assignment, Comment, GateDecision, PullRequest
+from bot.errors import GitHubError
+from bot.handlers.state import duplicate_bot_comments
+from bot.ports import GitHubPort
+from bot.review.reviewers import split_users_teams
+
+log = logging.getLogger(__name__)
+
+READ_ONLY = (
+    "the GitHub token cannot write to this repository (a pull request from a fork gets a "
+    "read-only token): the review is in the job summary. A maintainer can comment "
+    "`/model-review refresh` to post it, or run model-review as a GitHub App"
+)
+
+
+class _HasWrites(Protocol):
+    writes: list[str]
+    notice: str
+
+
+_Outcome = TypeVar("_Outcome", bound=_HasWrites)
+_T = TypeVar("_T")
+
+
+class Publisher:
+    def __init__(
+        self,
+        github: GitHubPort,
+        pr: PullRequest,
+        mine: Comment | None,
+        comments: Sequence[Comment] = (),
+        dry_run: bool = False,
+    ) -> None:
+        self.github = github
+        self.pr = pr
+        self.mine = mine
+        self.comments = comments
+        self.dry_run = dry_run
+        self.writes: list[str] = []
+        self.comment_url: str | None = mine.url if mine else None
+
+    def comment(self, body: str) -> str | None:
+        """Create or update the bot's comment; no request when the body is unchanged."""
+        if self.mine is not None and self.mine.body.strip() == body.strip():
+            self._remove_duplicates()  # two runs raced: both comments may be current
+            return self.mine.url
+        existing = self.mine
+        if existing is None:
+            written = self._do(
+                "comment created", lambda: self.github.create_comment(self.pr.number, body)
+            )
+        else:
+            written = self._do(
+                "comment updated", lambda: self.github.update_comment(existing.comment_id, body)
+            )
+        if written is None:
+            return self.comment_url
+        self.mine = written
+        self.comment_url = written.url
+        self._remove_duplicates()
+        return self.comment_url
+
+    def _remove_duplicates(self) -> None:
+        keep = self.mine.comment_id if self.mine else None
+        login = self.github.bot_login()
+        for extra in duplicate_bot_comments([*self.comments], login):
+            if extra.comment_id != keep:
+                delete = functools.partial(self.github.delete_comment, extra.comment_id)
+                try:
+                    self._do(f"duplicate comment {extra.comment_id} removed", delete)
+                except GitHubError as exc:
+                    if exc.status != 404:  # 404: a concurrent run removed it already
+                        raise
+
+    def request_reviewers(self, assignment: Assignment, previous: Assignment | None) -> None:
+        """Request the assigned reviewers not yet requested by the bot or anyone else."""
+        already = {r.casefold() for r in self.pr.requested_reviewers}
+        if previous is not None:
+            already |= {r.casefold() for r in (previous.primary, previous.secondary) if r}
+        wanted = [
+            r
+            for r in (assignment.primary, assignment.secondary)
+            if r and r.casefold() not in already
+        ]
+        if not wanted:
+            return
+        users, teams = split_users_teams(wanted)
+        self._do(
+            f"review requested from {', '.join(wanted)}",
+            lambda: self.github.request_reviewers(self.pr.number, users, teams),
+        )
+
+    def status(self, decision: GateDecision, context: str) -> None:
+        """Set the commit status on the head commit unless it already says the same."""
+        current = self.github.current_status(self.pr.head_sha, context)
+        if current == (decision.state, decision.description):
+            return
+        self._do(
+            f"status {decision.state.value}: {decision.description}",
+            lambda: self.github.set_status(
+                self.pr.head_sha, decision.state, decision.description, context, self.comment_url
+            ),
+        )
+
+    def _do(self, what: str, call: Callable[[], _T]) -> _T | None:
+        """One write, unless read-only; a 403 on the first write means the token is
+        read-only (a fork PR on Actions): stop writing, keep reviewing."""
+        if not self.dry_run:
+            try:
+                result = call()
+            except GitHubError as exc:
+                if exc.status != 403 or exc.rate_limited or self.writes:
+                    raise
+                log.warning("GitHub refused the first write (403): read-only from now on")
+                self.dry_run = True
+            else:
+                self.writes.append(what)
+                return result
+        self.writes.append(f"(read-only) would write: {what}")
+        return None
+
+    def finish(self, outcome: _Outcome) -> _Outcome:
+        outcome.writes = self.writes
+        if self.dry_run:
+            outcome.notice = f"{READ_ONLY}. {outcome.notice}".strip()
+        return outcome

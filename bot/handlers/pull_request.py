@@ -1,0 +1,325 @@
+"""The pull-request review handler: read, review, decide, publish.
+
+Shared by the Action and the webhook app. Reads GitHub and MLflow only through the
+ports, and writes only what differs from what is already there (comment, status,
+review requests). When unsure it fails closed: the gate is never green by mistake.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bot.config.schema import CONFIG_PATH, Config, load_config
+from bot.domain import (
+    Assignment,
+    Comment,
+    GateDecision,
+    GateState,
+    PullRequest,
+    Review,
+    ReviewReport,
+)
+from bot.errors import ConfigError, ModelReviewError
+from bot.handlers.plotcache import cached_images, plots_key, remember
+from bot.handlers.publish import Publisher
+from bot.handlers.record import RECORDED, Facts, record_review
+from bot.handlers.state import (
+    BotState,
+    decode_state,
+    encode_state,
+    find_bot_comment,
+    fingerprint,
+    next_state,
+)
+from bot.ports import GitHubPort, ImagePort, RunsPort
+from bot.render.comment import render_comment
+from bot.render.markdown import clean
+from bot.review.gate import decide
+from bot.review.pipeline import ReviewRequest, build_review, with_images
+from bot.review.privacy import (
+    PUBLIC_NO_ALLOW_LIST,
+    PUBLIC_NO_ALLOW_LIST_HINT,
+    PUBLIC_NO_ALLOW_LIST_STATUS,
+    must_not_publish,
+)
+from bot.review.refs import find_refs
+from bot.review.reviewers import Command, CommandKind, apply_reassign, assign
+
+log = logging.getLogger(__name__)
+
+NO_MODEL = "no model under review"
+NEEDS_RUN = "this PR changes model code but links no MLflow run"
+UNRESOLVED = "the MLflow references in this PR could not be resolved"
+PLOTS_OFF = (
+    "Plots are off for this repository (`plots.host: none`): the training curves and the "
+    "runs' images are in MLflow, see the links below."
+)
+
+
+@dataclass
+class Deps:
+    """What a handler needs; the entry points build the real ones, tests pass fakes."""
+
+    github: GitHubPort
+    runs: Callable[[Config], RunsPort]
+    # (config, PR, MLflow, the bot's previous comment body) -> where plots go
+    images: Callable[[Config, PullRequest, RunsPort, str | None], ImagePort | None]
+    now: Callable[[], str]
+    config_path: str = CONFIG_PATH
+    # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
+    forks_read_only: bool = False
+    # waits between retries of MLflow writes (the review's record, bot.handlers.record)
+    pause: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Outcome:
+    """What happened, for the action's outputs, the job summary and the logs."""
+
+    gate: GateDecision | None = None
+    comment_url: str | None = None
+    regressions: int = 0
+    markdown: str = ""
+    notice: str = ""
+    writes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    pr: PullRequest
+    config: Config
+    mine: Comment | None
+    previous: BotState | None
+    texts: list[str]
+
+
+def review_pull_request(number: int, deps: Deps, command: Command | None = None) -> Outcome:
+    """Full review of PR `number`: the comment, the review requests and the gate."""
+    gh = deps.github
+    pr = gh.pull_request(number, with_files=False)  # files: only if require_review_for
+    if pr.state != "open":
+        return Outcome(notice=f"pull request #{number} is {pr.state}: nothing to review")
+    comments = gh.comments(number)
+    mine = find_bot_comment(comments, gh.bot_login())
+    previous = decode_state(mine.body) if mine else None
+    dry = deps.forks_read_only and pr.from_fork
+    publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
+    try:
+        config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+    except ConfigError as exc:
+        return _fail_closed(publisher, Config(), previous, deps, str(exc))
+    if pr.draft and not config.gate.review_drafts:
+        return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
+    texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
+    ctx = _Context(pr, config, mine, previous, texts)
+    if must_not_publish(pr.private, config.mlflow):
+        return _unpublished(ctx, deps, publisher)
+    try:
+        return _review(ctx, deps, publisher, command)
+    except ModelReviewError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        return _fail_closed(publisher, config, previous, deps, str(exc))
+
+
+def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
+    pr, config = ctx.pr, ctx.config
+    request = ReviewRequest(texts=ctx.texts, commits=pr.commits)
+    runs = deps.runs(config)
+    previous_body = ctx.mine.body if ctx.mine else None
+    images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
+    report = build_review(request, runs, config)
+    if not report.candidates and not report.unresolved:
+        return _no_model(ctx, deps, publisher, report, runs)
+    report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
+    assignment, problem = _assignment(ctx, command)
+    if problem:
+        report = _with_problem(report, problem)
+    state = next_state(
+        ctx.previous,
+        run_fingerprint(report),
+        deps.now(),
+        assignment=assignment,
+        head_sha=pr.head_sha,
+        extra=extra,
+    )
+    reviews: list[Review] = []
+    if report.candidates:
+        reviews = deps.github.reviews(pr.number)
+        decision = decide(
+            reviews,
+            assignment,
+            pr.author,
+            state.changed_at,
+            pr.head_sha,
+            config.gate.stale_on_new_commits,
+        )
+    else:
+        decision = GateDecision(GateState.FAILURE, UNRESOLVED)
+    if not publisher.dry_run:  # the review's record in MLflow; never changes the gate
+        facts = Facts(pr, report, decision, reviews, config)
+        recorded = record_review(runs, facts, state, pause=deps.pause)
+        report, state = _with_problems(report, recorded.problems), recorded.state
+    body = render_comment(
+        report, gate=decision, assignment=assignment, state_block=encode_state(state)
+    )
+    outcome = Outcome(gate=decision, regressions=report.regressions, markdown=body)
+    outcome.comment_url = publisher.comment(body)
+    if report.candidates:
+        previous = ctx.previous.assignment if ctx.previous else None
+        publisher.request_reviewers(assignment, previous)
+    publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _plots(
+    ctx: _Context, report: ReviewReport, runs: RunsPort, images: ImagePort | None, dry: bool
+) -> tuple[ReviewReport, dict[str, str]]:
+    """The plots: reused from the previous event when nothing they show changed."""
+    extra = dict(ctx.previous.extra) if ctx.previous else {}
+    if images is None:
+        return replace(report, images_note=None if dry else PLOTS_OFF), extra
+    if not report.candidates:
+        return report, extra
+    key = plots_key(report, ctx.config.plots)
+    cached = cached_images(ctx.previous, key)
+    if cached is not None:
+        return replace(report, images=cached), extra
+    report = with_images(report, runs, ctx.config, images)
+    if report.images:
+        extra = remember(extra, key, report.images)
+    return report, extra
+
+
+def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str | None]:
+    pools = ctx.config.reviewers
+    previous = ctx.previous.assignment if ctx.previous else None
+    current = assign(
+        pools.primary,
+        pools.secondary,
+        ctx.pr.author,
+        ctx.pr.number,
+        previous,
+        ctx.pr.requested_reviewers,
+    )
+    if command is not None and command.kind is CommandKind.INVALID:
+        return current, f"`{command.raw}` is not a command model-review knows: {command.problem}"
+    if command is None or command.kind is not CommandKind.REASSIGN:
+        return current, None
+    try:
+        return apply_reassign(current, command, pools, ctx.pr.author), None
+    except ModelReviewError as exc:
+        return current, f"`{command.raw}` was not applied: {exc}"
+
+
+def _no_model(
+    ctx: _Context, deps: Deps, publisher: Publisher, report: ReviewReport, runs: RunsPort
+) -> Outcome:
+    config = ctx.config
+    touched = _touched(ctx, deps)
+    if touched:
+        decision = GateDecision(GateState.FAILURE, NEEDS_RUN)
+    else:
+        decision = GateDecision(GateState.SUCCESS, NO_MODEL)
+    outcome = Outcome(gate=decision, notice=decision.description)
+    if touched or ctx.mine is not None:
+        from bot.render.comment import render_no_model
+
+        state = next_state(
+            ctx.previous, run_fingerprint(report), deps.now(), head_sha=ctx.pr.head_sha
+        )
+        if state.extra.get(RECORDED) and not publisher.dry_run:
+            # the runs this PR had approved left the review: their record goes stale
+            facts = Facts(ctx.pr, report, decision, [], config)
+            recorded = record_review(runs, facts, state, pause=deps.pause)
+            report, state = _with_problems(report, recorded.problems), recorded.state
+        body = render_no_model(
+            touched, had_review=ctx.mine is not None, state_block=encode_state(state)
+        )
+        outcome.markdown = body
+        outcome.comment_url = publisher.comment(body)
+    publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _touched(ctx: _Context, deps: Deps) -> list[str]:
+    """The PR's changed paths that need a linked run (`require_review_for`); the file
+    list is fetched only when the config has such paths."""
+    globs = ctx.config.require_review_for
+    if not globs:
+        return []
+    files = deps.github.changed_files(ctx.pr.number)
+    return [f for f in files if any(fnmatch.fnmatchcase(f, g) for g in globs)]
+
+
+def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
+    """A public repository without an allow-list: MLflow is not even asked, nothing
+    about any run is shown, and the gate fails closed (`error`) until the config
+    lists what may be published. The comment appears only where a review would."""
+    from bot.render.comment import render_notice
+
+    decision = GateDecision(GateState.ERROR, PUBLIC_NO_ALLOW_LIST_STATUS)
+    outcome = Outcome(gate=decision, notice=PUBLIC_NO_ALLOW_LIST)
+    if ctx.mine is not None or find_refs(ctx.texts) or _touched(ctx, deps):
+        state = ctx.previous or BotState(changed_at=deps.now())
+        outcome.markdown = render_notice(
+            PUBLIC_NO_ALLOW_LIST,
+            hint=PUBLIC_NO_ALLOW_LIST_HINT,
+            warning=True,
+            state_block=encode_state(state),
+        )
+        outcome.comment_url = publisher.comment(outcome.markdown)
+    publisher.status(decision, ctx.config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _fail_closed(
+    publisher: Publisher, config: Config, previous: BotState | None, deps: Deps, error: str
+) -> Outcome:
+    """Say what went wrong in the comment and the status; never success."""
+    from bot.render.comment import render_error
+
+    # one line, no control or bidi characters: for the status, and a log line must not
+    # start a `::` workflow command
+    plain = clean(error, 2_000)
+    log.error("review failed: %s", plain)
+    decision = decide(
+        [], Assignment(None, None), "", None, publisher.pr.head_sha, False, error=plain
+    )
+    state = previous or BotState(changed_at=deps.now())
+    body = render_error(error, state_block=encode_state(state))
+    outcome = Outcome(gate=decision, notice=plain, markdown=body)
+    try:
+        outcome.comment_url = publisher.comment(body)
+    finally:
+        publisher.status(decision, config.gate.context)
+    return publisher.finish(outcome)
+
+
+def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:
+    return _with_problems(report, (problem,))
+
+
+def _with_problems(report: ReviewReport, problems: tuple[str, ...]) -> ReviewReport:
+    return replace(report, problems=(*report.problems, *problems)) if problems else report
+
+
+def run_fingerprint(report: ReviewReport) -> str:
+    """Identity of what is under review: the runs, their versions, params and metrics.
+    An approval given before this last changed is stale."""
+    parts = []
+    for candidate in report.candidates:
+        run = candidate.run
+        version = candidate.model_version.version if candidate.model_version else ""
+        content = json.dumps(
+            [dict(run.params), dict(run.metrics), run.status], sort_keys=True, default=str
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+        parts.append(f"{run.run_id}:{version}:{digest}")
+    return fingerprint(parts)

@@ -1,0 +1,286 @@
+"""The review's record in MLflow: `model_review.*` tags on the runs under review.
+
+When the gate turns green, every run under review (and each registered version of
+it) is tagged with who approved it, in which PR, when, and against which
+production run. When that approval no longer holds, the status tag says so; runs
+the PR stopped linking are marked stale too. bot.handlers.closed records the merge.
+
+Writes go to the model versions first and to the run last: the run's tags (read
+with the run, at no extra cost) are the commit point. When they already say what
+an event would write, nothing is written, so a repeated event costs no write.
+MLflow failures are retried a few times, then reported as a problem line in the
+comment; they never change the gate. The run's own notes are never touched; with
+`record.notes: append` a short dated section goes into the version's description.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+from enum import Enum
+from functools import partial
+from typing import TypeVar
+
+from bot.config.schema import Config, NotesMode
+from bot.domain import (
+    Candidate,
+    GateDecision,
+    GateState,
+    ModelVersionInfo,
+    PullRequest,
+    Review,
+    ReviewReport,
+    RunSnapshot,
+)
+from bot.errors import ModelReviewError
+from bot.handlers.state import BotState
+from bot.ports import RunsPort
+from bot.review.diff import verdict_line
+from bot.review.gate import latest_reviews, parse_time
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STATUS = "model_review.status"
+PR = "model_review.pr"
+APPROVERS = "model_review.approvers"
+APPROVED_AT = "model_review.approved_at"
+COMPARED_TO = "model_review.compared_to"
+MERGED_COMMIT = "model_review.merged_commit"
+PREVIOUS_PRODUCTION = "model_review.previous_production"
+RECORDED = "recorded"  # BotState.extra: runs holding a record of this PR, comma-separated
+ATTEMPTS = 3  # tries per MLflow call before giving up
+BACKOFF = 1.0  # seconds; the n-th retry waits n * BACKOFF
+
+FAILED = (
+    "MLflow could not record the review ({doing}) after {n} attempts: {error}. "
+    "The gate is not affected; the record is completed on a later event"
+)
+
+
+class Status(Enum):
+    APPROVED = "approved"
+    STALE = "stale"  # an approval was recorded and no longer holds
+    CHANGES_REQUESTED = "changes_requested"
+    CLOSED = "closed"  # the PR was closed without merging
+
+
+REVIEWED = frozenset({Status.APPROVED.value, Status.STALE.value, Status.CHANGES_REQUESTED.value})
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one event knows about the review: the PR, the report and the gate."""
+
+    pr: PullRequest
+    report: ReviewReport
+    decision: GateDecision
+    reviews: Sequence[Review]
+    config: Config
+
+    @property
+    def url(self) -> str:
+        pr = self.pr
+        return pr.html_url or f"https://github.com/{pr.repo}/pull/{pr.number}"
+
+    @property
+    def green(self) -> bool:
+        return self.decision.state is GateState.SUCCESS
+
+    @property
+    def approved_at(self) -> str:
+        """When the gate turned green: the newest counted approval (UTC ISO); the
+        same for every event, so the tags do not change while the approvals hold."""
+        latest = latest_reviews(self.reviews, self.pr.author)
+        keys = {login.strip().removeprefix("@").casefold() for login in self.decision.approved_by}
+        times = [parse_time(r.submitted_at) for k, r in latest.items() if k in keys]
+        found = [t for t in times if t is not None]
+        return max(found).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if found else "unknown"
+
+    def approval(self) -> dict[str, str]:
+        """The tags of an approved review (only meaningful when `green`)."""
+        base = self.report.baseline.run
+        return {
+            STATUS: Status.APPROVED.value,
+            PR: self.url,
+            APPROVERS: ",".join(self.decision.approved_by),
+            APPROVED_AT: self.approved_at,
+            COMPARED_TO: base.run_id if base else "none",
+        }
+
+    def note(self) -> str:
+        """The dated section `record.notes: append` adds to a version's description."""
+        who = " and ".join(self.decision.approved_by) or "nobody"
+        report, at = self.report, self.approved_at
+        base = report.baseline.run
+        against = f"production run {base.run_id}" if base else "no production run"
+        verdict = verdict_line(report.metric_rows, base is not None, len(report.candidates))
+        return (
+            f"### Model review: approved {at[:10]} in {self.url}\n\n"
+            f"Approved by {who} at {at}, compared with {against}. {verdict}."
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a review event did: the state to keep, problems for the comment."""
+
+    state: BotState
+    problems: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+
+
+class GaveUp(Exception):
+    """An MLflow call failed every attempt (already reported in the writer's problems)."""
+
+
+@dataclass
+class Writer:
+    """MLflow calls with bounded retries; a call that keeps failing raises GaveUp,
+    which ends the record for this event."""
+
+    runs: RunsPort
+    pause: Callable[[float], None] = time.sleep
+    problems: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+
+    def do(self, doing: str, call: Callable[[], T], *, write: bool = True) -> T:
+        attempt = 1
+        while True:
+            try:
+                result = call()
+            except ModelReviewError as exc:
+                log.warning("MLflow record, attempt %d: %s failed: %s", attempt, doing, exc)
+                if attempt >= ATTEMPTS:
+                    self.problems.append(FAILED.format(doing=doing, n=ATTEMPTS, error=exc))
+                    raise GaveUp(doing) from exc
+                self.pause(BACKOFF * attempt)
+                attempt += 1
+                continue
+            if write:
+                log.info("MLflow record: %s", doing)
+                self.writes.append(doing)
+            return result
+
+
+# --- what to write ------------------------------------------------------------
+
+
+def review_tags(tags: Mapping[str, str], facts: Facts) -> dict[str, str]:
+    """The tags a review event wants on a run (empty: leave it alone). Only a record
+    of this PR is downgraded; another PR's record stays until this PR's approval."""
+    if facts.green:
+        approval = facts.approval()
+        same = all(tags.get(k) == v for k, v in approval.items() if k != COMPARED_TO)
+        if same and COMPARED_TO in tags:  # the same approval: keep what its reviewers saw,
+            approval[COMPARED_TO] = tags[COMPARED_TO]  # even if production moved since
+        return approval
+    if tags.get(PR) != facts.url or tags.get(STATUS) not in REVIEWED:
+        return {}
+    if facts.decision.state is GateState.FAILURE:
+        return {STATUS: Status.CHANGES_REQUESTED.value}
+    if facts.decision.state is GateState.PENDING:
+        return {STATUS: Status.STALE.value}
+    return {}  # ERROR: the bot could not tell
+
+
+def versions_of(candidate: Candidate) -> tuple[ModelVersionInfo, ...]:
+    """The registered versions a candidate stands for: the one it was named by, else
+    every version registered from its run."""
+    if candidate.model_version is not None:
+        return (candidate.model_version,)
+    return candidate.run.model_versions
+
+
+def versions_under_review(candidates: Sequence[Candidate]) -> list[ModelVersionInfo]:
+    found: dict[tuple[str, str], ModelVersionInfo] = {}
+    for candidate in candidates:
+        for version in versions_of(candidate):
+            found.setdefault((version.name, version.version), version)
+    return list(found.values())
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def write_record(
+    w: Writer,
+    run: RunSnapshot,
+    versions: Sequence[ModelVersionInfo],
+    desired: Mapping[str, str],
+    *,
+    note: str | None = None,
+    before_run: Callable[[], None] | None = None,
+) -> bool:
+    """Tag the versions, then the run (the commit point); False when nothing was due."""
+    if all(run.tags.get(key) == value for key, value in desired.items()):
+        return False
+    for v in versions:
+        for key, value in desired.items():
+            tag = partial(w.runs.set_model_version_tag, v.name, v.version, key, value)
+            w.do(f"tagging {v.name} v{v.version} with {key}={value}", tag)
+        if note:
+            _append_note(w, v, note)
+    if before_run is not None:
+        before_run()
+    tag_run = partial(w.runs.set_run_tags, run.run_id, dict(desired))
+    w.do(f"tagging run {run.run_id} with {', '.join(desired)}", tag_run)
+    return True
+
+
+def _append_note(w: Writer, v: ModelVersionInfo, note: str) -> None:
+    """Append `note` to the version's description unless its heading is there."""
+    read = partial(w.runs.model_version_description, v.name, v.version)
+    current = w.do(f"reading the description of {v.name} v{v.version}", read, write=False)
+    if note.split("\n", 1)[0] in current:
+        return
+    text = f"{current.rstrip()}\n\n{note}" if current.strip() else note
+    update = partial(w.runs.set_model_version_description, v.name, v.version, text)
+    w.do(f"appending the review to the description of {v.name} v{v.version}", update)
+
+
+def record_review(
+    runs: RunsPort,
+    facts: Facts,
+    state: BotState,
+    *,
+    pause: Callable[[float], None] = time.sleep,
+) -> Recorded:
+    """Bring the record of every run under review in line with the gate, and mark
+    runs the PR no longer links stale. Never raises for MLflow's sake: failures come
+    back as problems for the comment. `state` is the PR's state for this event; the
+    returned one remembers which runs hold a record of this PR."""
+    w = Writer(runs, pause)
+    appending = facts.config.record.notes is NotesMode.APPEND
+    note = facts.note() if facts.green and appending else None
+    current = [c.run.run_id for c in facts.report.candidates]
+    previous = [i for i in state.extra.get(RECORDED, "").split(",") if i]
+    kept: set[str] = set()
+    try:
+        for candidate in facts.report.candidates:
+            run = candidate.run
+            desired = review_tags(run.tags, facts)
+            write_record(w, run, versions_of(candidate), desired, note=note)
+            if {**run.tags, **desired}.get(PR) == facts.url:
+                kept.add(run.run_id)
+        _left_the_review(w, [i for i in previous if i not in current], facts.url)
+    except GaveUp:
+        kept |= {*previous, *current}  # look at all of them again next time
+    extra = {k: v for k, v in state.extra.items() if k != RECORDED}
+    if kept:
+        extra[RECORDED] = ",".join(sorted(kept))
+    return Recorded(replace(state, extra=extra), tuple(w.problems), tuple(w.writes))
+
+
+def _left_the_review(w: Writer, run_ids: list[str], url: str) -> None:
+    """Runs this PR recorded and no longer links: their approval is stale."""
+    if not run_ids:
+        return
+    fetch = partial(w.runs.fetch_runs, run_ids)
+    fetched = w.do("reading the runs that left the review", fetch, write=False)
+    for run in fetched.values():
+        if run.tags.get(PR) == url and run.tags.get(STATUS) in REVIEWED:
+            write_record(w, run, run.model_versions, {STATUS: Status.STALE.value})

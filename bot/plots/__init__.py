@@ -1,0 +1,1 @@
+"""Charts as PNG bytes: metric comparison, training curves, the runs' own images."""

@@ -1,0 +1,1 @@
+"""The pure review pipeline: references, runs, baseline, diffs, gate, reviewers."""

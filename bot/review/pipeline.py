@@ -1,0 +1,112 @@
+"""The review pipeline: PR text in, a ReviewReport out (no GitHub involved).
+
+references (pure) -> candidates + baseline (RunsPort) -> diffs, notes, checklist
+(pure) -> plots (pure bytes) -> hosted images (ImagePort) -> ReviewReport
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.config.schema import Config
+from bot.domain import Baseline, Candidate, ReviewReport, RunRef
+from bot.errors import ModelReviewError
+from bot.ports import ImagePort, RunsPort
+from bot.review.checklist import reproducibility
+from bot.review.diff import metric_rows, param_diffs
+from bot.review.notes import summarize_notes
+from bot.review.refs import MAX_REFS, find_refs
+from bot.review.resolve import find_baseline, resolve_candidates
+
+log = logging.getLogger(__name__)
+
+TOO_MANY_REFS = "this PR names more than {n} MLflow references: only the first {n} are reviewed"
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What to review: PR text (title, body, comments) and/or explicit references."""
+
+    texts: Sequence[str] = ()
+    refs: Sequence[RunRef] = ()  # explicit, e.g. `render --run`
+    commits: Sequence[str] | None = None  # the PR's commits (None: unknown)
+    problems: Sequence[str] = field(default_factory=tuple)
+
+
+def collect_refs(request: ReviewRequest) -> list[RunRef]:
+    """Explicit references first, then those in the text; one per target."""
+    seen: set[tuple[str, ...]] = set()
+    out: list[RunRef] = []
+    for ref in [*request.refs, *find_refs(request.texts)]:
+        if ref.key not in seen:
+            seen.add(ref.key)
+            out.append(ref)
+    return out
+
+
+def build_review(
+    request: ReviewRequest,
+    runs: RunsPort,
+    config: Config,
+    images: ImagePort | None = None,
+) -> ReviewReport:
+    """Resolve, compare and (with an image port) draw the review of a PR."""
+    refs = collect_refs(request)
+    problems = list(request.problems)
+    if len(refs) >= MAX_REFS:
+        problems.append(TOO_MANY_REFS.format(n=MAX_REFS))
+    resolution = resolve_candidates(refs, runs, config, request.commits)
+    candidates = resolution.candidates
+    baseline = (
+        find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
+        if candidates
+        else None
+    )
+    report = compare(candidates, baseline, config, request.commits)
+    report = replace(
+        report,
+        unresolved=resolution.unresolved,
+        ui_base=(config.mlflow.ui_url or runs.ui_base() or None),
+        problems=tuple(problems),
+    )
+    if images is not None and candidates:
+        report = with_images(report, runs, config, images)
+    return report
+
+
+def compare(
+    candidates: Sequence[Candidate],
+    baseline: Baseline | None,
+    config: Config,
+    commits: Sequence[str] | None,
+) -> ReviewReport:
+    """The pure part: diffs, notes and checklists of resolved candidates."""
+    if baseline is None:
+        baseline = Baseline(None, how="", reason="no run is under review")
+    base_run = baseline.run
+    runs = [c.run for c in candidates]
+    return ReviewReport(
+        candidates=tuple(candidates),
+        baseline=baseline,
+        metric_rows=metric_rows(runs, base_run, config.metrics),
+        param_diffs=param_diffs(runs, base_run, config.params),
+        notes=tuple(summarize_notes(r.notes) for r in runs),
+        checklists=tuple(reproducibility(r, commits) for r in runs),
+    )
+
+
+def with_images(
+    report: ReviewReport, runs: RunsPort, config: Config, images: ImagePort
+) -> ReviewReport:
+    """Draw the plots and host them; a failure here costs the pictures, not the review."""
+    from bot.plots.gather import draw_plots
+
+    try:
+        pictures = draw_plots(report, runs, config.plots)
+        hosted = images.publish(pictures, report.candidates[0].run.run_id) if pictures else []
+    except ModelReviewError as exc:
+        log.warning("plots skipped: %s", exc)
+        return replace(report, problems=(*report.problems, f"plots could not be made: {exc}"))
+    return replace(report, images=tuple(hosted))

@@ -1,0 +1,239 @@
+"""Pure helpers of the MLflow adapter (bot.tracking.client): the client's settings, safe
+filter strings, history downsampling, and the translation of MLflow objects and REST
+answers into `bot.domain` dataclasses (its errors: bot.tracking.errors).
+
+Nothing here imports mlflow: the adapter hands its objects in and only domain
+dataclasses come out (the objects are read by attribute, so they are typed `Any`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote, urlparse, urlsplit, urlunsplit
+
+from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
+from bot.errors import TrackingError
+from bot.ports import Point
+
+T = TypeVar("T")
+
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
+VERSION = re.compile(r"[0-9]{1,12}")
+CONTEXT_TAG = "mlflow.data.context"
+CLIENT_ENV_DEFAULTS: Mapping[str, str] = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
+
+
+def configure_client_env(env: MutableMapping[str, str]) -> None:
+    """Bound MLflow's retries and timeouts (its defaults wait minutes on a dead server)
+    and turn off its usage telemetry, leaving every value the user set alone."""
+    for key, value in CLIENT_ENV_DEFAULTS.items():
+        if not env.get(key, "").strip():
+            env[key] = value
+
+
+def valid_ids(ids: Sequence[str], pattern: re.Pattern[str] = RUN_ID) -> list[str]:
+    """The ids that are safe to put in a filter string, de-duplicated, in order.
+    Anything else (quotes, spaces, operators) is dropped, never sent."""
+    return list(dict.fromkeys(i for i in ids if pattern.fullmatch(i)))
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def in_list(values: Sequence[str]) -> str:
+    """`('a', 'b')` for a filter string; only for values checked by `valid_ids`."""
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
+    """At most `max_points` points in step order, keeping the first, last, minimum and
+    maximum and spreading the rest evenly."""
+    ordered = sorted(points, key=lambda p: p[0])
+    if len(ordered) <= max(max_points, 1):
+        return ordered
+    if max_points <= 1:
+        return [ordered[-1]]
+    keep = {0, len(ordered) - 1}
+    finite = [i for i, p in enumerate(ordered) if p[1] == p[1]]  # NaN != NaN
+    if finite and max_points >= 4:
+        keep |= {min(finite, key=lambda i: ordered[i][1]), max(finite, key=lambda i: ordered[i][1])}
+    rest = [i for i in range(len(ordered)) if i not in keep]
+    spare = max_points - len(keep)  # fewer than len(rest): the picks below are distinct
+    if spare == 1:
+        keep.add(rest[len(rest) // 2])
+    elif spare > 1:
+        stride = (len(rest) - 1) / (spare - 1)
+        keep |= {rest[round(stride * k)] for k in range(spare)}
+    return [ordered[i] for i in sorted(keep)]
+
+
+def check_relative(path: str) -> None:
+    """Refuse artifact paths that could leave the run's folder."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or ".." in parts or "\\" in path:
+        raise TrackingError(
+            f"artifact path `{path}` is not a relative path inside the run",
+            hint="use a path as shown in the run's Artifacts tab, e.g. plots/roc.png",
+        )
+
+
+def int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+# --- translation ------------------------------------------------------------------
+
+
+def snapshot(
+    run: Any,
+    experiment_name: str | None,
+    artifacts: tuple[ArtifactInfo, ...],
+    logged_models: tuple[LoggedModelInfo, ...],
+    versions: tuple[ModelVersionInfo, ...],
+) -> RunSnapshot:
+    """A RunSnapshot from an `mlflow.entities.Run` and what was fetched beside it."""
+    info, data = run.info, run.data
+    # RunData keeps the Metric objects (with their steps) only in this attribute
+    metric_objs = getattr(data, "_metric_objs", None) or []
+    inputs = run.inputs.dataset_inputs if run.inputs else []
+    return RunSnapshot(
+        run_id=info.run_id,
+        experiment_id=str(info.experiment_id),
+        name=info.run_name or "",
+        status=str(info.status),
+        start_time=info.start_time,
+        end_time=info.end_time,
+        experiment_name=experiment_name,
+        params=dict(data.params),
+        metrics={k: float(v) for k, v in data.metrics.items()},
+        metric_steps={m.key: int(m.step) for m in metric_objs},
+        tags=dict(data.tags),
+        artifacts=artifacts,
+        datasets=tuple(dataset(d) for d in inputs or []),
+        logged_models=logged_models,
+        model_versions=versions,
+    )
+
+
+def dataset(dataset_input: Any) -> DatasetInfo:
+    """A DatasetInfo from an `mlflow.entities.DatasetInput`."""
+    ds = dataset_input.dataset
+    context = next((t.value for t in dataset_input.tags or [] if t.key == CONTEXT_TAG), None)
+    return DatasetInfo(
+        name=ds.name,
+        digest=ds.digest or None,
+        context=context,
+        source_type=ds.source_type or None,
+    )
+
+
+def model_version(mv: Any, aliases: Sequence[str] | None = None) -> ModelVersionInfo:
+    """A ModelVersionInfo from an `mlflow.entities.model_registry.ModelVersion`;
+    `aliases` replaces the version's own (search results carry none)."""
+    source = mv.source or None
+    model_id = getattr(mv, "model_id", None)
+    if not model_id and source and source.startswith("models:/m-"):
+        model_id = source.removeprefix("models:/").split("/")[0]
+    stage = mv.current_stage
+    return ModelVersionInfo(
+        name=mv.name,
+        version=str(mv.version),
+        run_id=mv.run_id or None,
+        aliases=tuple(sorted(aliases if aliases is not None else mv.aliases or ())),
+        stage=None if not stage or stage == "None" else stage,
+        source=source,
+        model_id=model_id or None,
+    )
+
+
+def logged_model(model: Any, meta: object) -> LoggedModelInfo:
+    """A LoggedModelInfo from an `mlflow.entities.LoggedModel` and its parsed MLmodel
+    file (None when it could not be read: the signature is then unknown)."""
+    if not isinstance(meta, dict):
+        return LoggedModelInfo(model_id=model.model_id, name=model.name or None)
+    flavors = meta.get("flavors")
+    return LoggedModelInfo(
+        model_id=model.model_id,
+        name=model.name or None,
+        has_signature=bool(meta.get("signature")),
+        flavors=tuple(flavors) if isinstance(flavors, dict) else (),
+    )
+
+
+def aliases_by_version(aliases: Any) -> dict[str, list[str]]:
+    """Invert a registered model's `{alias: version}`."""
+    out: dict[str, list[str]] = {}
+    for alias, version in dict(aliases or {}).items():
+        out.setdefault(str(version), []).append(str(alias))
+    return out
+
+
+def newest_version(versions: Sequence[Any], stage: str | None) -> Any | None:
+    """The newest of a registered model's `latest_versions` in `stage` (None: any)."""
+    wanted = [
+        v for v in versions if stage is None or (v.current_stage or "").lower() == stage.lower()
+    ]
+    return max(wanted, key=lambda v: int(v.version)) if wanted else None
+
+
+# --- REST answers and addresses ------------------------------------------------------
+
+
+def bulk_history(body: Mapping[str, Any], limit: int) -> dict[str, list[Point]]:
+    """Points per run from get-history-bulk-interval, at most `limit` a run."""
+    out: dict[str, list[Point]] = {}
+    for m in body.get("metrics", []):
+        out.setdefault(m["run_id"], []).append((int(m.get("step", 0)), float(m["value"])))
+    return {rid: downsample(points, limit) for rid, points in out.items()}
+
+
+def artifact_page(body: Mapping[str, Any]) -> tuple[list[ArtifactInfo], str]:
+    """The files of one page of artifacts/list, and the next page's token ("": none)."""
+    files = [
+        ArtifactInfo(f["path"], bool(f.get("is_dir")), int_or_none(f.get("file_size")))
+        for f in body.get("files", [])
+    ]
+    return files, body.get("next_page_token", "")
+
+
+def proxied_artifact(location: str, relpath: str) -> str | None:
+    """The REST endpoint of a file below an artifact location this tracking server
+    proxies (`mlflow-artifacts:/...`); None for other stores."""
+    parsed = urlparse(location)
+    if parsed.scheme != "mlflow-artifacts" or parsed.netloc:
+        return None
+    root = quote(parsed.path.strip("/"))
+    return f"/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(relpath)}"
+
+
+def ui_base(uri: str, ui_url: str | None) -> str | None:
+    """The MLflow UI's address for links: `ui_url`, else the tracking URI's own
+    (without credentials and an `/api` suffix) when it is http(s), else None."""
+    if ui_url:
+        return ui_url.rstrip("/")
+    if urlparse(uri).scheme not in ("http", "https"):
+        return None
+    return without_credentials(uri).rstrip("/").removesuffix("/api").rstrip("/")
+
+
+def without_credentials(uri: str) -> str:
+    """The URI without `user:password@`: what may be shown in messages and links."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))

@@ -1,0 +1,78 @@
+"""Pure helpers of the MLflow adapter (bot.tracking.client) for its failures: what an
+MLflow exception means (missing, refused, unreachable) and the `TrackingError` it
+becomes, written for the user.
+
+Nothing here imports mlflow: exceptions are read by attribute.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from bot.errors import TrackingError
+
+_AUTH_HINT = "check MLFLOW_TRACKING_TOKEN / MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD"
+
+
+def status_of(exc: BaseException) -> tuple[int | None, str | None]:
+    """HTTP status and MLflow error code of an MLflow exception (None when unknown)."""
+    code = getattr(exc, "error_code", None)
+    get_status = getattr(exc, "get_http_status_code", None)
+    status = get_status() if callable(get_status) else None
+    return (int(status) if status else None), (str(code) if code else None)
+
+
+def is_missing(exc: BaseException) -> bool:
+    """MLflow's ways of saying "no such thing": 404, RESOURCE_DOES_NOT_EXIST, and for
+    an unknown alias INVALID_PARAMETER_VALUE "Registered model alias ... not found"."""
+    status, code = status_of(exc)
+    if code == "INVALID_PARAMETER_VALUE":
+        return "alias" in str(exc) and "not found" in str(exc)
+    return code in ("RESOURCE_DOES_NOT_EXIST", "ENDPOINT_NOT_FOUND") or status == 404
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when the server could not be reached (refused, DNS, timeout), however
+    deep MLflow wrapped the original error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.ConnectionError | requests.Timeout | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class Missing(Exception):
+    """MLflow said the thing does not exist (404 / RESOURCE_DOES_NOT_EXIST)."""
+
+
+def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
+    """What a failed call to MLflow at `shown` becomes: `Missing` for "does not exist",
+    else a TrackingError that says what to check."""
+    status, _ = status_of(exc)
+    where = f"MLflow at {shown}"
+    if is_missing(exc):
+        return Missing(str(exc))
+    if status in (401, 403):
+        return TrackingError(f"{where} refused access ({status}) while {doing}", _AUTH_HINT)
+    if is_connection_error(exc):
+        hint = "check MLFLOW_TRACKING_URI and that the server is up"
+        return TrackingError(f"{where} cannot be reached while {doing}", hint)
+    hint = "check the server's logs and re-run once it is healthy"
+    return TrackingError(f"{where} failed while {doing}: {detail(exc)}", hint)
+
+
+def not_found(exc: BaseException, doing: str, shown: str) -> TrackingError:
+    """The error for "does not exist" where something must exist: for searches it
+    means the URI does not lead to MLflow's API; for writes, that the target is gone."""
+    return TrackingError(
+        f"MLflow at {shown} found nothing while {doing}: {detail(exc)}",
+        hint="check MLFLOW_TRACKING_URI (the server's address, with its path prefix "
+        "if it has one) and the names and ids you asked for",
+    )
+
+
+def detail(exc: BaseException) -> str:
+    """The first line of MLflow's message, without the raw response body."""
+    text = str(getattr(exc, "message", exc)).strip().split("\n")[0]
+    return text.split(". Response body:")[0][:300]
