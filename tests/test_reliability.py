@@ -1,7 +1,7 @@
 """docs/reliability.md is generated from the tests: its matrix cannot drift.
 
-The fault and input matrix lists every `@row` of tests/test_privacy.py,
-tests/test_hostile.py and tests/test_faults.py (see tests/matrix.py). After
+The fault and input matrix lists every `@row` of the modules in MODULES
+(see tests/matrix.py). After
 changing a row, rewrite the document with
 `python -m pytest tests/test_reliability.py --update-golden` and review the diff.
 """
@@ -15,11 +15,12 @@ import pytest
 import test_faults
 import test_hostile
 import test_privacy
+import test_webhook
 from matrix import ROWS, TABLES, Row, render
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 START, END = "<!-- matrix:start -->", "<!-- matrix:end -->"
-MODULES = (test_privacy, test_hostile, test_faults)
+MODULES = (test_privacy, test_hostile, test_faults, test_webhook)
 
 
 def _rows() -> list[Row]:

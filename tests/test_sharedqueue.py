@@ -278,8 +278,10 @@ def test_the_webhook_on_redis_queues_a_delivery_once(redis: Redis, redis_url: st
     }
     first = client.post("/webhook", data=raw, headers=headers, content_type="application/json")
     again = client.post("/webhook", data=raw, headers=headers, content_type="application/json")
+    headers["X-GitHub-Delivery"] = "d-replayed"  # the id is not signed: the body hash is
+    replay = client.post("/webhook", data=raw, headers=headers, content_type="application/json")
 
-    assert (first.status_code, again.status_code) == (202, 200)
+    assert (first.status_code, again.status_code, replay.status_code) == (202, 200, 200)
     assert client.get("/healthz").json == {"ok": True, "queue": 1}
     assert rq_queue(redis).count == 1
 

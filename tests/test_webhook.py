@@ -6,6 +6,7 @@ GitHub mocked with `responses`, and a real MLflow server."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import logging
@@ -21,6 +22,7 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from matrix import row
 from werkzeug.test import TestResponse
 
 from bot.app.jobs import InProcessQueue
@@ -30,6 +32,7 @@ from bot.app.webhook import (
     MemoryDeliveries,
     Settings,
     create_app,
+    json_depth,
     serve,
     signature_for,
     verify_signature,
@@ -206,15 +209,85 @@ def test_a_missing_signature_is_refused(
     assert_untouched(queue, deliveries, "d-unsigned")
 
 
-def test_the_same_delivery_twice_is_queued_once(client: FlaskClient, queue: FakeQueue) -> None:
+@row(
+    "input",
+    "A signed delivery replayed: under its own delivery id, and under a new one (the id "
+    "is not signed); then the next event, under a new id",
+    "Each replay is answered `{duplicate: true}` and queued once: deliveries are "
+    "de-duplicated by id and by a hash of the signed body, for the same window "
+    "(3 days); a new body is queued",
+)
+def test_a_replayed_delivery_is_queued_once_whatever_its_id(
+    client: FlaskClient, queue: FakeQueue, deliveries: MemoryDeliveries
+) -> None:
     payload = gp.webhook("pull_request", "opened")
     first = deliver(client, "pull_request", payload, "d-twice")
     again = deliver(client, "pull_request", payload, "d-twice")
-    other = deliver(client, "pull_request", payload, "d-another")
+    replayed = deliver(client, "pull_request", payload, "d-another")
+    following = deliver(client, "pull_request", payload | {"action": "synchronize"}, "d-next")
 
-    assert (first.status_code, again.status_code, other.status_code) == (202, 200, 202)
-    assert again.json == {"duplicate": True}
-    assert [job.delivery_id for job in queue.jobs] == ["d-twice", "d-another"]
+    assert [first.status_code, again.status_code, replayed.status_code] == [202, 200, 200]
+    assert again.json == replayed.json == {"duplicate": True}
+    assert following.status_code == 202
+    assert [job.delivery_id for job in queue.jobs] == ["d-twice", "d-next"]
+    assert deliveries.claim("d-another")  # the replay's id was not used up
+
+
+def test_replays_are_remembered_for_the_delivery_window() -> None:
+    now = [0.0]
+    queue = FakeQueue()
+    app = create_app(SETTINGS, AppDeps(queue, MemoryDeliveries(ttl=60.0, clock=lambda: now[0])))
+    payload = gp.webhook("pull_request", "opened")
+    codes = [deliver(app.test_client(), "pull_request", payload, "d-1").status_code]
+    now[0] = 59.0
+    codes.append(deliver(app.test_client(), "pull_request", payload, "d-2").status_code)
+    now[0] = 120.0
+    codes.append(deliver(app.test_client(), "pull_request", payload, "d-3").status_code)
+    assert codes == [202, 200, 202]
+    assert [job.delivery_id for job in queue.jobs] == ["d-1", "d-3"]
+
+
+@pytest.fixture
+def roomy(queue: FakeQueue, deliveries: MemoryDeliveries) -> FlaskClient:
+    """A client whose app takes GitHub's full 25 MB bodies."""
+    settings = dataclasses.replace(SETTINGS, max_body=26 * 1024 * 1024)
+    return create_app(settings, AppDeps(queue, deliveries)).test_client()
+
+
+def nested(depth: int) -> bytes:
+    """A signed-looking pull_request payload with one field nested `depth` deep."""
+    head = json.dumps(gp.webhook("pull_request", "opened"))[:-1]
+    return f'{head}, "deep": {"[" * (depth - 1)}"[{{"{"]" * (depth - 1)}}}'.encode()
+
+
+@row(
+    "input",
+    "Signed JSON nested 50,000 levels deep (and 401); a string holding 50,000 `[`",
+    "400 `the JSON is nested deeper than 400 levels`, nothing queued, no RecursionError "
+    "or 500; 400 levels and brackets inside strings are accepted",
+)
+@pytest.mark.parametrize(("depth", "status"), [(50_000, 400), (401, 400), (400, 202)])
+def test_deeply_nested_json_is_refused_with_a_clear_message(
+    roomy: FlaskClient, queue: FakeQueue, deliveries: MemoryDeliveries, depth: int, status: int
+) -> None:
+    body = nested(depth)
+    assert json_depth(body.decode()) == depth
+    answer = deliver(roomy, "pull_request", body, "d-deep")
+    assert answer.status_code == status
+    if status == 400:
+        assert answer.json == {"error": "the JSON is nested deeper than 400 levels"}
+        assert_untouched(queue, deliveries, "d-deep")
+    else:
+        assert len(queue.jobs) == 1
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting(
+    roomy: FlaskClient, queue: FakeQueue
+) -> None:
+    payload = gp.webhook("pull_request", "opened")
+    payload["pull_request"]["body"] = '[{\\"' * 50_000
+    assert deliver(roomy, "pull_request", payload, "d-brackets").status_code == 202
+    assert queue.jobs[0].payload == payload
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(

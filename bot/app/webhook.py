@@ -4,8 +4,11 @@ The only module that imports Flask (inside functions: nothing happens at import)
 `POST /webhook` checks the delivery (size, signature, JSON), answers `ping`, drops
 events the bot does not handle (204), and queues the rest (202) for bot.app.jobs to
 run in the background: GitHub gives up on a delivery after 10 seconds, a review
-takes longer. A delivery id seen before is answered `{"duplicate": true}` and not
-queued again. `GET /healthz` reports the queue depth for load balancers.
+takes longer. A delivery seen before is answered `{"duplicate": true}` and not
+queued again: by its id, and by a hash of its signed body (the id is not signed, so a
+replay under a new id is caught by the hash, within the same window). JSON nested
+deeper than MAX_JSON_DEPTH is refused (400) before it is parsed.
+`GET /healthz` reports the queue depth for load balancers.
 
 Production: `gunicorn 'bot.webhook:create_app()'` (settings from the environment).
 """
@@ -18,11 +21,13 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
@@ -52,6 +57,10 @@ DEDUPE_SECONDS = 3 * 24 * 3600  # GitHub lets people redeliver for 3 days
 RETRY_AFTER = "30"
 SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
 GUNICORN = "gunicorn 'bot.webhook:create_app()'"
+MAX_JSON_DEPTH = 400  # GitHub's payloads nest about 6 deep
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 # --- de-duplication ---------------------------------------------------------------
@@ -182,13 +191,18 @@ class _Webhook:
         name = request.headers.get("X-GitHub-Event", "").strip()
         if not name or not delivery:
             return _answer(400, error="X-GitHub-Event and X-GitHub-Delivery are required")
-        payload = _payload(body, request.mimetype)
+        try:
+            payload = _payload(body, request.mimetype)
+        except _TooDeep:
+            log.warning("delivery refused: JSON nested deeper than %d levels", MAX_JSON_DEPTH)
+            return _answer(400, error=f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         if payload is None:
             log.warning("delivery refused: the body is not a JSON object")
             return _answer(400, error="the body is not a JSON object")
-        return self._dispatch(Event(name=name, payload=payload, delivery_id=delivery))
+        event = Event(name=name, payload=payload, delivery_id=delivery)
+        return self._dispatch(event, body_key(body))
 
-    def _dispatch(self, event: Event) -> Response:
+    def _dispatch(self, event: Event, body_hash: str) -> Response:
         if event.name == "ping":
             log.info("ping from hook %s", event.payload.get("hook_id"))
             return _answer(200, ok=True, zen=event.payload.get("zen"))
@@ -200,14 +214,18 @@ class _Webhook:
         if not deliveries.claim(delivery):
             log.info("duplicate delivery: already queued once")
             return _answer(200, duplicate=True)
+        if not deliveries.claim(body_hash):
+            deliveries.release(delivery)
+            log.warning("duplicate delivery: the same signed body came under another id")
+            return _answer(200, duplicate=True)
         job = Job(event.name, event.payload, delivery)
         try:
             queued = self.deps.queue.submit(job)
         except Exception:
-            deliveries.release(delivery)
+            _release(deliveries, delivery, body_hash)
             raise
         if not queued:
-            deliveries.release(delivery)
+            _release(deliveries, delivery, body_hash)
             return _answer(
                 503,
                 error="the work queue is full; redeliver later",
@@ -225,14 +243,40 @@ class _Webhook:
         return _answer(200, ok=True, queue=depth)
 
 
+def body_key(body: bytes) -> str:
+    """The de-duplication key of a delivery's signed body."""
+    return "body:" + hashlib.sha256(body).hexdigest()
+
+
+def _release(deliveries: DeliveryLog, *keys: str) -> None:
+    for key in keys:
+        deliveries.release(key)
+
+
+class _TooDeep(ValueError):
+    """The JSON nests deeper than MAX_JSON_DEPTH."""
+
+
+def json_depth(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets in strings aside);
+    linear, no recursion."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_NESTING.__getitem__, brackets)), default=0)
+
+
 def _payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
-    """The JSON object of a delivery (form-encoded `payload=` accepted too)."""
+    """The JSON object of a delivery (form-encoded `payload=` accepted too);
+    `_TooDeep` when it nests deeper than MAX_JSON_DEPTH."""
     try:
         text = body.decode("utf-8")
         if mimetype == "application/x-www-form-urlencoded":
             text = parse_qs(text, strict_parsing=True)["payload"][0]
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise _TooDeep(text[:40])
         data = json.loads(text)
-    except (UnicodeDecodeError, ValueError, KeyError):
+    except _TooDeep:
+        raise
+    except (UnicodeDecodeError, ValueError, KeyError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
