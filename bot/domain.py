@@ -106,6 +106,10 @@ TAG_GIT_REPO = "mlflow.source.git.repoURL"
 TAG_SOURCE_NAME = "mlflow.source.name"
 TAG_SOURCE_TYPE = "mlflow.source.type"
 TAG_DOCKER_IMAGE = "mlflow.docker.image.name"
+TAG_LOG_MODEL_HISTORY = "mlflow.log-model.history"  # JSON list; MLflow 2 `artifact_path`s
+
+# the folder the bot writes its own files to (the assets branch, a run's artifacts)
+BOT_FOLDER = "model-review"
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class RunSnapshot:
     metrics: Mapping[str, float] = field(default_factory=dict)  # latest value per key
     metric_steps: Mapping[str, int] = field(default_factory=dict)  # step of that value
     tags: Mapping[str, str] = field(default_factory=dict)
-    artifacts: tuple[ArtifactInfo, ...] = ()  # root of the artifact tree
+    artifacts: tuple[ArtifactInfo, ...] = ()  # the tree, capped (tracking.data.walk_artifacts)
     datasets: tuple[DatasetInfo, ...] = ()
     logged_models: tuple[LoggedModelInfo, ...] = ()
     model_versions: tuple[ModelVersionInfo, ...] = ()

@@ -12,7 +12,7 @@ from PIL import Image
 from bot.domain import PlotImage
 from bot.plots import artifacts as artifact_plots
 from bot.plots.artifacts import artifact_pairs, side_by_side
-from bot.plots.figures import PAIR_SIZE
+from bot.plots.figures import ALONE_SIZE, PAIR_SIZE
 from tests.plot_helpers import pixels, png_size, texts
 
 
@@ -67,15 +67,39 @@ def test_artifact_patterns_match_path_or_file_name() -> None:
 # --- side by side ---------------------------------------------------------------------
 
 
-def test_side_by_side_with_a_missing_side() -> None:
+def test_an_image_without_a_counterpart_is_drawn_alone() -> None:
     image = side_by_side("plots/roc.png", None, picture(), "production", "candidate")
     assert isinstance(image, PlotImage)
 
     assert image.group == "artifacts"
     assert image.primary is True
     assert image.name.startswith("artifact-plots_roc-") and image.name.endswith(".png")
+    assert png_size(image.png) == pixels(ALONE_SIZE)
+    assert "candidate only: production has no such image" in image.alt
+    fig = artifact_plots._figure_alone("plots/roc.png", picture(), "candidate only")
+    assert fig is not None
+    (ax,) = fig.axes
+    assert ax.get_title() == "candidate only"
+    assert ax.images[0].get_array().shape[:2] == (40, 60)
+
+
+def test_a_production_image_the_candidate_lacks_is_drawn_alone_too() -> None:
+    image = side_by_side("cm.png", picture(), None, "production", "candidate")
+    assert image is not None
+
+    assert png_size(image.png) == pixels(ALONE_SIZE)
+    assert "production only: candidate has no such image" in image.alt
+
+
+def test_a_pair_is_drawn_side_by_side() -> None:
+    image = side_by_side("roc.png", picture(colour="blue"), picture(), "production", "candidate")
+    assert image is not None
+
     assert png_size(image.png) == pixels(PAIR_SIZE)
-    assert len(image.png) < 150_000
+    assert "side by side" in image.alt
+
+
+def test_a_pair_with_a_missing_side_says_not_logged() -> None:
     fig = artifact_plots._figure_for_pair(
         "plots/roc.png", None, picture(), "production", "candidate"
     )

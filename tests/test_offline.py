@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -80,6 +81,40 @@ def test_render_by_model_uri_and_writes_files(
     for name in images:
         assert (out_dir / name).read_bytes().startswith(PNG)
         assert name in html
+
+
+def test_images_in_subfolders_are_shown_and_a_lone_one_alone(
+    mlflow_client: MlflowClient, tracking_env: str, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    def png(colour: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (80, 60), colour).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    experiment, model = unique_name("figs"), unique_name("figs-model")
+    production = make_run(
+        mlflow_client, experiment, None, {"auc": 0.9}, None, None,
+        artifacts={"plots/eval/confusion.png": png("grey")},
+    )  # fmt: skip
+    candidate = make_run(
+        mlflow_client, experiment, None, {"auc": 0.91}, None, None,
+        artifacts={"plots/eval/confusion.png": png("blue"), "figures/roc.png": png("red")},
+    )  # fmt: skip
+    register(mlflow_client, model, production, aliases=["production"])
+    register(mlflow_client, model, candidate)
+
+    assert main(["render", "--run", candidate, "--out", str(tmp_path)]) == 0
+    comment = (tmp_path / "comment.md").read_text()
+    shown = dict(re.findall(r'<img src="(artifact-[^"]+)" alt="([^"]+)"', comment))
+
+    assert len(shown) == 2, comment
+    alts = sorted(shown.values())
+    assert alts[0].startswith("figures/roc.png: candidate only: production has no such image")
+    assert alts[1].startswith("plots/eval/confusion.png: production (left) and candidate")
+    for name in shown:
+        assert (tmp_path / name).read_bytes().startswith(PNG)
 
 
 def test_render_with_config_pins_the_baseline_and_overrides_direction(

@@ -98,6 +98,7 @@ def test_fetch_runs_round_trips_everything_in_one_go(
     assert run.artifacts == (
         ArtifactInfo("plots", True, None),
         ArtifactInfo("report.txt", False, 5),
+        ArtifactInfo("plots/roc.png", False, 8),  # subfolders are listed too
     )
     assert run.logged_models == (
         LoggedModelInfo(model_a, "model", True, ("python_function", "sklearn")),
@@ -344,6 +345,46 @@ def test_artifacts_list_and_download(mlflow_client: MlflowClient, runs: MlflowRu
     with pytest.raises(TrackingError, match="not a relative path"):
         runs.download_artifact(run_id, "../../mlflow.db")
     assert runs.list_artifacts("0" * 32) == []
+
+
+def test_artifacts_in_subfolders_are_listed_within_the_caps(
+    mlflow_client: MlflowClient, runs: MlflowRuns
+) -> None:
+    files = {
+        "figures/roc.png": b"roc",  # mlflow.log_figure(fig, "figures/roc.png")
+        "plots/a/b/deep.png": b"deep",  # three folders down: found
+        "plots/a/b/c/too-deep.png": b"no",  # four: not listed
+        "model-review/metrics-0123.png": b"the bot's own chart",
+        "model/MLmodel": b"flavors: {}",  # a model folder: its contents are the model
+        "model/sub/x.png": b"no",
+        "old_model/y.png": b"no",  # named in mlflow.log-model.history
+    }
+    history = '[{"artifact_path": "old_model", "flavors": {}}]'
+    run_id = make_run(
+        mlflow_client, unique_name("tree"), None, None,
+        {"mlflow.log-model.history": history}, None, artifacts=files,
+    )  # fmt: skip
+
+    found = runs.fetch_runs([run_id])[run_id].artifacts
+    paths = {a.path for a in found if not a.is_dir}
+
+    assert paths == {"figures/roc.png", "plots/a/b/deep.png", "model/MLmodel"}
+    assert {a.path for a in found if a.is_dir} >= {"model-review", "old_model", "plots/a/b/c"}
+
+
+def test_artifact_listings_per_run_are_capped(
+    mlflow_client: MlflowClient, runs: MlflowRuns, http_log: HttpLog
+) -> None:
+    files = {f"f{n:02d}/img.png": b"x" for n in range(25)}
+    run_id = make_run(mlflow_client, unique_name("wide"), None, None, None, None, artifacts=files)
+    runs.fetch_runs([run_id])  # experiments listed once
+    http_log.sent.clear()
+
+    found = runs.fetch_runs([run_id])[run_id].artifacts
+
+    listings = [u for _, u, _ in http_log.sent if "/artifacts/list" in u]
+    assert len(listings) == 20  # the root and 19 folders
+    assert sorted(a.path for a in found if not a.is_dir) == [f"f{n:02d}/img.png" for n in range(19)]
 
 
 def test_writes_round_trip(mlflow_client: MlflowClient, runs: MlflowRuns) -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.config.schema import Config, ImageHost
-from bot.domain import HostedImage, PlotImage, PullRequest
+from bot.domain import BOT_FOLDER, HostedImage, PlotImage, PullRequest
 from bot.errors import GitHubError, ModelReviewError
 from bot.ports import GitHubPort, ImagePort, RunsPort
 
-FOLDER = "model-review"  # inside the assets branch, and inside an MLflow run
+FOLDER = BOT_FOLDER  # inside the assets branch, and inside an MLflow run
 _BLOB = re.compile(r"/blob/([0-9a-f]{40})/(" + FOLDER + r"/[0-9a-zA-Z._-]+\.png)\?raw=true")
 
 

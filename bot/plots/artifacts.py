@@ -1,4 +1,5 @@
-"""The runs' own image artifacts: paired with production's and drawn side by side.
+"""The runs' own image artifacts: paired with production's and drawn side by side
+(an image with no counterpart is drawn alone).
 
 Pure functions, no I/O: the bytes come in, a PlotImage goes out. matplotlib, numpy and
 PIL are imported inside the functions, so importing this module stays cheap. An image
@@ -16,7 +17,15 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from bot.domain import PlotImage
-from bot.plots.figures import PAIR_SIZE, new_figure, plain, safe_stem, shorten, to_png
+from bot.plots.figures import (
+    ALONE_SIZE,
+    PAIR_SIZE,
+    new_figure,
+    plain,
+    safe_stem,
+    shorten,
+    to_png,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -26,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_LOGGED = "not logged"
+ONLY_IN = "{label} only: {other} has no such image"
 MAX_IMAGE_SIDE = 1200  # artifacts are shrunk to this before drawing
 MAX_IMAGE_PIXELS = 40_000_000  # bigger artifacts are not decoded at all
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
@@ -69,14 +79,20 @@ def side_by_side(
     *,
     primary: bool = True,
 ) -> PlotImage | None:
-    """Two images in one figure (production on the left by convention). A missing side
-    says "not logged", an unreadable one (SVG, damaged, huge) says why. None when
-    neither side can be drawn."""
-    fig = _figure_for_pair(title, left, right, left_label, right_label)
+    """Two images in one figure (production on the left by convention); an image whose
+    counterpart was not logged is drawn alone, saying so. An unreadable side (SVG,
+    damaged, huge) says why. None when nothing can be drawn."""
+    if (left is None) != (right is None):
+        label, other = (left_label, right_label) if right is None else (right_label, left_label)
+        caption = ONLY_IN.format(label=label, other=other)
+        fig = _figure_alone(title, left if right is None else right, caption)
+        alt = f"{title}: {caption}."
+    else:
+        fig = _figure_for_pair(title, left, right, left_label, right_label)
+        alt = f"{title}: {left_label} (left) and {right_label} (right) side by side."
     if fig is None:
         return None
     digest = hashlib.sha1(title.encode(), usedforsecurity=False).hexdigest()[:8]
-    alt = f"{title}: {left_label} (left) and {right_label} (right) side by side."
     return PlotImage(
         f"artifact-{safe_stem(posixpath.splitext(title)[0])}-{digest}.png",
         title,
@@ -85,6 +101,19 @@ def side_by_side(
         primary,
         "artifacts",
     )
+
+
+def _figure_alone(title: str, data: bytes | None, caption: str) -> Figure | None:
+    pixels, _ = _decode(data)
+    if pixels is None:
+        return None
+    fig = new_figure(ALONE_SIZE)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.set_title(plain(caption), fontsize=10)
+    ax.imshow(pixels, interpolation="antialiased")
+    fig.suptitle(shorten(title, 60), fontsize=11)
+    return fig
 
 
 def _figure_for_pair(

@@ -21,6 +21,7 @@ DPI = 144
 METRICS_SIZE = (8.0, 6.0)  # inches: 1152 x 864 pixels
 CURVE_SIZE = (8.0, 4.5)  # 1152 x 648
 PAIR_SIZE = (8.0, 4.5)
+ALONE_SIZE = (5.0, 4.5)  # one image whose counterpart was not logged
 PRODUCTION_COLOUR = "#595959"
 CANDIDATE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 MAX_LABEL = 40

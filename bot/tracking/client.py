@@ -192,7 +192,7 @@ class MlflowRuns:
             rid = run.info.run_id
             self._artifact_uris[rid] = run.info.artifact_uri
             mine = tuple(v for v in versions if v.run_id == rid)
-            artifacts = tuple(self.list_artifacts(rid))
+            artifacts = tuple(self.artifact_tree(rid, td.skipped_folders(run.data.tags)))
             exp_name = names.get(run.info.experiment_id)
             out.append(td.snapshot(run, exp_name, artifacts, tuple(models.get(rid, ())), mine))
         return out
@@ -327,6 +327,11 @@ class MlflowRuns:
             out += page
             if not token:
                 return out
+
+    def artifact_tree(self, run_id: str, skip: set[str]) -> list[ArtifactInfo]:
+        """Files in subfolders too (images logged under `plots/`), within the caps of
+        `td.walk_artifacts`: one listing per folder."""
+        return td.walk_artifacts(lambda folder: self.list_artifacts(run_id, folder), skip)
 
     def download_artifact(self, run_id: str, path: str) -> bytes:
         td.check_relative(path)

@@ -8,12 +8,23 @@ dataclasses come out (the objects are read by attribute, so they are typed `Any`
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
-from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
+from bot.domain import (
+    BOT_FOLDER,
+    TAG_LOG_MODEL_HISTORY,
+    ArtifactInfo,
+    DatasetInfo,
+    LoggedModelInfo,
+    ModelVersionInfo,
+    RunSnapshot,
+)
 from bot.errors import TrackingError
 from bot.ports import Point
 
@@ -24,6 +35,9 @@ SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
 VERSION = re.compile(r"[0-9]{1,12}")
 CONTEXT_TAG = "mlflow.data.context"
+ARTIFACT_DEPTH = 3  # folder levels below a run's root whose files are listed
+ARTIFACT_LISTINGS = 20  # folder listings per run, the root's included
+MODEL_FILE = "MLmodel"
 CLIENT_ENV_DEFAULTS: Mapping[str, str] = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -93,6 +107,50 @@ def int_or_none(value: object) -> int | None:
         return int(str(value))
     except ValueError:
         return None
+
+
+# --- the artifact tree -------------------------------------------------------------
+
+
+def skipped_folders(tags: Mapping[str, str]) -> set[str]:
+    """Folders not worth listing: the bot's own, and those of models logged the MLflow 2
+    way (their `artifact_path`s in the tag `mlflow.log-model.history`)."""
+    skip = {BOT_FOLDER}
+    try:
+        history = json.loads(tags.get(TAG_LOG_MODEL_HISTORY) or "[]")
+    except ValueError:
+        return skip
+    for entry in history if isinstance(history, list) else []:
+        path = entry.get("artifact_path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and path.strip("/"):
+            skip.add(path.strip("/"))
+    return skip
+
+
+def walk_artifacts(
+    list_folder: Callable[[str], list[ArtifactInfo]],
+    skip: Collection[str] = (BOT_FOLDER,),
+    depth: int = ARTIFACT_DEPTH,
+    listings: int = ARTIFACT_LISTINGS,
+) -> list[ArtifactInfo]:
+    """A run's files and folders, breadth first: folders up to `depth` levels below the
+    root, at most `listings` folders listed, `skip`ped folders and model folders (those
+    holding an MLmodel file) not descended into."""
+    found: list[ArtifactInfo] = []
+    queue: deque[tuple[str, int]] = deque([("", 0)])
+    while queue and listings > 0:
+        folder, level = queue.popleft()
+        entries = list_folder(folder)
+        listings -= 1
+        found += entries
+        if folder and any(posixpath.basename(e.path) == MODEL_FILE for e in entries):
+            continue  # a model's own folder: its files are the model, not plots
+        queue.extend(
+            (e.path, level + 1)
+            for e in sorted(entries, key=lambda e: e.path)
+            if e.is_dir and level < depth and e.path.strip("/") not in skip
+        )
+    return found
 
 
 # --- translation ------------------------------------------------------------------
