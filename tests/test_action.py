@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import responses
+from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
@@ -171,6 +172,49 @@ def test_opened_review_review_edited(sim, action, runs) -> None:
     assert github.writes.count("create_comment") == 1
     # the file list is read only for `require_review_for`, which this config does not set
     assert [u for u in github.unused(rsps) if "/files" not in u] == []
+
+
+def comment_event(sim: GitHubSim, action: str, comment: dict[str, Any], before: str | None) -> Any:
+    """GitHub's issue_comment `edited` / `deleted` example, about `comment` on the PR."""
+    payload = copy.deepcopy(gp.webhook("issue_comment", action))
+    payload["comment"] = comment
+    payload["issue"]["number"] = sim.number
+    payload["issue"]["pull_request"] = {"url": f"{gp.API}/repos/{sim.repo}/pulls/{sim.number}"}
+    payload["repository"]["full_name"] = sim.repo
+    if before is not None:
+        payload["changes"] = {"body": {"from": before}}
+    return payload
+
+
+@row(
+    "input",
+    "A PR approved by both reviewers; then the author edits a comment to link another "
+    "run, then deletes it (`issue_comment` edited / deleted; the webhook queues the same "
+    "events)",
+    "Each re-runs the review: the edit adds the run and makes the approvals stale "
+    "(`pending`), the deletion removes it; edits of comments that never held a "
+    "reference, and of bots' comments, are ignored",
+)
+def test_a_comment_edited_to_link_a_run_or_deleted_re_runs_the_review(sim, action, runs) -> None:
+    github, _ = sim
+    github.add_comment("the better run: (link to come)", github.author)
+    action("pull_request", pr_event(github, "opened"))
+    github.add_review("bob", "APPROVED", now())
+    github.add_review("carol", "APPROVED", now())
+    assert action("pull_request", pr_event(github, "synchronize"))["gate"] == "success"
+
+    time.sleep(1.1)  # GitHub's times have whole seconds
+    comment = github.comments[0]
+    before, comment["body"] = comment["body"], f"the better run: runs:/{runs['second']}/model"
+    out = action("issue_comment", comment_event(github, "edited", comment, before))
+    assert out["gate"] == "pending" and "older than the current runs" in out["description"]
+    assert "cand-2" in github.bot_comments[0]["body"]
+
+    github.comments.remove(comment)
+    out = action("issue_comment", comment_event(github, "deleted", comment, None))
+    assert out["gate"] == "pending"
+    assert "cand-2" not in github.bot_comments[0]["body"]
+    assert "cand-1" in github.bot_comments[0]["body"]
 
 
 def test_approval_before_the_run_changed_is_stale(sim, action, runs) -> None:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+import test_action
 import test_faults
 import test_hostile
 import test_privacy
@@ -20,7 +21,7 @@ from matrix import ROWS, TABLES, Row, render
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 START, END = "<!-- matrix:start -->", "<!-- matrix:end -->"
-MODULES = (test_privacy, test_hostile, test_faults, test_webhook)
+MODULES = (test_privacy, test_hostile, test_faults, test_webhook, test_action)
 
 
 def _rows() -> list[Row]:

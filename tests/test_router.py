@@ -91,3 +91,51 @@ def test_installation_id_is_read_when_present() -> None:
     assert Event("pull_request", data).installation_id == 42
     data.pop("installation")
     assert Event("pull_request", data).installation_id is None
+
+
+RUN_LINK = "runs:/" + "c" * 32 + "/model"
+
+
+def changed_comment(action: str, body: str, before: str | None, user_type: str = "User") -> Event:
+    """GitHub's `issue_comment` edited/deleted example, made a comment on a PR."""
+    data = copy.deepcopy(payload("issue_comment", action))
+    data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1"}
+    data["comment"]["body"] = body
+    data["comment"]["user"]["type"] = user_type
+    if before is not None:
+        data["changes"] = {"body": {"from": before}}
+    return Event("issue_comment", data)
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "before"),
+    [
+        ("edited", f"the better one: {RUN_LINK}", "the better one: (link to come)"),
+        ("edited", "no run after all", f"try {RUN_LINK}"),
+        ("edited", f"typo fixed: {RUN_LINK}", f"typo fxed: {RUN_LINK}"),
+        ("deleted", f"try {RUN_LINK}", None),
+    ],
+    ids=["edited-adds", "edited-removes", "edited-keeps", "deleted"],
+)
+def test_a_comment_edited_or_deleted_that_held_or_holds_a_reference_re_runs_the_review(
+    action: str, body: str, before: str | None
+) -> None:
+    decision = route(changed_comment(action, body, before))
+    assert decision.action is Action.REVIEW and action in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "before", "user_type"),
+    [
+        ("edited", "looks good", "looks god", "User"),
+        ("deleted", "thanks!", None, "User"),
+        ("edited", "/model-review refresh", "/model-review refrsh", "User"),  # not re-run
+        ("edited", f"Comparing {RUN_LINK}", f"Comparing {RUN_LINK}", "Bot"),  # the bot's own
+        ("deleted", f"Comparing {RUN_LINK}", None, "Bot"),
+    ],
+    ids=["edited-chatter", "deleted-chatter", "edited-command", "bot-edited", "bot-deleted"],
+)
+def test_other_edited_or_deleted_comments_are_ignored(
+    action: str, body: str, before: str | None, user_type: str
+) -> None:
+    assert route(changed_comment(action, body, before, user_type)).action is Action.IGNORE

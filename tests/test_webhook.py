@@ -158,6 +158,17 @@ def test_a_handled_delivery_is_queued_and_acknowledged_at_once(
     assert job.key.startswith("Codertocat/Hello-World#")
 
 
+@pytest.mark.parametrize("action", ["edited", "deleted"])
+def test_an_edited_or_deleted_comment_with_a_reference_is_queued_for_a_review(
+    client: FlaskClient, queue: FakeQueue, action: str
+) -> None:
+    payload = pr_comment("no run after all") | {"action": action}
+    payload["changes"] = {"body": {"from": "runs:/" + "c" * 32 + "/model"}}
+    answer = deliver(client, "issue_comment", payload, delivery=f"d-{action}")
+    assert answer.status_code == 202
+    assert [job.delivery_id for job in queue.jobs] == [f"d-{action}"]
+
+
 def test_a_form_encoded_delivery_is_read_from_its_payload_field(
     client: FlaskClient, queue: FakeQueue
 ) -> None:

@@ -2,6 +2,10 @@
 
 Pure: a webhook delivery or an Actions event file becomes an `Event`; `route` says
 what to do with it, or why nothing. Both entry points (action, webhook) share it.
+
+A comment edited or deleted re-runs the review when it held a reference before
+(`changes.body.from`, or the deleted body) or holds one now: otherwise a green gate
+would stand on runs nobody links any more, or miss a run linked since.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from bot.review.refs import find_refs
 from bot.review.reviewers import Command, CommandKind, parse_command
 
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited", "ready_for_review"})
 REVIEW_EVENT_ACTIONS = frozenset({"submitted", "dismissed", "edited"})
+CHANGED_COMMENT_ACTIONS = frozenset({"edited", "deleted"})
 WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 HANDLED_EVENTS = frozenset(
     {"pull_request", "pull_request_target", "pull_request_review", "issue_comment"}
@@ -102,10 +108,12 @@ def _route_pull_request(event: Event) -> Decision:
 
 
 def _route_comment(event: Event) -> Decision:
-    if event.action != "created":
-        return Decision(Action.IGNORE, f"issue_comment `{event.action}` changes nothing")
     comment = event.payload.get("comment") or {}
     user = comment.get("user") or {}
+    if event.action in CHANGED_COMMENT_ACTIONS:
+        return _route_changed_comment(event, comment, user)
+    if event.action != "created":
+        return Decision(Action.IGNORE, f"issue_comment `{event.action}` changes nothing")
     if user.get("type") == "Bot":
         return Decision(Action.IGNORE, "comments by bots are not commands")
     command = parse_command(str(comment.get("body") or ""))
@@ -121,3 +129,20 @@ def _route_comment(event: Event) -> Decision:
     if command.kind is CommandKind.INVALID:
         return Decision(Action.COMMAND, f"invalid command: {command.problem}", command)
     return Decision(Action.COMMAND, f"command `{command.raw}` by @{user.get('login')}", command)
+
+
+def _route_changed_comment(
+    event: Event, comment: Mapping[str, Any], user: Mapping[str, Any]
+) -> Decision:
+    """An edited or deleted comment: a review when it held or holds a reference.
+    Bots' comments (the bot's own, edited on every review) never count."""
+    if user.get("type") == "Bot":
+        return Decision(Action.IGNORE, f"a comment by a bot was {event.action}")
+    changes = event.payload.get("changes") or {}
+    before = (changes.get("body") or {}).get("from") if isinstance(changes, Mapping) else None
+    texts = [str(comment.get("body") or ""), str(before or "")]
+    if not find_refs(texts):
+        return Decision(
+            Action.IGNORE, f"the {event.action} comment held no MLflow reference, and holds none"
+        )
+    return Decision(Action.REVIEW, f"a comment with an MLflow reference was {event.action}")
