@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import io
 import json
 import os
@@ -21,7 +20,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,20 +123,6 @@ def _checked(stub: GitHubStub, github: dict[str, int]) -> int:
 # --- in-process -------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def unpaced() -> Iterator[None]:
-    """PyGithub without its production pacing, as the test suite runs it: the
-    in-process numbers are the work, not the sleeps (reported apart)."""
-    from bot.githost import client as githost
-
-    original = githost.GitHubRepo
-    githost.GitHubRepo = functools.partial(original, throttle=False)  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        githost.GitHubRepo = original  # type: ignore[misc]
-
-
 def timed(work: Callable[[], object], stub: GitHubStub) -> Sample:
     counting.take()
     stub.take_calls()
@@ -177,7 +162,7 @@ def process_once(env: dict[str, str], stub: GitHubStub, count: bool = False) -> 
     full = {**os.environ, **env}
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         count_file = Path(handle.name)
-    if count or env.get("BENCH_UNPACED"):
+    if count:
         full["PYTHONPATH"] = os.pathsep.join([str(HOOK), str(ROOT)])
     if count:
         full["BENCH_COUNT_FILE"] = str(count_file)

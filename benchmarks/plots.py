@@ -3,7 +3,7 @@
 One review = a metric comparison of 50 metrics + 5 training curves (one candidate and
 production) + 2 artifact pairs of 600x600 images, from histories already fetched. Each
 history length is measured twice in the same run: as the bot draws it (downsampled
-to 1,000 points per line by `bot.plots.charts.downsample`) and naively (the full history).
+to 1,000 points per line by `bot.plots.charts.bucket_minmax`) and naively (the full history).
 
     .venv/bin/python benchmarks/plots.py [--runs 5] [--steps 1000,10000,100000]
 
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 from bot.domain import Change, Direction, MetricCell, MetricRow, PlotImage, Threshold  # noqa: E402
 from bot.plots.artifacts import artifact_pairs, side_by_side  # noqa: E402
-from bot.plots.charts import downsample, metric_comparison, training_curves  # noqa: E402
+from bot.plots.charts import bucket_minmax, metric_comparison, training_curves  # noqa: E402
 
 METRICS = 50
 CURVES = 5
@@ -158,7 +158,7 @@ def measure(steps: int, runs: int) -> dict[str, object]:
         "naive_median_s": round(naive, 4),
         "naive_over_downsampled": round(naive / fast, 2),
         "downsample_all_lines_ms": round(
-            1000 * median_seconds(lambda: [downsample(p, MAX_POINTS) for p in lines], runs), 2
+            1000 * median_seconds(lambda: [bucket_minmax(p, MAX_POINTS) for p in lines], runs), 2
         ),
         "peak_mb": round(peak_mb(lambda: review(data, MAX_POINTS)), 1),
         "naive_peak_mb": round(peak_mb(lambda: review(data, naive_points)), 1),

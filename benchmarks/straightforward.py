@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.app.images import content_path, hosted
 from bot.config.schema import CONFIG_PATH, load_config
+from bot.constants import MARKER
 from bot.domain import (
     ArtifactInfo,
     Assignment,
@@ -32,7 +33,7 @@ from bot.domain import (
 )
 from bot.plots import artifacts as artifact_plots
 from bot.plots import charts as plots
-from bot.render.comment import MARKER, render_comment
+from bot.render.comment import render_comment
 from bot.review.gate import decide
 from bot.review.pipeline import compare
 from bot.review.refs import find_refs

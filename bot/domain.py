@@ -6,7 +6,6 @@ them at the edge, so no MLflow or GitHub object ever travels past an adapter.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -99,9 +98,7 @@ class ModelVersionInfo:
 # well-known MLflow tags
 TAG_NOTE = "mlflow.note.content"
 TAG_RUN_NAME = "mlflow.runName"
-TAG_USER = "mlflow.user"
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
-TAG_GIT_BRANCH = "mlflow.source.git.branch"
 TAG_GIT_REPO = "mlflow.source.git.repoURL"
 TAG_SOURCE_NAME = "mlflow.source.name"
 TAG_SOURCE_TYPE = "mlflow.source.type"
@@ -390,10 +387,6 @@ class PullRequest:
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 # --- the review as a whole ---------------------------------------------------

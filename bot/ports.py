@@ -157,6 +157,3 @@ class ImagePort(Protocol):
     def publish(self, images: Sequence[PlotImage], run_id: str | None = None) -> list[HostedImage]:
         """Host the images (about run `run_id`, the first candidate) and return their URLs."""
         ...
-
-
-Env = Mapping[str, str]

@@ -17,7 +17,8 @@ from mlflow_helpers import make_run, register, unique_name
 from bot.config.schema import Config
 from bot.domain import PullRequest, Review, ReviewState
 from bot.handlers.closed import close_pull_request
-from bot.handlers.pull_request import Deps, Outcome, review_pull_request
+from bot.handlers.context import Deps, Outcome
+from bot.handlers.pull_request import review_pull_request
 from bot.ports import RunsPort
 from bot.tracking.client import MlflowRuns
 from tests.fakes import FakeGitHub

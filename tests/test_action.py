@@ -9,7 +9,6 @@ needs changed.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import time
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
 from bot.app.action import run_action
-from bot.githost import client as githost
 from tests import github_payloads as gp
 from tests.github_sim import GitHubSim
 
@@ -35,14 +33,6 @@ reviewers:
 plots:
   host: none
 """
-
-
-@pytest.fixture(autouse=True)
-def no_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PyGithub's production pacing (seconds between writes) has no place in tests."""
-    monkeypatch.setattr(
-        githost, "GitHubRepo", functools.partial(githost.GitHubRepo, throttle=False)
-    )
 
 
 @pytest.fixture
@@ -107,6 +97,7 @@ class Runner:
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
             "GITHUB_OUTPUT": str(outputs), "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MODEL_REVIEW_GITHUB_PACING": "off",  # the production pacing waits between writes
         }  # fmt: skip
         assert run_action(env) == 0
         lines = outputs.read_text().splitlines()

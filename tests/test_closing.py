@@ -6,7 +6,6 @@ plus one end-to-end run of `model-review action` with the GitHub stand-in.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from mlflow.tracking import MlflowClient
 from mlflow_helpers import RequestLog
 
 from bot.errors import TrackingError
-from bot.githost import client as githost
 from bot.handlers.closed import OUTCOME, Closing, with_outcome
 from bot.handlers.state import BotState, decode_state, encode_state, strip_state
 from bot.tracking.client import MlflowRuns
@@ -213,9 +211,6 @@ def sim(world: World) -> Iterator[tuple[GitHubSim, responses.RequestsMock]]:
 def test_action_end_to_end_merged_and_promoted(
     sim, world: World, tmp_path: Path, tracking_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        githost, "GitHubRepo", functools.partial(githost.GitHubRepo, throttle=False)
-    )
     github, rsps = sim
     action = Runner(tmp_path, tracking_env)
     action("pull_request", pr_event(github, "opened"))

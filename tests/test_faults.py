@@ -12,7 +12,6 @@ mistake and the PR never keeps two of the bot's comments.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
 import socket
@@ -34,11 +33,12 @@ from mlflow_helpers import make_run, register, unique_name
 from requests import PreparedRequest
 
 from bot.app.action import run_action
+from bot.app.wiring import GitHubFactory
 from bot.domain import Comment, PullRequest, RunSnapshot
-from bot.githost import client as githost
 from bot.githost.client import GitHubRepo
 from bot.githost.data import RetryPolicy
-from bot.handlers.pull_request import Deps, review_pull_request
+from bot.handlers.context import Deps
+from bot.handlers.pull_request import review_pull_request
 from bot.handlers.state import decode_state
 from bot.tracking.data import CLIENT_ENV_DEFAULTS
 from tests import github_payloads as gp
@@ -57,12 +57,15 @@ plots:
 """
 
 
-@pytest.fixture(autouse=True)
-def bounded_github(monkeypatch: pytest.MonkeyPatch) -> None:
+def bounded_github(
+    repo: str, token: str, base_url: str, bot_login: str, server_url: str | None
+) -> GitHubRepo:
     """No pacing and no backoff sleeps; the production retry count would be 3."""
     policy = RetryPolicy(total=GITHUB_RETRIES, backoff_factor=0, max_rate_limit_wait=5)
-    fast = functools.partial(GitHubRepo, throttle=False, retry=policy)
-    monkeypatch.setattr(githost, "GitHubRepo", fast)
+    return GitHubRepo(
+        repo, token, base_url=base_url, bot_login=bot_login, server_url=server_url,
+        throttle=False, retry=policy,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -87,6 +90,7 @@ class Action:
     rsps: responses.RequestsMock
     env: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    github: GitHubFactory | None = bounded_github  # None: the production adapter
 
     def __call__(self) -> tuple[int, dict[str, str]]:
         self.count += 1
@@ -102,7 +106,7 @@ class Action:
             "GITHUB_OUTPUT": str(outputs), "MLFLOW_TRACKING_URI": self.tracking_uri,
             **self.env,
         }  # fmt: skip
-        code = run_action(env)
+        code = run_action(env, github=self.github)
         lines = outputs.read_text().splitlines() if outputs.exists() else []
         return code, dict(line.split("=", 1) for line in lines)
 
@@ -354,7 +358,8 @@ def test_github_5xx_once_is_retried(action: Action) -> None:
 def test_github_5xx_that_persists(
     action: Action, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(githost, "GitHubRepo", functools.partial(GitHubRepo, throttle=False))
+    action.github = None  # the production retry policy, unpaced
+    action.env["MODEL_REVIEW_GITHUB_PACING"] = "off"
     tries = 4  # `responses` does not sleep, so the production backoff costs nothing here
     action.fail("POST", "issues/7/comments", 503, times=2 * tries)
     action.start()

@@ -8,9 +8,12 @@ from dataclasses import replace
 import pytest
 
 from bot.config.schema import Config
+from bot.constants import MARKER
 from bot.domain import GateState, PullRequest, Review, ReviewState, RunSnapshot
-from bot.handlers.pull_request import Deps, review_pull_request
-from bot.handlers.state import MARKER, decode_state
+from bot.errors import ConfigError
+from bot.handlers.context import Deps
+from bot.handlers.pull_request import review_pull_request
+from bot.handlers.state import decode_state
 from bot.ports import RunsPort
 from bot.review.reviewers import parse_command
 from tests.fakes import FakeGitHub, FakeImages, FakeRuns
@@ -202,6 +205,21 @@ def test_mlflow_down_fails_closed(world) -> None:
     review_pull_request(7, deps)
     assert github.status_of("1" * 40) is GateState.ERROR
     assert "cannot be reached" in github.comment_list[0].body
+
+
+def test_a_config_error_raised_during_the_review_fails_closed_too(world) -> None:
+    """Any error the bot can name, ConfigError included, ends in an `error` status
+    and a comment; none escapes with the gate left as it was."""
+    github, _, deps = world
+
+    def refuse(config: Config) -> RunsPort:
+        raise ConfigError("`mlflow.experiments` names an experiment that is not there")
+
+    deps.runs = refuse
+    outcome = review_pull_request(7, deps)
+    assert github.status_of("1" * 40) is GateState.ERROR
+    assert outcome.gate is not None and outcome.gate.state is GateState.ERROR
+    assert "is not there" in github.comment_list[0].body
 
 
 def test_fork_pr_with_read_only_token_writes_nothing(world) -> None:

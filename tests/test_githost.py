@@ -17,9 +17,10 @@ import responses
 from responses import matchers
 from urllib3 import HTTPResponse
 
+from bot.constants import ACTIONS_BOT_LOGIN
 from bot.domain import GateState, ReviewState
 from bot.errors import GitHubError, UsageError
-from bot.githost.client import ACTIONS_BOT_LOGIN, AppInstallations, GitHubRepo, make_retry
+from bot.githost.client import AppInstallations, GitHubRepo, make_retry
 from bot.githost.data import RetryPolicy, git_blob_sha
 from bot.ports import GitHubPort
 from tests import github_payloads as gp

@@ -11,9 +11,9 @@ import time
 import pytest
 from github.GithubException import GithubException
 
+from bot.constants import STATUS_DESCRIPTION_LIMIT
 from bot.domain import GateState
 from bot.githost.data import (
-    STATUS_DESCRIPTION_LIMIT,
     changed_files,
     check_repo_name,
     comment_from_json,

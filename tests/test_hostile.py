@@ -26,6 +26,7 @@ from mlflow_helpers import make_run, unique_name
 
 from bot.app.offline import review_to_text
 from bot.config.schema import Config
+from bot.constants import MARKER
 from bot.domain import (
     TAG_DOCKER_IMAGE,
     TAG_NOTE,
@@ -46,9 +47,10 @@ from bot.domain import (
     RunSnapshot,
     Unresolved,
 )
-from bot.handlers.pull_request import Deps, Outcome, review_pull_request
+from bot.handlers.context import Deps, Outcome
+from bot.handlers.pull_request import review_pull_request
 from bot.handlers.state import BotState, decode_state, encode_state, strip_state
-from bot.render.comment import MARKER, render_comment, render_error
+from bot.render.comment import render_comment, render_error
 from bot.review.pipeline import ReviewRequest
 from bot.review.refs import MAX_REFS, find_refs
 from bot.review.resolve import (

@@ -24,8 +24,8 @@ from bot.domain import (
 from bot.plots import charts as plots
 from bot.plots import figures
 from bot.plots.charts import (
+    bucket_minmax,
     choose_curves,
-    downsample,
     metric_comparison,
     scale_group,
     training_curves,
@@ -285,7 +285,7 @@ def test_curves_are_deterministic() -> None:
     assert first[0].png == again[0].png
 
 
-# --- downsample ----------------------------------------------------------------
+# --- bucket_minmax ----------------------------------------------------------------
 
 point_lists = st.lists(
     st.tuples(
@@ -298,8 +298,8 @@ point_lists = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(points=point_lists, max_points=st.integers(min_value=4, max_value=200))
-def test_downsample_properties(points: list[tuple[int, float]], max_points: int) -> None:
-    out = downsample(points, max_points)
+def test_bucket_minmax_properties(points: list[tuple[int, float]], max_points: int) -> None:
+    out = bucket_minmax(points, max_points)
     ordered = sorted(points, key=lambda p: p[0])
 
     assert len(out) <= max_points
@@ -317,8 +317,8 @@ def test_downsample_properties(points: list[tuple[int, float]], max_points: int)
     steps=st.sets(st.integers(min_value=0, max_value=10**9), max_size=500),
     max_points=st.integers(min_value=4, max_value=100),
 )
-def test_downsample_keeps_steps_strictly_increasing(steps: set[int], max_points: int) -> None:
-    out = downsample([(s, float(s % 7)) for s in steps], max_points)
+def test_bucket_minmax_keeps_steps_strictly_increasing(steps: set[int], max_points: int) -> None:
+    out = bucket_minmax([(s, float(s % 7)) for s in steps], max_points)
 
     assert all(a[0] < b[0] for a, b in pairwise(out))
 
@@ -328,27 +328,27 @@ def is_subsequence(part: Sequence[tuple[int, float]], whole: Sequence[tuple[int,
     return all(any(p == w for w in it) for p in part)
 
 
-def test_downsample_keeps_a_single_spike_in_a_long_history() -> None:
+def test_bucket_minmax_keeps_a_single_spike_in_a_long_history() -> None:
     points = [(s, 1.0 + (s % 10) * 0.01) for s in range(100_000)]
     points[54_321] = (54_321, 50.0)
     points[77_777] = (77_777, -50.0)
-    out = downsample(points, 1000)
+    out = bucket_minmax(points, 1000)
 
     assert len(out) <= 1000
     assert (54_321, 50.0) in out
     assert (77_777, -50.0) in out
 
 
-def test_downsample_short_input_is_sorted_and_clean() -> None:
+def test_bucket_minmax_short_input_is_sorted_and_clean() -> None:
     points = [(3, 0.3), (1, NAN), (2, INF), (0, 0.0)]
 
-    assert downsample(points, 1000) == [(0, 0.0), (3, 0.3)]
-    assert downsample([], 10) == []
+    assert bucket_minmax(points, 1000) == [(0, 0.0), (3, 0.3)]
+    assert bucket_minmax([], 10) == []
 
 
-def test_downsample_of_one_repeated_step() -> None:
+def test_bucket_minmax_of_one_repeated_step() -> None:
     points = [(0, float(v % 13)) for v in range(500)]
-    out = downsample(points, 8)
+    out = bucket_minmax(points, 8)
 
     assert out[0] == (0, 0.0)
     assert out[-1] == points[-1]
@@ -356,9 +356,9 @@ def test_downsample_of_one_repeated_step() -> None:
     assert len(out) <= 8
 
 
-def test_downsample_refuses_budgets_below_four() -> None:
+def test_bucket_minmax_refuses_budgets_below_four() -> None:
     with pytest.raises(ValueError, match="at least 4"):
-        downsample([(0, 1.0)], 3)
+        bucket_minmax([(0, 1.0)], 3)
 
 
 # --- choose_curves ---------------------------------------------------------------

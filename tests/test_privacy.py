@@ -10,7 +10,6 @@ allow-list gets no MLflow data at all.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import logging
 from collections.abc import Iterator
@@ -27,10 +26,10 @@ from mlflow_helpers import make_run, register, unique_name
 from bot.app.action import run_action
 from bot.config.schema import Config, MlflowConfig
 from bot.domain import GateState, PullRequest, RunSnapshot
-from bot.githost import client as githost
 from bot.githost.client import GitHubRepo
 from bot.handlers.closed import close_pull_request
-from bot.handlers.pull_request import Deps, Outcome, review_pull_request
+from bot.handlers.context import Deps, Outcome
+from bot.handlers.pull_request import review_pull_request
 from bot.ports import RunsPort
 from bot.review.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
 from bot.review.refs import find_refs
@@ -412,12 +411,6 @@ def test_the_adapter_reads_visibility_from_the_base_repository(
 
 
 @pytest.fixture
-def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PyGithub's production pacing (seconds between writes) has no place in tests."""
-    monkeypatch.setattr(githost, "GitHubRepo", functools.partial(GitHubRepo, throttle=False))
-
-
-@pytest.fixture
 def mlflow_world(mlflow_client: MlflowClient, tracking_env: str) -> dict[str, str]:
     fraud, hr = unique_name("fraud"), unique_name("SECRET-EXPERIMENT")
     model = unique_name("fraud-model")
@@ -448,6 +441,7 @@ def run_the_action(sim: GitHubSim, tmp_path: Path, tracking_uri: str) -> list[st
         "GITHUB_REPOSITORY": sim.repo, "GITHUB_TOKEN": "ghs_test",
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
         "GITHUB_OUTPUT": str(tmp_path / "outputs"), "MLFLOW_TRACKING_URI": tracking_uri,
+        "MODEL_REVIEW_GITHUB_PACING": "off",  # the production pacing waits between writes
     }  # fmt: skip
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add_passthru("http://127.0.0.1")
@@ -467,7 +461,6 @@ def run_the_action(sim: GitHubSim, tmp_path: Path, tracking_uri: str) -> list[st
     "outside the allow-list",
     "Comment, job summary, step outputs, stdout/stderr and logs hold nothing of the refused run",
 )
-@pytest.mark.usefixtures("unpaced")
 def test_action_publishes_nothing_of_a_refused_run(
     mlflow_world: dict[str, str],
     tmp_path: Path,
@@ -491,7 +484,6 @@ def test_action_publishes_nothing_of_a_refused_run(
     "The token never reaches the comment, the status, the job summary or the outputs: "
     "links and messages name the host alone",
 )
-@pytest.mark.usefixtures("unpaced")
 def test_credentials_in_the_tracking_uri_are_never_published(
     world: World, caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

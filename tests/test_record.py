@@ -24,7 +24,8 @@ from bot.domain import (
     ReviewState,
     RunSnapshot,
 )
-from bot.handlers.pull_request import Deps, review_pull_request
+from bot.handlers.context import Deps
+from bot.handlers.pull_request import review_pull_request
 from bot.handlers.record import ATTEMPTS, Facts, review_tags
 from bot.handlers.state import decode_state
 from tests.fakes import FakeGitHub, FakeRuns

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import reports
 
+from bot.constants import MARKER
 from bot.domain import (
     Assignment,
     Change,
@@ -82,7 +83,7 @@ class _Tags(HTMLParser):
 def assert_safe(out: str, state_block: str = "") -> None:
     """No markup, mention or hidden character from user input survives."""
     body = out.replace(state_block, "") if state_block else out
-    assert body.startswith(render.MARKER + "\n")
+    assert body.startswith(MARKER + "\n")
     assert body.count("<!--") == 1 and body.count("-->") == 1
     assert not MENTION.search(out)
     assert not re.search(r"#\d", out)
@@ -151,7 +152,7 @@ def test_golden_preview_html(request: pytest.FixtureRequest) -> None:
 def test_comment_layout_for_one_candidate() -> None:
     out = render.render_comment(reports.one_candidate())
     lines = out.splitlines()
-    assert lines[0] == render.MARKER
+    assert lines[0] == MARKER
     assert lines[1] == "### 🧪 Model review"
     assert "1 regressed beyond threshold" in lines[3]
     assert "with production [**gbm-2026-02**]" in out
@@ -349,7 +350,7 @@ def test_huge_review_fits_and_says_what_it_left_out() -> None:
 def test_any_limit_holds_and_keeps_marker_and_state(max_chars: int) -> None:
     out = render.render_comment(reports.huge(), state_block=STATE, max_chars=max_chars)
     assert len(out) <= max_chars
-    assert out.startswith(render.MARKER + "\n")
+    assert out.startswith(MARKER + "\n")
     assert out.endswith(STATE + "\n")
     assert out.count(STATE) == 1
 

@@ -22,7 +22,7 @@ from bot.tracking.data import (
     bulk_history,
     check_relative,
     configure_client_env,
-    downsample,
+    even_sample,
     in_list,
     model_version,
     newest_version,
@@ -37,10 +37,10 @@ histories = st.lists(st.tuples(st.integers(0, 10**6), values), max_size=300).map
 
 
 @given(histories, st.integers(1, 60))
-def test_downsample_keeps_ends_and_extremes_within_budget(
+def test_even_sample_keeps_ends_and_extremes_within_budget(
     points: list[tuple[int, float]], max_points: int
 ) -> None:
-    out = downsample(points, max_points)
+    out = even_sample(points, max_points)
     ordered = sorted(points)
 
     assert len(out) == min(len(points), max_points)

@@ -2,14 +2,13 @@
 
 On the process's PYTHONPATH only when the benchmark asks for one of them:
 $BENCH_COUNT_FILE: tally every HTTP request (benchmarks/counting.py) and write the
-tally there as JSON at exit. $BENCH_UNPACED: PyGithub without its production pacing,
-so the process's time can be split into work and pacing.
+tally there as JSON at exit. (Write pacing is turned off through the bot's own setting,
+MODEL_REVIEW_GITHUB_PACING=off, not here.)
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import os
 
@@ -24,8 +23,3 @@ if _PATH:
             json.dump(counting.take(), handle)
 
     atexit.register(_dump)
-
-if os.environ.get("BENCH_UNPACED"):
-    from bot.githost import client as githost
-
-    githost.GitHubRepo = functools.partial(githost.GitHubRepo, throttle=False)  # type: ignore[misc]

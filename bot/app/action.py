@@ -15,22 +15,23 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from bot.app.wiring import images_for, make_runs, utc_now
+from bot.app.wiring import GitHubFactory, github_for, images_for, make_runs, utc_now
 from bot.config.schema import CONFIG_PATH
+from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
 from bot.errors import ModelReviewError, UsageError
-from bot.handlers.pull_request import Deps, Outcome
+from bot.handlers.context import Deps, Outcome
 from bot.handlers.router import Action, Event, route
 
 log = logging.getLogger(__name__)
 
-ACTIONS_BOT = "github-actions[bot]"
 NO_TOKEN_HINT = "pass `github-token` to the action (default: ${{ github.token }})"
 # events whose GITHUB_TOKEN is read-only when the PR comes from a fork
 FORK_READ_ONLY_EVENTS = frozenset({"pull_request", "pull_request_review"})
 
 
-def run_action(env: Mapping[str, str] | None = None) -> int:
-    """Handle the event of this workflow run; 0 on success or nothing to do."""
+def run_action(env: Mapping[str, str] | None = None, *, github: GitHubFactory | None = None) -> int:
+    """Handle the event of this workflow run; 0 on success or nothing to do.
+    `github` builds the GitHub adapter (default: bot.app.wiring.github_for(env))."""
     env = os.environ if env is None else env
     try:
         event = read_event(env)
@@ -43,7 +44,7 @@ def run_action(env: Mapping[str, str] | None = None) -> int:
         _outputs(env, {"gate": "skipped", "comment-url": "", "regressions": "0"})
         return 0
     try:
-        deps = build_deps(env, event)
+        deps = build_deps(env, event, github)
         from bot.handlers.dispatch import handle
 
         outcome = handle(event, decision, deps)
@@ -71,25 +72,23 @@ def read_event(env: Mapping[str, str]) -> Event:
     return Event(name=name, payload=payload)
 
 
-def build_deps(env: Mapping[str, str], event: Event) -> Deps:
-    from bot.githost.client import GitHubRepo
-
+def build_deps(env: Mapping[str, str], event: Event, github: GitHubFactory | None = None) -> Deps:
     token = env.get("GITHUB_TOKEN") or env.get("INPUT_GITHUB-TOKEN")
     if not token:
         raise UsageError("GITHUB_TOKEN is not set", hint=NO_TOKEN_HINT)
     repo = env.get("GITHUB_REPOSITORY") or event.repo
-    github = GitHubRepo(
+    port = (github or github_for(env))(
         repo,
         token,
-        base_url=env.get("GITHUB_API_URL") or "https://api.github.com",
-        bot_login=env.get("MODEL_REVIEW_BOT_LOGIN") or ACTIONS_BOT,
-        server_url=env.get("GITHUB_SERVER_URL") or None,
+        env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        env.get("MODEL_REVIEW_BOT_LOGIN") or ACTIONS_BOT_LOGIN,
+        env.get("GITHUB_SERVER_URL") or None,
     )
     tracking_uri = env.get("MLFLOW_TRACKING_URI", "")
     return Deps(
-        github=github,
+        github=port,
         runs=lambda config: make_runs(tracking_uri, config),
-        images=images_for(github),
+        images=images_for(port),
         now=utc_now,
         config_path=env.get("MODEL_REVIEW_CONFIG") or CONFIG_PATH,
         forks_read_only=event.name in FORK_READ_ONLY_EVENTS,

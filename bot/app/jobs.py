@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from bot.app.settings import Settings
     from bot.app.wiring import ImagesFor
     from bot.config.schema import Config
-    from bot.handlers.pull_request import Deps, Outcome
+    from bot.handlers.context import Deps, Outcome
     from bot.ports import GitHubPort, RunsPort
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class JobRunner:
     def deps(self, event: Event) -> Deps:
         """The handler's ports, as the Action builds them but acting as the App."""
         from bot.app.wiring import images_for, utc_now
-        from bot.handlers.pull_request import Deps
+        from bot.handlers.context import Deps
 
         apps = self.installations()
         installation = event.installation_id or apps.installation_id(event.repo)

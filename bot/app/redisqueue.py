@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.app.jobs import Handler, Job, JobRunner
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.settings import Settings
+from bot.constants import DEDUPE_SECONDS
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ LOCK_WAIT = JOB_TIMEOUT + 60  # how long a job waits for the PR's running one
 LATEST_TTL = 24 * 3600
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
-DEDUPE_SECONDS = 3 * 24 * 3600
 
 _runner: Handler | None = None  # the worker process's job runner (see `configure`)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.app.wiring import pacing_on
+from bot.constants import DEFAULT_API_URL
 from bot.errors import UsageError
-from bot.githost.data import DEFAULT_API_URL
 
 DEFAULT_MAX_BODY = 26 * 1024 * 1024  # GitHub caps payloads at 25 MB
 DEFAULT_WORKERS = 4
@@ -50,6 +51,7 @@ class Settings:
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             server_url=env.get("GITHUB_SERVER_URL") or None,
             queue_url=_queue_url(env),
+            github_throttle=pacing_on(env),
             max_body=_positive(env, "MODEL_REVIEW_MAX_BODY", DEFAULT_MAX_BODY, "a size in bytes"),
             workers=_positive(env, "MODEL_REVIEW_WORKERS", DEFAULT_WORKERS, "a thread count"),
             queue_size=_positive(

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs
 from bot.app.jobs import InProcessQueue, Job, JobQueue, JobRunner
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.settings import Settings
+from bot.constants import DEDUPE_SECONDS
 from bot.handlers.router import Action, Event, route
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEDUPE_SECONDS = 3 * 24 * 3600  # GitHub lets people redeliver for 3 days
 RETRY_AFTER = "30"
 SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
 GUNICORN = "gunicorn 'bot.webhook:create_app()'"

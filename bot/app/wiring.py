@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 
 from bot.config.schema import Config
+from bot.constants import iso_seconds
 from bot.domain import PullRequest
 from bot.errors import TrackingError
 from bot.ports import GitHubPort, ImagePort, RunsPort
@@ -20,7 +21,11 @@ from bot.ports import GitHubPort, ImagePort, RunsPort
 NO_TRACKING = "MLFLOW_TRACKING_URI is not set"
 NO_TRACKING_HINT = "pass `mlflow-tracking-uri` to the model-review action"
 MLFLOW_AUTH = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+
+PACING_VARIABLE = "MODEL_REVIEW_GITHUB_PACING"
+
+# (repository, token, API address, the bot's login, web address) -> the GitHub adapter
+GitHubFactory = Callable[[str, str, str, str, "str | None"], GitHubPort]
 
 # (config, PR, MLflow, the bot's previous comment body) -> where plots go (None: nowhere)
 ImagesFor = Callable[[Config, PullRequest, RunsPort, "str | None"], "ImagePort | None"]
@@ -30,7 +35,7 @@ _ENV_LOCK = threading.Lock()  # worker threads share os.environ
 
 def utc_now() -> str:
     """The clock both entry points give the handlers (UTC, whole seconds)."""
-    return datetime.now(UTC).strftime(ISO_SECONDS)
+    return iso_seconds(datetime.now(UTC))
 
 
 def prepare_mlflow_env(env: MutableMapping[str, str] | None = None) -> None:
@@ -46,6 +51,34 @@ def prepare_mlflow_env(env: MutableMapping[str, str] | None = None) -> None:
             if target.get(name) == "":
                 del target[name]
         configure_client_env(target)
+
+
+def pacing_on(env: Mapping[str, str]) -> bool:
+    """Whether GitHub writes are paced (the default: GitHub's secondary rate limits).
+    `MODEL_REVIEW_GITHUB_PACING=off` turns it off, for a GitHub Enterprise server
+    without those limits, or a test or benchmark against a local stand-in."""
+    return env.get(PACING_VARIABLE, "").strip().lower() not in {"off", "0", "false", "no"}
+
+
+def github_for(env: Mapping[str, str]) -> GitHubFactory:
+    """The GitHub adapter factory for the Action, paced as `env` says."""
+    from bot.githost.client import GitHubRepo
+
+    throttle = pacing_on(env)
+
+    def build(
+        repo: str, token: str, base_url: str, bot_login: str, server_url: str | None
+    ) -> GitHubPort:
+        return GitHubRepo(
+            repo,
+            token,
+            base_url=base_url,
+            bot_login=bot_login,
+            server_url=server_url,
+            throttle=throttle,
+        )
+
+    return build
 
 
 def make_runs(tracking_uri: str, config: Config) -> RunsPort:

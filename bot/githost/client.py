@@ -27,10 +27,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
 from bot.domain import Comment, GateState, PullRequest, Review
 from bot.errors import GitHubError
 from bot.githost import data as gd
-from bot.githost.data import DEFAULT_API_URL, RetryPolicy
+from bot.githost.data import RetryPolicy
 from bot.githost.pacing import WritePacer
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIONS_BOT_LOGIN = "github-actions[bot]"
 PER_PAGE = 100
 # PyGithub's pacing for the App's own requests (rare). A repository's writes are paced
 # by bot.githost.pacing.WritePacer instead: a review's few writes at once, then one a second.

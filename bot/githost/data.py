@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bot.constants import STATUS_DESCRIPTION_LIMIT, iso_seconds
 from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
 from bot.errors import GitHubError, UsageError
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
     from github.PullRequestReview import PullRequestReview
 
 log = logging.getLogger(__name__)
-
-DEFAULT_API_URL = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
-
-STATUS_DESCRIPTION_LIMIT = 140
 
 
 @dataclass(frozen=True)
@@ -161,10 +158,7 @@ def web_url_for(api_url: str) -> str:
 
 
 def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "" if moment is None else iso_seconds(moment)
 
 
 def comment_from_object(item: IssueComment) -> Comment:

@@ -30,11 +30,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.config.schema import load_config
-from bot.domain import Comment, GateDecision, GateState, ModelVersionInfo, PullRequest, RunSnapshot
+from bot.constants import COMMENT_BUDGET
+from bot.domain import GateDecision, GateState, ModelVersionInfo, RunSnapshot
 from bot.errors import ModelReviewError
-from bot.handlers.publish import Publisher
-from bot.handlers.pull_request import Deps, Outcome, run_fingerprint
+from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
+from bot.handlers.pull_request import run_fingerprint
 from bot.handlers.record import (
     MERGED_COMMIT,
     PR,
@@ -51,22 +51,18 @@ from bot.handlers.record import (
 )
 from bot.handlers.state import (
     BotState,
-    decode_state,
-    find_bot_comment,
     next_state,
     strip_state,
     with_state,
 )
 from bot.ports import RunsPort
-from bot.render import markdown as md
+from bot.render.comment import OUTCOME, render_outcome
 from bot.review.gate import decide
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.privacy import must_not_publish
 
 log = logging.getLogger(__name__)
 
-OUTCOME = "<!-- model-review:outcome -->"  # starts the final section of the comment
-COMMENT_LIMIT = 65_536
 MAX_PROBLEMS = 3
 
 
@@ -214,20 +210,17 @@ def _closed(w: Writer, facts: Facts) -> Closing:
 def close_pull_request(number: int, deps: Deps) -> Outcome:
     """Handle `pull_request` closed: record it in MLflow, maybe promote, and end the
     bot's comment with what happened. PRs the bot never reviewed are left alone."""
-    gh = deps.github
-    pr = gh.pull_request(number, with_files=False)
+    pr = deps.github.pull_request(number, with_files=False)
     if pr.state == "open":
         return Outcome(notice=f"#{number} is open again: nothing to record")
-    comments = gh.comments(number)
-    mine = find_bot_comment(comments, gh.bot_login())
-    state = decode_state(mine.body) if mine else None
+    thread = load_thread(deps, pr)
+    mine, state, publisher = thread.mine, thread.previous, thread.publisher
     if mine is None or state is None:
         return Outcome(notice=f"#{number} was closed before model-review reviewed it")
-    publisher = Publisher(gh, pr, mine, comments, dry_run=deps.forks_read_only and pr.from_fork)
     if publisher.dry_run:
         return publisher.finish(Outcome(notice=f"#{number} was closed: nothing recorded"))
     try:
-        closing = _record(pr, comments, state, deps)
+        closing = _record(thread, state, deps)
     except ModelReviewError as exc:
         head = "Merged" if pr.merged else "Closed without merging"
         closing = Closing(f"{head}; nothing was recorded in MLflow", problems=(str(exc),))
@@ -237,14 +230,13 @@ def close_pull_request(number: int, deps: Deps) -> Outcome:
     return publisher.finish(outcome)
 
 
-def _record(pr: PullRequest, comments: list[Comment], state: BotState, deps: Deps) -> Closing:
-    gh = deps.github
-    config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
+    gh, pr = deps.github, thread.pr
+    config = load_pr_config(deps, pr)
     if must_not_publish(pr.private, config.mlflow):  # not even asked: see bot.review.resolve
         return Closing("Closed: nothing recorded, this public repository has no allow-list")
     runs = deps.runs(config)
-    texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
-    report = build_review(ReviewRequest(texts=texts, commits=pr.commits), runs, config)
+    report = build_review(ReviewRequest(texts=thread.texts, commits=pr.commits), runs, config)
     if not report.candidates:
         return Closing("Closed with no model under review: nothing to record in MLflow")
     fresh = next_state(state, run_fingerprint(report), deps.now(), head_sha=pr.head_sha)
@@ -265,16 +257,12 @@ def _record(pr: PullRequest, comments: list[Comment], state: BotState, deps: Dep
 
 def with_outcome(body: str, closing: Closing, state: BotState) -> str:
     """The bot's comment with its final section (replacing an earlier one) and state."""
-    lines = [OUTCOME, f"🏁 **{md.escape_message(closing.text, 600)}**"]
-    if closing.problems:
-        lines += ["", "> [!WARNING]"]
-        lines += [f"> - {md.escape_message(p, 500)}" for p in closing.problems[:MAX_PROBLEMS]]
-    section = "\n".join(lines)
+    section = render_outcome(closing.text, closing.problems[:MAX_PROBLEMS])
     text = strip_state(body)
     cut = text.rfind(OUTCOME)
     if cut >= 0:
         text = text[:cut].rstrip()
-    room = COMMENT_LIMIT - len(section) - len(with_state("", state)) - 8
+    room = COMMENT_BUDGET - len(section) - len(with_state("", state)) - 8
     if len(text) > room:  # a review at the size limit: cut its end, keep the outcome
         text = text[: text.rfind("\n", 0, room - 2)] + "\n…"
     return with_state(f"{text}\n\n{section}", state)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from bot.handlers.closed import close_pull_request
-from bot.handlers.pull_request import Deps, Outcome, review_pull_request
+from bot.handlers.context import Deps, Outcome
+from bot.handlers.pull_request import review_pull_request
 from bot.handlers.router import Action, Decision, Event
 
 log = logging.getLogger(__name__)

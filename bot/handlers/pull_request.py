@@ -11,11 +11,9 @@ import fnmatch
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from bot.config.schema import CONFIG_PATH, Config, load_config
+from bot.config.schema import Config
 from bot.domain import (
     Assignment,
     Comment,
@@ -26,18 +24,17 @@ from bot.domain import (
     ReviewReport,
 )
 from bot.errors import ConfigError, ModelReviewError
+from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
 from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
 from bot.handlers.record import RECORDED, Facts, record_review
 from bot.handlers.state import (
     BotState,
-    decode_state,
     encode_state,
-    find_bot_comment,
     fingerprint,
     next_state,
 )
-from bot.ports import GitHubPort, ImagePort, RunsPort
+from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment
 from bot.render.markdown import clean
 from bot.review.gate import decide
@@ -54,40 +51,12 @@ from bot.review.reviewers import Command, CommandKind, apply_reassign, assign
 log = logging.getLogger(__name__)
 
 NO_MODEL = "no model under review"
-NEEDS_RUN = "this PR changes model code but links no MLflow run"
+NEEDS_RUN_STATUS = "this PR changes model code but links no MLflow run"
 UNRESOLVED = "the MLflow references in this PR could not be resolved"
 PLOTS_OFF = (
     "Plots are off for this repository (`plots.host: none`): the training curves and the "
     "runs' images are in MLflow, see the links below."
 )
-
-
-@dataclass
-class Deps:
-    """What a handler needs; the entry points build the real ones, tests pass fakes."""
-
-    github: GitHubPort
-    runs: Callable[[Config], RunsPort]
-    # (config, PR, MLflow, the bot's previous comment body) -> where plots go
-    images: Callable[[Config, PullRequest, RunsPort, str | None], ImagePort | None]
-    now: Callable[[], str]
-    config_path: str = CONFIG_PATH
-    # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
-    forks_read_only: bool = False
-    # waits between retries of MLflow writes (the review's record, bot.handlers.record)
-    pause: Callable[[float], None] = time.sleep
-
-
-@dataclass
-class Outcome:
-    """What happened, for the action's outputs, the job summary and the logs."""
-
-    gate: GateDecision | None = None
-    comment_url: str | None = None
-    regressions: int = 0
-    markdown: str = ""
-    notice: str = ""
-    writes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -101,30 +70,23 @@ class _Context:
 
 def review_pull_request(number: int, deps: Deps, command: Command | None = None) -> Outcome:
     """Full review of PR `number`: the comment, the review requests and the gate."""
-    gh = deps.github
-    pr = gh.pull_request(number, with_files=False)  # files: only if require_review_for
+    pr = deps.github.pull_request(number, with_files=False)  # files: if require_review_for
     if pr.state != "open":
         return Outcome(notice=f"pull request #{number} is {pr.state}: nothing to review")
-    comments = gh.comments(number)
-    mine = find_bot_comment(comments, gh.bot_login())
-    previous = decode_state(mine.body) if mine else None
-    dry = deps.forks_read_only and pr.from_fork
-    publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
+    thread = load_thread(deps, pr)
+    publisher, previous = thread.publisher, thread.previous
     try:
-        config = load_config(gh.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
+        config = load_pr_config(deps, pr)
     except ConfigError as exc:
         return _fail_closed(publisher, Config(), previous, deps, str(exc))
     if pr.draft and not config.gate.review_drafts:
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
-    texts = [pr.title, pr.body, *(c.body for c in comments if c.author != gh.bot_login())]
-    ctx = _Context(pr, config, mine, previous, texts)
+    ctx = _Context(pr, config, thread.mine, previous, thread.texts)
     if must_not_publish(pr.private, config.mlflow):
         return _unpublished(ctx, deps, publisher)
     try:
         return _review(ctx, deps, publisher, command)
     except ModelReviewError as exc:
-        if isinstance(exc, ConfigError):
-            raise
         return _fail_closed(publisher, config, previous, deps, str(exc))
 
 
@@ -224,7 +186,7 @@ def _no_model(
     config = ctx.config
     touched = _touched(ctx, deps)
     if touched:
-        decision = GateDecision(GateState.FAILURE, NEEDS_RUN)
+        decision = GateDecision(GateState.FAILURE, NEEDS_RUN_STATUS)
     else:
         decision = GateDecision(GateState.SUCCESS, NO_MODEL)
     outcome = Outcome(gate=decision, notice=decision.description)
@@ -239,9 +201,7 @@ def _no_model(
             facts = Facts(ctx.pr, report, decision, [], config)
             recorded = record_review(runs, facts, state, pause=deps.pause)
             report, state = _with_problems(report, recorded.problems), recorded.state
-        body = render_no_model(
-            touched, had_review=ctx.mine is not None, state_block=encode_state(state)
-        )
+        body = render_no_model(touched, state_block=encode_state(state))
         outcome.markdown = body
         outcome.comment_url = publisher.comment(body)
     publisher.status(decision, config.gate.context)

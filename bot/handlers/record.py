@@ -19,12 +19,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC
 from enum import Enum
 from functools import partial
 from typing import TypeVar
 
 from bot.config.schema import Config, NotesMode
+from bot.constants import iso_seconds, login_key
 from bot.domain import (
     Candidate,
     GateDecision,
@@ -95,10 +95,10 @@ class Facts:
         """When the gate turned green: the newest counted approval (UTC ISO); the
         same for every event, so the tags do not change while the approvals hold."""
         latest = latest_reviews(self.reviews, self.pr.author)
-        keys = {login.strip().removeprefix("@").casefold() for login in self.decision.approved_by}
+        keys = {login_key(login) for login in self.decision.approved_by}
         times = [parse_time(r.submitted_at) for k, r in latest.items() if k in keys]
         found = [t for t in times if t is not None]
-        return max(found).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if found else "unknown"
+        return iso_seconds(max(found)) if found else "unknown"
 
     def approval(self) -> dict[str, str]:
         """The tags of an approved review (only meaningful when `green`)."""

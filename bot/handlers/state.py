@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.constants import MARKER
 from bot.domain import Assignment, Comment
 
-MARKER = "<!-- model-review -->"
 STATE_VERSION = 1
 
 _OPEN = "<!-- model-review:state "

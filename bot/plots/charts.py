@@ -175,7 +175,7 @@ class _Line:
     production: bool
 
 
-def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
+def bucket_minmax(points: Sequence[Point], max_points: int) -> list[Point]:
     """At most `max_points` points that keep the curve's shape: the steps are cut into
     max_points // 4 equal ranges and each keeps its first, lowest, highest and last
     point, in step order. Non-finite values are dropped; spikes survive."""
@@ -227,14 +227,14 @@ def _lines(
 ) -> list[_Line]:
     lines: list[_Line] = []
     if baseline_run_id is not None and baseline_run_id in series:
-        points = downsample(series[baseline_run_id], max_points)
+        points = bucket_minmax(series[baseline_run_id], max_points)
         label = run_labels.get(baseline_run_id, "production")
         if points:
             lines.append(_Line(label, PRODUCTION_COLOUR, points, True))
     others = [r for r in run_labels if r != baseline_run_id]
     others += sorted(r for r in series if r not in run_labels and r != baseline_run_id)
     for index, run_id in enumerate(others):
-        points = downsample(series.get(run_id, ()), max_points)
+        points = bucket_minmax(series.get(run_id, ()), max_points)
         if points:
             label = run_labels.get(run_id, run_id[:8])
             lines.append(_Line(label, candidate_colour(index), points, False))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jinja2
 import markupsafe
 
 import bot
+from bot.constants import COMMENT_BUDGET, MARKER
 from bot.domain import Assignment, GateDecision, ReviewReport
 from bot.render import markdown as md
 from bot.render.view import LADDER, Budget, build_context
@@ -26,7 +27,6 @@ from bot.review.diff import verdict_line
 
 log = logging.getLogger(__name__)
 
-MARKER = "<!-- model-review -->"
 TOO_LARGE = "This review is too large for a pull-request comment; open the runs in MLflow."
 
 
@@ -90,7 +90,7 @@ def render_comment(
     assignment: Assignment | None = None,
     state_block: str = "",
     marker: str = MARKER,
-    max_chars: int = 65_000,
+    max_chars: int = COMMENT_BUDGET,
     title: str = "Model review",
 ) -> str:
     """The sticky PR comment: marker first, `state_block` last, never over `max_chars`."""
@@ -161,6 +161,19 @@ COULD_NOT_CHECK_HINT = (
 MAX_FILES = 10
 
 
+OUTCOME = "<!-- model-review:outcome -->"  # starts the final section of a closed PR's comment
+
+
+def render_outcome(text: str, problems: Sequence[str] = ()) -> str:
+    """The final section of a closed PR's comment (outcome.md.j2), starting with OUTCOME."""
+    section = (
+        environment()
+        .get_template("outcome.md.j2")
+        .render(anchor=OUTCOME, text=text, problems=list(problems))
+    )
+    return section.rstrip("\n")
+
+
 def render_notice(
     message: str,
     *,
@@ -190,13 +203,13 @@ def render_notice(
     return text.rstrip("\n") + "\n" + tail
 
 
-def render_no_model(touched: list[str], *, had_review: bool, state_block: str = "") -> str:
-    """The comment for a PR without runs: it needs one (touched paths), or lost them."""
+def render_no_model(touched: list[str], *, state_block: str = "") -> str:
+    """The comment for a PR without runs: it needs one (touched paths), or it had a
+    review and dropped its runs."""
     if touched:
         return render_notice(
             NEEDS_RUN, hint=NEEDS_RUN_HINT, files=touched, warning=True, state_block=state_block
         )
-    del had_review  # the only other case: a PR that had a review and dropped its runs
     return render_notice(NO_LONGER, hint=NO_LONGER_HINT, state_block=state_block)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from bot.constants import login_key
 from bot.domain import (
     Assignment,
     Candidate,
@@ -225,7 +226,7 @@ _GATE_ICONS = {
 
 def _reviewer_state(login: str, gate: GateDecision | None) -> tuple[str, str]:
     def among(names: Sequence[str]) -> bool:
-        return login.lower() in {n.lower() for n in names}
+        return login_key(login) in {login_key(n) for n in names}
 
     if gate is None:
         return "⏳", "requested"

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.constants import STATUS_DESCRIPTION_LIMIT, login_key
 from bot.domain import Assignment, GateDecision, GateState, Review, ReviewState
 
-MAX_DESCRIPTION = 140
+MAX_DESCRIPTION = STATUS_DESCRIPTION_LIMIT
 EFFECTIVE = frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.DISMISSED})
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _STALE_RUNS = "older than the current runs"
@@ -46,8 +47,7 @@ def parse_time(raw: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _key(login: str) -> str:
-    return login.strip().removeprefix("@").casefold()
+_key = login_key
 
 
 def latest_reviews(reviews: Sequence[Review], author: str) -> dict[str, Review]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from bot.config.schema import ReviewersConfig
+from bot.constants import login_key
 from bot.domain import Assignment
 from bot.errors import ModelReviewError
 
@@ -69,8 +70,7 @@ def _norm(entry: str) -> str:
     return entry.strip().removeprefix("@")
 
 
-def _key(entry: str) -> str:
-    return _norm(entry).casefold()
+_key = login_key
 
 
 def split_users_teams(logins: Sequence[str]) -> tuple[list[str], list[str]]:

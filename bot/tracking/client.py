@@ -305,7 +305,7 @@ class MlflowRuns:
         out: dict[str, list[Point]] = {}
         for rid in run_ids:
             metrics = self._lookup(doing, self._client.get_metric_history, rid, key) or []
-            out[rid] = td.downsample([(m.step, m.value) for m in metrics], limit)
+            out[rid] = td.even_sample([(m.step, m.value) for m in metrics], limit)
         return out
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:

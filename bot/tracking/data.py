@@ -70,7 +70,7 @@ def in_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def downsample(points: Sequence[Point], max_points: int) -> list[Point]:
+def even_sample(points: Sequence[Point], max_points: int) -> list[Point]:
     """At most `max_points` points in step order, keeping the first, last, minimum and
     maximum and spreading the rest evenly."""
     ordered = sorted(points, key=lambda p: p[0])
@@ -256,7 +256,7 @@ def bulk_history(body: Mapping[str, Any], limit: int) -> dict[str, list[Point]]:
     out: dict[str, list[Point]] = {}
     for m in body.get("metrics", []):
         out.setdefault(m["run_id"], []).append((int(m.get("step", 0)), float(m["value"])))
-    return {rid: downsample(points, limit) for rid, points in out.items()}
+    return {rid: even_sample(points, limit) for rid, points in out.items()}
 
 
 def artifact_page(body: Mapping[str, Any]) -> tuple[list[ArtifactInfo], str]:

@@ -1,0 +1,84 @@
+"""What every handler starts from: the ports (Deps), the result (Outcome), and one
+step that loads a pull request's thread — its comments, the bot's own comment and
+state, the publisher and the texts that may name runs — and its config.
+
+Both handlers (bot.handlers.pull_request, bot.handlers.closed) load a PR the same
+way, so the rules about which comment is the bot's and whose text counts live here,
+once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config.schema import CONFIG_PATH, Config, load_config
+from bot.domain import Comment, GateDecision, PullRequest
+from bot.handlers.publish import Publisher
+from bot.handlers.state import BotState, decode_state, find_bot_comment
+from bot.ports import GitHubPort, ImagePort, RunsPort
+
+
+@dataclass
+class Deps:
+    """What a handler needs; the entry points build the real ones, tests pass fakes."""
+
+    github: GitHubPort
+    runs: Callable[[Config], RunsPort]
+    # (config, PR, MLflow, the bot's previous comment body) -> where plots go
+    images: Callable[[Config, PullRequest, RunsPort, str | None], ImagePort | None]
+    now: Callable[[], str]
+    config_path: str = CONFIG_PATH
+    # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
+    forks_read_only: bool = False
+    # waits between retries of MLflow writes (the review's record, bot.handlers.record)
+    pause: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Outcome:
+    """What happened, for the action's outputs, the job summary and the logs."""
+
+    gate: GateDecision | None = None
+    comment_url: str | None = None
+    regressions: int = 0
+    markdown: str = ""
+    notice: str = ""
+    writes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A pull request's conversation as the bot sees it."""
+
+    pr: PullRequest
+    comments: list[Comment]
+    mine: Comment | None  # the bot's own comment
+    previous: BotState | None  # the state block in it
+    publisher: Publisher
+    texts: list[str]  # where references to runs are looked for
+
+
+def load_thread(deps: Deps, pr: PullRequest) -> Thread:
+    """The PR's comments (every page), the bot's comment and state, and a publisher
+    (dry run on a fork PR whose token is read-only)."""
+    gh = deps.github
+    comments = gh.comments(pr.number)
+    bot_login = gh.bot_login()
+    mine = find_bot_comment(comments, bot_login)
+    previous = decode_state(mine.body) if mine else None
+    dry = deps.forks_read_only and pr.from_fork
+    publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
+    return Thread(pr, comments, mine, previous, publisher, review_texts(pr, comments, bot_login))
+
+
+def review_texts(pr: PullRequest, comments: list[Comment], bot_login: str) -> list[str]:
+    """The title, the body and every comment not written by the bot."""
+    return [pr.title, pr.body, *(c.body for c in comments if c.author != bot_login)]
+
+
+def load_pr_config(deps: Deps, pr: PullRequest) -> Config:
+    """The config from the PR's BASE commit (a PR cannot lower its own bar);
+    ConfigError when it is invalid."""
+    return load_config(deps.github.file_at(deps.config_path, pr.base_sha), source=deps.config_path)
