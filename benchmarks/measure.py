@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import counting
-from benchmarks.github_stub import GitHubStub, PullState, tally, writes
 from benchmarks.scenario import World
 from tests import github_payloads as gp
+from tests.github_sim import GitHubSim, tally, write_count
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLE = Path(sys.executable).parent / "model-review"
@@ -70,21 +70,22 @@ def summary(samples: list[Sample]) -> dict[str, Any]:
 # --- the PR and the event ---------------------------------------------------------
 
 
-def fresh_pr(world: World, stub: GitHubStub) -> PullState:
+def fresh_pr(world: World, stub: GitHubSim) -> None:
     """The PR before the bot ever saw it: the body links the candidates, `comments`
     earlier comments by people, no status, no assets branch."""
-    pr = PullState(body=world.pr_body, commits=[world.commit], config=world.config())
-    stub.reset(pr)
+    stub.reset(
+        title="Retrain churn model", body=world.pr_body, commits=[world.commit],
+        config=world.config(),
+    )  # fmt: skip
     stub.add_comments(world.shape.comments)
-    return pr
 
 
-def action_env(world: World, stub: GitHubStub, folder: Path, tracking_uri: str) -> dict[str, str]:
+def action_env(world: World, stub: GitHubSim, folder: Path, tracking_uri: str) -> dict[str, str]:
     payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
     payload["action"] = "synchronize"
     payload["pull_request"] = gp.pull(
-        stub.pr.number, body=world.pr_body, author=stub.pr.author,
-        head_sha=stub.pr.head_sha, base_sha=stub.pr.base_sha,
+        stub.number, body=world.pr_body, author=stub.author,
+        head_sha=stub.head_sha, base_sha=stub.base_sha,
     )  # fmt: skip
     payload["repository"]["full_name"] = stub.repo
     event = folder / "event.json"
@@ -102,7 +103,7 @@ def action_env(world: World, stub: GitHubStub, folder: Path, tracking_uri: str) 
     }
 
 
-def _split(counts: dict[str, dict[str, int]], stub: GitHubStub) -> tuple[dict, dict]:
+def _split(counts: dict[str, dict[str, int]], stub: GitHubSim) -> tuple[dict, dict]:
     github_host = stub.url.removeprefix("http://")
     github = counts.pop(github_host, {})
     mlflow: dict[str, int] = {}
@@ -112,18 +113,18 @@ def _split(counts: dict[str, dict[str, int]], stub: GitHubStub) -> tuple[dict, d
     return mlflow, github
 
 
-def _checked(stub: GitHubStub, github: dict[str, int]) -> int:
+def _checked(stub: GitHubSim, github: dict[str, int]) -> int:
     """The stand-in must have received exactly what the client counted."""
     received = stub.take_calls()
     if tally(received) != github:
         raise RuntimeError(f"GitHub counts differ: client {github}, server {tally(received)}")
-    return writes(received)
+    return write_count(received)
 
 
 # --- in-process -------------------------------------------------------------------------
 
 
-def timed(work: Callable[[], object], stub: GitHubStub) -> Sample:
+def timed(work: Callable[[], object], stub: GitHubSim) -> Sample:
     counting.take()
     stub.take_calls()
     began = time.perf_counter()
@@ -156,7 +157,7 @@ def peak_mb(work: Callable[[], object]) -> float:
 # --- a whole process --------------------------------------------------------------------
 
 
-def process_once(env: dict[str, str], stub: GitHubStub, count: bool = False) -> Sample:
+def process_once(env: dict[str, str], stub: GitHubSim, count: bool = False) -> Sample:
     """`model-review action` as its own process: wall time, peak RSS (wait4) and, when
     `count`, the requests it made (through benchmarks/hook/sitecustomize.py)."""
     full = {**os.environ, **env}
@@ -183,7 +184,7 @@ def process_once(env: dict[str, str], stub: GitHubStub, count: bool = False) -> 
     received = stub.take_calls()
     if count and tally(received) != github:
         raise RuntimeError(f"GitHub counts differ: client {github}, server {tally(received)}")
-    sample = Sample(seconds, mlflow, tally(received), writes(received))
+    sample = Sample(seconds, mlflow, tally(received), write_count(received))
     sample.max_rss_mb = round(usage.ru_maxrss / 1024, 1)
     return sample
 

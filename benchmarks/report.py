@@ -17,7 +17,7 @@ Machine: {system}; {cpu}, {cpus} CPUs, {memory_gb} GB; Python {python}, MLflow {
 PyGithub {pygithub}, matplotlib {matplotlib}.
 
 MLflow is a real `mlflow server` (sqlite store, proxied artifacts) on 127.0.0.1. GitHub
-is a stand-in on a loopback socket (`benchmarks/github_stub.py`) that answers with
+is the tests' stand-in (`tests/github_sim.py`) on a loopback socket, answering with
 GitHub's shapes and pages. Times are medians ({runs} runs in-process, {process_runs} whole
 processes, {growth_runs} per growth point, 1 for the straightforward client's growth);
 ratios come from the same run. Requests are counted by endpoint on the client and, for

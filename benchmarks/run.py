@@ -4,7 +4,7 @@ possible and a straightforward client.
     .venv/bin/python benchmarks/run.py [--quick] [--runs N] [--only SECTION ...]
 
 Starts a real MLflow server (sqlite store, proxied artifacts) and a GitHub stand-in
-on a loopback socket (benchmarks/github_stub.py), builds the data, and measures:
+on a loopback socket (tests/github_sim.py), builds the data, and measures:
 the standard review (in-process, as a whole `model-review action` process, and
 re-run with nothing changed), the straightforward client on the same data, the lower
 bound of requests, growth with history length / metrics / candidates / comments,
@@ -32,9 +32,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import counting, probes, sections  # noqa: E402
-from benchmarks.github_stub import GitHubStub  # noqa: E402
 from benchmarks.lower_bound import targets  # noqa: E402
 from benchmarks.report import write_markdown  # noqa: E402
+from tests.github_sim import GitHubSim  # noqa: E402
 from tests.mlflow_server import running_server  # noqa: E402
 
 SECTIONS = ("standard", "growth", "startup", "webhook", "connection")
@@ -121,8 +121,8 @@ def run_sections(args: argparse.Namespace, runs: int, results: dict[str, Any]) -
         finally:
             timings[name] = round(time.perf_counter() - start, 1)
 
-    stub = GitHubStub()
-    stub.start()
+    stub = GitHubSim(author="dave")
+    stub.serve()
     try:
         with tempfile.TemporaryDirectory(prefix="model-review-bench-") as tmp:
             folder = Path(tmp)

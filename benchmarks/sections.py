@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import measure, straightforward
-from benchmarks.github_stub import GitHubStub
 from benchmarks.lower_bound import lower_bound as _lower_bound
 from benchmarks.measure import Sample, summary
 from benchmarks.scenario import STANDARD, Shape, World, build
+from tests.github_sim import GitHubSim
 from tests.mlflow_server import MlflowServer
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ PICTURE = re.compile(r"/blob/[0-9a-f]{40}/[^)\s\"']+\?raw=true")
 @dataclass
 class Bench:
     server: MlflowServer
-    stub: GitHubStub
+    stub: GitHubSim
     folder: Path
     runs: int
     quick: bool
@@ -59,7 +59,7 @@ class Bench:
 
     def inputs(self) -> straightforward.Inputs:
         return straightforward.Inputs(
-            self.stub.repo, self.stub.pr.number, self.stub.url, "ghs_benchmark", self.server.uri
+            self.stub.repo, self.stub.number, self.stub.url, "ghs_benchmark", self.server.uri
         )
 
     # --- one review ---------------------------------------------------------------------
@@ -113,8 +113,8 @@ def standard(bench: Bench) -> dict[str, Any]:
         "process": _process_summary(process),
         "process_unpaced": summary(unpaced),
         "process_rerun": _process_summary(process_rerun),
-        "bot_comment_chars": len(bench.stub.bot_comments()[0]["body"]),
-        "pictures": len(set(PICTURE.findall(bench.stub.bot_comments()[0]["body"]))),
+        "bot_comment_chars": len(bench.stub.bot_comments[0]["body"]),
+        "pictures": len(set(PICTURE.findall(bench.stub.bot_comments[0]["body"]))),
     }
     out["ratios"] = _ratios(out["bot"], out["straightforward"])
     return out

@@ -15,7 +15,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 API = "https://api.github.com"
@@ -97,7 +97,7 @@ def pull(
     visibility (GitHub's examples are public; the bot's tests default to private)."""
     data = _retarget(webhook("pull_request", "opened")["pull_request"], repo, api)
     text = re.sub(r"/(pulls|pull|issues)/2\b", rf"/\g<1>/{number}", json.dumps(data))
-    data = json.loads(text)
+    data = cast(Json, json.loads(text))
     data.update(number=number, title=title, body=body, draft=draft, state=state)
     data.update(merged=merged, merge_commit_sha=merge_commit_sha, user=user(author, api))
     data["requested_reviewers"] = [user(login, api) for login in reviewers]

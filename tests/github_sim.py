@@ -1,79 +1,116 @@
-"""A stateful stand-in for the GitHub REST endpoints the bot uses, on `responses`.
+"""The one stateful stand-in for the GitHub REST endpoints the bot uses.
 
-It answers with GitHub's shapes (tests/github_payloads.py, built from GitHub's own
-webhook examples), keeps comments, reviews and statuses between events, checks the
-JSON body of every write with a matcher, and records what was written. Used by the
-end-to-end tests of the Action and the webhook app.
+One state (a repository with one pull request: comments, reviews, statuses, the
+assets branch as a little git object store) and one router, served two ways:
+
+- in-process through `responses` (`install(rsps)` or the `mocked()` context), with a
+  JSON matcher on every write, for the end-to-end tests;
+- on a loopback socket (`serve()`), HTTP/1.1 with keep-alive, for a bot that runs as
+  its own process: the benchmarks and the composite-action test.
+
+Answers have GitHub's shapes (tests/github_payloads.py, built from GitHub's own
+examples), lists are paged with GitHub's `Link` headers, and every request is recorded
+as ("METHOD", "route/template") in `calls`, every write as a short line in `writes`,
+so a test asserts on exactly the writes it expects, and no others. A request no route
+knows is answered 404 and recorded in `unknown`; a write whose body GitHub would refuse
+is answered 422 and recorded in `refused`. Both must stay empty.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 from requests import PreparedRequest
 
+from bot.constants import ACTIONS_BOT_LOGIN, COMMENT_LIMIT, MARKER, STATUS_DESCRIPTION_LIMIT
 from tests import github_payloads as gp
+from tests.github_git import GitData, GitStore
 
 WIRE = "https://api.github.com:443"  # PyGithub names the port in the URLs it sends
-MARKER = "<!-- model-review -->"
+_HOST = re.compile(r"^https://api\.github\.com(:443)?")
 STATES = {"pending", "success", "failure", "error"}
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
-Answer = tuple[int, dict[str, str], str]
-
-
-def _json(request: PreparedRequest) -> dict[str, Any]:
-    body = request.body or b"{}"
-    data: dict[str, Any] = json.loads(body.decode() if isinstance(body, bytes) else body)
-    return data
+Json = dict[str, Any]
+Answer = tuple[int, Any, dict[str, str]]  # status, JSON body (None: empty), headers
+Check = Callable[[Json], "str | None"]
 
 
-def json_shape(
-    keys: set[str], check: Callable[[dict[str, Any]], str | None], optional: set[str] = frozenset()
-) -> Any:
-    """A responses matcher: the JSON body has `keys` (and maybe `optional` ones) and
-    passes `check`."""
+# --- what GitHub accepts in a write ---------------------------------------------------
 
-    def match(request: PreparedRequest) -> tuple[bool, str]:
-        data = _json(request)
+
+def _shape(keys: set[str], check: Check, optional: frozenset[str] = frozenset()) -> Check:
+    def checked(data: Json) -> str | None:
         if not keys <= set(data) <= keys | optional:
-            return False, f"body keys {sorted(data)} != {sorted(keys)} (+{sorted(optional)})"
-        problem = check(data)
-        return (problem is None), (problem or "")
+            return f"body keys {sorted(data)} != {sorted(keys)} (+{sorted(optional)})"
+        return check(data)
 
-    return match
+    return checked
 
 
-def _comment_ok(data: dict[str, Any]) -> str | None:
+def _comment_ok(data: Json) -> str | None:
     body = data["body"]
     if not isinstance(body, str) or not body.startswith(MARKER):
         return "a bot comment must start with the marker"
-    return None if len(body) <= 65_536 else "comment longer than GitHub allows"
+    return None if len(body) <= COMMENT_LIMIT else "comment longer than GitHub allows"
 
 
-def _status_ok(data: dict[str, Any]) -> str | None:
+def _status_ok(data: Json) -> str | None:
     if data["state"] not in STATES:
         return f"bad state {data['state']}"
-    if len(data["description"]) > 140:
+    if len(data["description"]) > STATUS_DESCRIPTION_LIMIT:
         return "description over 140 characters"
     return None if data["context"] == "model-review" else f"context {data['context']}"
 
 
-def _reviewers_ok(data: dict[str, Any]) -> str | None:
+def _reviewers_ok(data: Json) -> str | None:
     names = [*data["reviewers"], *data.get("team_reviewers", [])]
     if not names or not all(isinstance(n, str) and n and "@" not in n for n in names):
         return f"bad reviewer list {names}"
     return None
 
 
+def _any(data: Json) -> str | None:
+    return None
+
+
+COMMENT = _shape({"body"}, _comment_ok)
+STATUS = _shape({"state", "description", "context"}, _status_ok, frozenset({"target_url"}))
+REVIEWERS = _shape({"reviewers"}, _reviewers_ok, optional=frozenset({"team_reviewers"}))
+
+
+def _matcher(check: Check) -> Any:
+    def match(request: PreparedRequest) -> tuple[bool, str]:
+        problem = check(_json_body(request.body))
+        return problem is None, problem or ""
+
+    return match
+
+
+def _json_body(body: object) -> Json:
+    raw = body or b"{}"
+    data: Json = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    return data
+
+
+# --- the simulator ---------------------------------------------------------------------
+
+
 @dataclass
-class GitHubSim:
+class GitHubSim(GitData):
     repo: str = "acme/models"
     number: int = 7
+    title: str = "Retrain fraud model"
     author: str = "dave"
     body: str = ""
     head_sha: str = "a" * 40
@@ -83,173 +120,337 @@ class GitHubSim:
     files: list[str] = field(default_factory=lambda: ["models/train.py"])
     config: str | None = None
     requested: list[str] = field(default_factory=list)
-    comments: list[dict[str, Any]] = field(default_factory=list)
-    reviews: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
-    next_id: int = 9000
+    comments: list[Json] = field(default_factory=list)
+    reviews: list[Json] = field(default_factory=list)
+    statuses: list[Json] = field(default_factory=list)
     state: str = "open"  # "closed" once a test closes the PR
     merged: bool = False
     merge_commit_sha: str | None = None
+    bot_login: str = ACTIONS_BOT_LOGIN
+    next_id: int = 9000
+    git: GitStore = field(default_factory=GitStore)
+    # what happened
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    # where the API answers (links in answers lead back here)
+    url: str = gp.API
 
-    # --- state changes a test makes between events ---
-    def add_review(self, login: str, state: str, at: str) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._routes = self._route_table()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- state changes a test or benchmark makes between events -----------------------
+    def add_review(self, login: str, state: str, at: str) -> Json:
         self.next_id += 1
         review = gp.review(
-            self.next_id,
-            login,
-            state,
-            commit_id=self.head_sha,
-            submitted_at=at,
-            repo=self.repo,
-            number=self.number,
-        )
+            self.next_id, login, state, commit_id=self.head_sha, submitted_at=at,
+            repo=self.repo, number=self.number,
+        )  # fmt: skip
         self.reviews.append(review)
         self.requested = [r for r in self.requested if r != login]
         return review
 
-    def add_comment(self, body: str, login: str) -> None:
+    def add_comment(self, body: str, login: str) -> Json:
         self.next_id += 1
-        self.comments.append(
-            gp.issue_comment(self.next_id, body, login, repo=self.repo, number=self.number)
-        )
+        comment = gp.issue_comment(self.next_id, body, login, repo=self.repo, number=self.number)
+        self.comments.append(comment)
+        return comment
+
+    def add_comments(self, count: int, login: str = "erin") -> None:
+        """`count` comments by people (one template copied: the builders are slow)."""
+        template = gp.issue_comment(1, "", login, repo=self.repo, number=self.number)
+        for n in range(count):
+            self.next_id += 1
+            comment = json.loads(json.dumps(template))
+            comment.update(id=self.next_id, body=f"Comment {n}: looks reasonable, one question.")
+            self.comments.append(comment)
+
+    def reset(self, *, keep_git: bool = False, **pr: Any) -> None:
+        """A fresh pull request (fields as keyword arguments), no calls recorded."""
+        with self._lock:
+            fresh = GitHubSim(repo=self.repo, url=self.url, **pr)
+            for name in (f.name for f in fresh.__dataclass_fields__.values()):
+                if name != "git" or not keep_git:
+                    setattr(self, name, getattr(fresh, name))
 
     @property
-    def bot_comments(self) -> list[dict[str, Any]]:
-        return [c for c in self.comments if c["user"]["login"] == "github-actions[bot]"]
+    def bot_comments(self) -> list[Json]:
+        return [c for c in self.comments if c["user"]["login"] == self.bot_login]
 
     @property
-    def status(self) -> dict[str, Any] | None:
+    def status(self) -> Json | None:
         return self.statuses[-1] if self.statuses else None
 
-    def unused(self, rsps: responses.RequestsMock) -> list[str]:
-        """The endpoints registered by `install` that no request reached."""
-        return [f"{r.method} {r.url}" for r in rsps.registered() if not r.call_count]
+    def take_calls(self) -> list[tuple[str, str]]:
+        with self._lock:
+            calls, self.calls = self.calls, []
+        return calls
 
-    # --- wiring ---
+    def check(self) -> None:
+        """Nothing reached the stand-in that GitHub would not have answered."""
+        assert self.unknown == [], f"requests no route knows: {self.unknown}"
+        assert self.refused == [], f"writes GitHub would refuse: {self.refused}"
+
+    # --- routing --------------------------------------------------------------------------
+    def _route_table(self) -> list[tuple[str, re.Pattern[str], str, Callable[..., Answer], Check]]:
+        n = r"(\d+)"
+        table: list[tuple[str, str, str, Callable[..., Answer], Check]] = [
+            ("GET", rf"/pulls/{n}", "pulls/N", self._pull, _any),
+            ("GET", rf"/pulls/{n}/commits", "pulls/N/commits", self._commits, _any),
+            ("GET", rf"/pulls/{n}/files", "pulls/N/files", self._files, _any),
+            ("GET", rf"/pulls/{n}/reviews", "pulls/N/reviews", self._reviews, _any),
+            ("POST", rf"/pulls/{n}/requested_reviewers", "pulls/N/requested_reviewers",
+             self._request_reviewers, REVIEWERS),
+            ("GET", rf"/issues/{n}", "issues/N", self._issue, _any),
+            ("GET", rf"/issues/{n}/comments", "issues/N/comments", self._comments, _any),
+            ("POST", rf"/issues/{n}/comments", "issues/N/comments", self._create_comment,
+             COMMENT),
+            ("PATCH", rf"/issues/comments/{n}", "issues/comments/N", self._update_comment,
+             COMMENT),
+            ("DELETE", rf"/issues/comments/{n}", "issues/comments/N", self._delete_comment, _any),
+            ("GET", r"/contents/(.+)", "contents/PATH", self._contents, _any),
+            ("GET", r"/commits/([0-9a-f]{40})", "commits/SHA", self._commit, _any),
+            ("GET", r"/commits/([0-9a-f]{40})/status", "commits/SHA/status", self._combined,
+             _any),
+            ("POST", r"/statuses/([0-9a-f]{40})", "statuses/SHA", self._set_status, STATUS),
+            ("GET", r"/git/ref/heads/(.+)", "git/ref/heads/BRANCH", self._get_ref, _any),
+            ("PATCH", r"/git/refs/heads/(.+)", "git/refs/heads/BRANCH", self._move_ref, _any),
+            ("POST", r"/git/refs", "git/refs", self._create_ref, _any),
+            ("GET", r"/git/trees/([0-9a-f]{40})", "git/trees/SHA", self._get_tree, _any),
+            ("POST", r"/git/trees", "git/trees", self._create_tree, _any),
+            ("POST", r"/git/blobs", "git/blobs", self._create_blob, _any),
+            ("POST", r"/git/commits", "git/commits", self._create_commit, _any),
+            ("GET", r"/git/commits/([0-9a-f]{40})", "git/commits/SHA", self._git_commit, _any),
+            ("GET", r"", "repos/R", self._repository, _any),
+        ]  # fmt: skip
+        repo = re.escape(f"/repos/{self.repo}")
+        return [(m, re.compile(rf"{repo}{p}"), name, fn, ok) for m, p, name, fn, ok in table]
+
+    def handle(self, method: str, target: str, body: object) -> Answer:
+        """Answer one request: `target` is the path and query after the host."""
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        data = _json_body(body) if body else {}
+        with self._lock:
+            for verb, pattern, name, answer, ok in self._routes:
+                found = pattern.fullmatch(parts.path)
+                if verb == method and found:
+                    self.calls.append((method, name))
+                    problem = ok(data) if method in WRITE_METHODS else None
+                    if problem is not None:
+                        self.refused.append(f"{method} {name}: {problem}")
+                        return 422, gp.error(f"Validation Failed: {problem}"), {}
+                    return answer(*found.groups(), query=query, data=data)
+            self.calls.append((method, f"UNKNOWN {parts.path}"))
+            self.unknown.append(f"{method} {target}")
+        return 404, gp.error("Not Found"), {}
+
+    # --- in-process, through responses -----------------------------------------------------
     def install(self, rsps: responses.RequestsMock) -> None:
-        base = re.escape(f"{WIRE}/repos/{self.repo}")
-        n = self.number
-        get = responses.GET
-
-        def route(
-            method: str,
-            path: str,
-            answer: Callable[[PreparedRequest], Answer],
-            match: tuple[Any, ...] = (),
-        ) -> None:
+        """Answer requests to api.github.com made through `rsps`; a JSON matcher on
+        every write (a refused body never reaches the state)."""
+        wire = r"https://api\.github\.com(?::443)?"
+        for method, pattern, _, _, ok in self._routes:
+            match = () if method not in WRITE_METHODS or ok is _any else (_matcher(ok),)
             rsps.add_callback(
-                method, re.compile(rf"{base}/{path}(\?.*)?$"), callback=answer, match=match
+                method,
+                re.compile(rf"{wire}{pattern.pattern}(\?.*)?$"),
+                callback=self._respond,
+                match=match,
             )
 
-        route(get, rf"pulls/{n}", lambda r: self._ok(self._pull()))
-        route(
-            get,
-            rf"pulls/{n}/commits",
-            lambda r: self._ok([gp.pr_commit(sha, self.repo) for sha in self.commits]),
-        )
-        route(
-            get,
-            rf"pulls/{n}/files",
-            lambda r: self._ok([gp.pr_file(name, self.repo) for name in self.files]),
-        )
-        route(get, rf"issues/{n}/comments", lambda r: self._ok(self.comments))
-        route(get, rf"pulls/{n}/reviews", lambda r: self._ok(self.reviews))
-        route(get, r"contents/\.github/model-review\.yml", self._config)
-        route(get, r"commits/[0-9a-f]{40}/status", self._combined)
-        route(
-            responses.POST,
-            rf"issues/{n}/comments",
-            self._create,
-            (json_shape({"body"}, _comment_ok),),
-        )
-        route(
-            responses.PATCH,
-            r"issues/comments/\d+",
-            self._update,
-            (json_shape({"body"}, _comment_ok),),
-        )
-        route(
-            responses.POST,
-            rf"pulls/{n}/requested_reviewers",
-            self._request,
-            (json_shape({"reviewers"}, _reviewers_ok, optional={"team_reviewers"}),),
-        )
-        route(
-            responses.POST,
-            r"statuses/[0-9a-f]{40}",
-            self._set_status,
-            (json_shape({"state", "description", "context", "target_url"}, _status_ok),),
-        )
+    def _respond(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        target = _HOST.sub("", request.url or "")
+        status, data, headers = self.handle(request.method or "GET", target, request.body)
+        return status, {"Content-Type": "application/json", **headers}, _dump(data, self.url)
 
-    # --- answers ---
-    @staticmethod
-    def _ok(data: Any, status: int = 200) -> Answer:
-        return status, {"Content-Type": "application/json"}, json.dumps(data)
+    @contextlib.contextmanager
+    def mocked(self, *passthru: str, install: bool = True) -> Iterator[responses.RequestsMock]:
+        """`responses` with this stand-in installed (and `passthru` prefixes, e.g. the
+        real MLflow server's; `install=False`: the test installs it after registering
+        faults to be served first). The stand-in is a server with many routes, so routes a
+        test never reaches are not errors; what the test expects is asserted on
+        `calls`/`writes`, and `check()` runs at the end."""
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            for prefix in passthru:
+                rsps.add_passthru(prefix)
+            if install:
+                self.install(rsps)
+            yield rsps
+        self.check()
 
-    def _pull(self) -> dict[str, Any]:
+    # --- on a loopback socket ----------------------------------------------------------------
+    def serve(self) -> str:
+        """Start answering on 127.0.0.1 (a thread); returns the API address."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # --- pages -------------------------------------------------------------------------------
+    def _page(self, items: list[Any], path: str, query: dict[str, str]) -> Answer:
+        per_page = max(1, min(100, int(query.get("per_page", "30"))))
+        page = max(1, int(query.get("page", "1")))
+        last = max(1, -(-len(items) // per_page))
+        headers: dict[str, str] = {}
+        if page < last:
+            url = f"{self.url}/repos/{self.repo}/{path}"
+            headers["Link"] = (
+                f'<{url}?per_page={per_page}&page={page + 1}>; rel="next", '
+                f'<{url}?per_page={per_page}&page={last}>; rel="last"'
+            )
+        return 200, items[(page - 1) * per_page : page * per_page], headers
+
+    # --- the pull request --------------------------------------------------------------------
+    def _repository(self, **_: Any) -> Answer:
+        return 200, gp.pull(repo=self.repo)["base"]["repo"], {}
+
+    def pull_json(self) -> Json:
         return gp.pull(
-            self.number,
-            repo=self.repo,
-            body=self.body,
-            author=self.author,
-            head_sha=self.head_sha,
-            base_sha=self.base_sha,
-            head_repo=self.head_repo,
-            reviewers=self.requested,
-            state=self.state,
-            merged=self.merged,
+            self.number, repo=self.repo, title=self.title, body=self.body, author=self.author,
+            head_sha=self.head_sha, base_sha=self.base_sha, head_repo=self.head_repo,
+            reviewers=self.requested, state=self.state, merged=self.merged,
             merge_commit_sha=self.merge_commit_sha,
-        )
+        )  # fmt: skip
 
-    def _config(self, request: PreparedRequest) -> Answer:
-        if f"ref={self.base_sha}" not in (request.url or ""):
-            return self._ok(gp.error("config must be read at the base sha"), 418)
+    def _pull(self, number: str, **_: Any) -> Answer:
+        return 200, self.pull_json(), {}
+
+    def _issue(self, number: str, **_: Any) -> Answer:
+        pull = self.pull_json()
+        keep = ("id", "node_id", "number", "title", "body", "user", "state", "created_at",
+                "updated_at", "html_url")  # fmt: skip
+        issue = {k: pull[k] for k in keep}
+        issue["url"] = f"{gp.API}/repos/{self.repo}/issues/{number}"
+        issue["comments_url"] = f"{issue['url']}/comments"
+        issue["pull_request"] = {"url": pull["url"], "html_url": pull["html_url"]}
+        return 200, issue, {}
+
+    def _commits(self, number: str, query: dict[str, str], **_: Any) -> Answer:
+        items = [gp.pr_commit(sha, self.repo) for sha in self.commits]
+        return self._page(items, f"pulls/{number}/commits", query)
+
+    def _files(self, number: str, query: dict[str, str], **_: Any) -> Answer:
+        items = [gp.pr_file(name, self.repo) for name in self.files]
+        return self._page(items, f"pulls/{number}/files", query)
+
+    def _reviews(self, number: str, query: dict[str, str], **_: Any) -> Answer:
+        return self._page(self.reviews, f"pulls/{number}/reviews", query)
+
+    def _request_reviewers(self, number: str, data: Json, **_: Any) -> Answer:
+        names = [r for r in data.get("reviewers", []) if r not in self.requested]
+        self.requested += names
+        self.writes.append(f"request {','.join(data['reviewers'])}")
+        return 201, self.pull_json(), {}
+
+    def _contents(self, path: str, query: dict[str, str], **_: Any) -> Answer:
+        path = unquote(path)
+        if path != ".github/model-review.yml":
+            return 404, gp.error("Not Found"), {}
+        if query.get("ref") != self.base_sha:
+            return 418, gp.error("config must be read at the base sha"), {}
         if self.config is None:
-            return self._ok(gp.error("Not Found"), 404)
-        return self._ok(
-            gp.content_file(
-                ".github/model-review.yml", self.config, repo=self.repo, ref=self.base_sha
-            )
-        )
+            return 404, gp.error("Not Found"), {}
+        return 200, gp.content_file(path, self.config, repo=self.repo, ref=self.base_sha), {}
 
-    def _combined(self, request: PreparedRequest) -> Answer:
-        sha = (request.url or "").split("/commits/")[1][:40]
-        latest: dict[str, dict[str, Any]] = {}
+    def _commit(self, sha: str, **_: Any) -> Answer:
+        return 200, {**gp.pr_commit(sha, self.repo), "files": [], "stats": {}}, {}
+
+    # --- comments ------------------------------------------------------------------------------
+    def _comments(self, number: str, query: dict[str, str], **_: Any) -> Answer:
+        return self._page(self.comments, f"issues/{number}/comments", query)
+
+    def _create_comment(self, number: str, data: Json, **_: Any) -> Answer:
+        comment = self.add_comment(data["body"], self.bot_login)
+        self.writes.append("create_comment")
+        return 201, comment, {}
+
+    def _find_comment(self, comment_id: str) -> Json | None:
+        return next((c for c in self.comments if c["id"] == int(comment_id)), None)
+
+    def _update_comment(self, comment_id: str, data: Json, **_: Any) -> Answer:
+        comment = self._find_comment(comment_id)
+        if comment is None:
+            return 404, gp.error("Not Found"), {}
+        comment["body"] = data["body"]
+        self.writes.append("update_comment")
+        return 200, comment, {}
+
+    def _delete_comment(self, comment_id: str, **_: Any) -> Answer:
+        comment = self._find_comment(comment_id)
+        if comment is None:
+            return 404, gp.error("Not Found"), {}
+        self.comments.remove(comment)
+        self.writes.append("delete_comment")
+        return 204, None, {}
+
+    # --- statuses ------------------------------------------------------------------------------
+    def _combined(self, sha: str, **_: Any) -> Answer:
+        latest: dict[str, Json] = {}
         for status in self.statuses:
             if status["sha"] == sha:
                 latest[status["context"]] = status
-        return self._ok(gp.combined_status(sha, list(latest.values()), repo=self.repo))
+        return 200, gp.combined_status(sha, list(latest.values())[::-1], repo=self.repo), {}
 
-    def _create(self, request: PreparedRequest) -> Answer:
-        self.add_comment(_json(request)["body"], "github-actions[bot]")
-        self.writes.append("create_comment")
-        return self._ok(self.comments[-1], 201)
-
-    def _update(self, request: PreparedRequest) -> Answer:
-        comment_id = int((request.url or "").rstrip("/").split("/")[-1])
-        for comment in self.comments:
-            if comment["id"] == comment_id:
-                comment["body"] = _json(request)["body"]
-                self.writes.append("update_comment")
-                return self._ok(comment)
-        return self._ok(gp.error("Not Found"), 404)
-
-    def _request(self, request: PreparedRequest) -> Answer:
-        data = _json(request)
-        self.requested += data["reviewers"]
-        self.writes.append(f"request {','.join(data['reviewers'])}")
-        return self._ok(self._pull(), 201)
-
-    def _set_status(self, request: PreparedRequest) -> Answer:
-        data = _json(request)
-        sha = (request.url or "").rstrip("/").split("/")[-1]
-        data["sha"] = sha
-        self.statuses.append(data)
+    def _set_status(self, sha: str, data: Json, **_: Any) -> Answer:
+        status = gp.commit_status(
+            sha, data["state"], data.get("description", ""), data.get("context", "default"),
+            target_url=data.get("target_url"), repo=self.repo,
+        )  # fmt: skip
+        self.statuses.append({**data, "sha": sha})
         self.writes.append(f"status {data['state']}")
-        return self._ok(
-            gp.commit_status(
-                sha, data["state"], data["description"], data["context"], repo=self.repo
-            ),
-            201,
-        )
+        return 201, status, {}
+
+
+def _dump(data: Any, url: str) -> str:
+    text = "" if data is None else json.dumps(data)
+    return text if url == gp.API else text.replace(gp.API, url)  # links lead back here
+
+
+def _handler_for(sim: GitHubSim) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like api.github.com
+        # headers and body go out in two writes: without TCP_NODELAY the body waits for
+        # the client's delayed ACK (~40 ms a request), a stall GitHub does not have
+        disable_nagle_algorithm = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, data, headers = sim.handle(self.command, self.path, body)
+            payload = _dump(data, sim.url).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-RateLimit-Remaining", "4999")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+def tally(calls: list[tuple[str, str]]) -> dict[str, int]:
+    """{"GET pulls/N": 1, ...} in a stable order."""
+    return dict(sorted(Counter(f"{m} {p}" for m, p in calls).items()))
+
+
+def write_count(calls: list[tuple[str, str]]) -> int:
+    return sum(1 for method, _ in calls if method in WRITE_METHODS)

@@ -1,20 +1,16 @@
 """`model-review action` end to end: real MLflow server, GitHub faked at the HTTP level.
 
 The GitHub stand-in (tests/github_sim.py) keeps comments, reviews and statuses
-between events and checks the JSON body of every write; every registered endpoint
-must be used. Events are GitHub's published webhook payloads with the fields a test
+between events and checks the JSON body of every write; tests assert the exact
+writes they expect. Events are GitHub's published webhook payloads with the fields a test
 needs changed.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import responses
@@ -22,8 +18,8 @@ from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot.app.action import run_action
 from tests import github_payloads as gp
+from tests.action_runner import Runner, now, pr_event, review_event
 from tests.github_sim import GitHubSim
 
 CONFIG = """
@@ -69,39 +65,8 @@ def runs(mlflow_client: MlflowClient) -> dict[str, str]:
 @pytest.fixture
 def sim(runs: dict[str, str]) -> Iterator[tuple[GitHubSim, responses.RequestsMock]]:
     github = GitHubSim(body=f"Retrain: runs:/{runs['first']}/model", config=CONFIG)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_passthru("http://127.0.0.1")  # the real MLflow server
-        github.install(rsps)
+    with github.mocked("http://127.0.0.1") as rsps:  # MLflow: the real server
         yield github, rsps
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class Runner:
-    def __init__(self, tmp_path: Path, tracking_uri: str) -> None:
-        self.tmp = tmp_path
-        self.tracking_uri = tracking_uri
-        self.count = 0
-
-    def __call__(self, event: str, payload: dict[str, Any]) -> dict[str, str]:
-        self.count += 1
-        path = self.tmp / f"event-{self.count}.json"
-        path.write_text(json.dumps(payload))
-        outputs = self.tmp / f"outputs-{self.count}"
-        env = {
-            "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(path),
-            "GITHUB_REPOSITORY": "acme/models", "GITHUB_TOKEN": "ghs_test",
-            "GITHUB_API_URL": "https://api.github.com",
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
-            "GITHUB_OUTPUT": str(outputs), "MLFLOW_TRACKING_URI": self.tracking_uri,
-            "MODEL_REVIEW_GITHUB_PACING": "off",  # the production pacing waits between writes
-        }  # fmt: skip
-        assert run_action(env) == 0
-        lines = outputs.read_text().splitlines()
-        return dict(line.split("=", 1) for line in lines)
 
 
 @pytest.fixture
@@ -109,28 +74,8 @@ def action(tmp_path: Path, tracking_env: str) -> Runner:
     return Runner(tmp_path, tracking_env)
 
 
-def pr_event(sim: GitHubSim, action: str) -> dict[str, Any]:
-    payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
-    payload["action"] = action
-    payload["pull_request"] = gp.pull(
-        sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
-    )
-    payload["repository"]["full_name"] = sim.repo
-    return payload
-
-
-def review_event(sim: GitHubSim, review: dict[str, Any]) -> dict[str, Any]:
-    payload = copy.deepcopy(gp.webhook("pull_request_review", "submitted"))
-    payload["review"] = {**review, "state": review["state"].lower()}  # webhook spelling
-    payload["pull_request"] = gp.pull(
-        sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
-    )
-    payload["repository"]["full_name"] = sim.repo
-    return payload
-
-
 def test_opened_review_review_edited(sim, action, runs) -> None:
-    github, rsps = sim
+    github, _ = sim
 
     out = action("pull_request", pr_event(github, "opened"))
     assert out["gate"] == "pending" and "waiting for @bob (primary)" in out["description"]
@@ -162,7 +107,13 @@ def test_opened_review_review_edited(sim, action, runs) -> None:
     assert "cand-2" in github.bot_comments[0]["body"]
     assert github.writes.count("create_comment") == 1
     # the file list is read only for `require_review_for`, which this config does not set
-    assert [u for u in github.unused(rsps) if "/files" not in u] == []
+    assert "pulls/N/files" not in {route for _, route in github.calls}
+    assert github.writes == [
+        "create_comment", "request bob,carol", "status pending",  # opened
+        "update_comment", "status pending",  # bob approved
+        "update_comment", "status success",  # carol approved
+        "update_comment", "status pending",  # another run: the approvals are stale
+    ]  # fmt: skip
 
 
 def comment_event(sim: GitHubSim, action: str, comment: dict[str, Any], before: str | None) -> Any:
@@ -221,18 +172,13 @@ def test_approval_before_the_run_changed_is_stale(sim, action, runs) -> None:
 
 
 def test_rerun_with_nothing_changed_writes_nothing(sim, action) -> None:
-    github, rsps = sim
+    github, _ = sim
     action("pull_request", pr_event(github, "opened"))
     writes = list(github.writes)
-    before = len(rsps.calls)
+    github.take_calls()
     action("pull_request", pr_event(github, "synchronize"))
     assert github.writes == writes
-    methods = {
-        call.request.method
-        for call in rsps.calls[before:]
-        if "api.github.com" in (call.request.url or "")
-    }
-    assert methods == {"GET"}
+    assert {method for method, _ in github.take_calls()} == {"GET"}
 
 
 def test_fork_pr_writes_only_the_job_summary(sim, action, tmp_path) -> None:

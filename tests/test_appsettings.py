@@ -9,17 +9,7 @@ import pytest
 
 from bot.app.settings import DEFAULT_MAX_BODY, Settings
 from bot.errors import UsageError
-
-SECRET = "webhook-test-secret"
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----"
-
-
-ENV = {
-    "GITHUB_APP_ID": "31337",
-    "GITHUB_APP_PRIVATE_KEY": PEM.replace("\n", "\\n"),
-    "GITHUB_WEBHOOK_SECRET": SECRET,
-    "MLFLOW_TRACKING_URI": "http://mlflow.internal:5000",
-}
+from tests.app_env import ENV, PEM, SECRET
 
 
 def test_settings_from_the_environment() -> None:

@@ -18,9 +18,9 @@ from bot.errors import TrackingError
 from bot.handlers.closed import OUTCOME, Closing, with_outcome
 from bot.handlers.state import BotState, decode_state, encode_state, strip_state
 from bot.tracking.client import MlflowRuns
+from tests.action_runner import Runner, now, pr_event, review_event
 from tests.github_sim import GitHubSim
 from tests.record_world import MERGE, URL, World, build_world
-from tests.test_action import Runner, now, pr_event, review_event
 
 
 @pytest.fixture
@@ -202,16 +202,14 @@ def sim(world: World) -> Iterator[tuple[GitHubSim, responses.RequestsMock]]:
     config = "reviewers:\n  primary: [alice, bob]\n  secondary: [carol]\n"
     config += "plots:\n  host: none\npromote: true\n"
     github = GitHubSim(body=f"Retrain: runs:/{world.first}/model", config=config)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_passthru("http://127.0.0.1")  # the real MLflow server
-        github.install(rsps)
+    with github.mocked("http://127.0.0.1") as rsps:  # MLflow: the real server
         yield github, rsps
 
 
 def test_action_end_to_end_merged_and_promoted(
     sim, world: World, tmp_path: Path, tracking_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    github, rsps = sim
+    github, _ = sim
     action = Runner(tmp_path, tracking_env)
     action("pull_request", pr_event(github, "opened"))
     for login in ("bob", "carol"):
@@ -235,4 +233,10 @@ def test_action_end_to_end_merged_and_promoted(
     assert len(github.bot_comments) == 1 and github.writes.count("create_comment") == 1
     assert github.status is not None and github.status["state"] == "success"  # untouched
     # the file list is read only for `require_review_for`, which this config does not set
-    assert [u for u in github.unused(rsps) if "/files" not in u] == []
+    assert "pulls/N/files" not in {route for _, route in github.calls}
+    assert github.writes == [
+        "create_comment", "request bob,carol", "status pending",  # opened
+        "update_comment", "status pending",  # bob approved
+        "update_comment", "status success",  # carol approved
+        "update_comment",  # merged: the outcome section; the status stays
+    ]  # fmt: skip

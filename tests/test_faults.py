@@ -126,22 +126,14 @@ class Action:
         )
 
     def start(self) -> None:
-        """Install the stand-in; faults registered before this are served first. A
-        status without a comment to link has no `target_url` (the stand-in wants one)."""
-
-        def unlinked(request: PreparedRequest) -> tuple[bool, str]:
-            return "target_url" not in json.loads(request.body or b"{}"), "has target_url"
-
-        statuses = re.compile(rf"{re.escape(REPO)}/statuses/[0-9a-f]{{40}}$")
-        self.rsps.add_callback("POST", statuses, callback=self.sim._set_status, match=[unlinked])
+        """Install the stand-in; faults registered before this are served first."""
         self.sim.install(self.rsps)
 
 
 @pytest.fixture
 def action(tmp_path: Path, tracking_env: str, runs: dict[str, str]) -> Iterator[Action]:
     sim = GitHubSim(body=f"Retrain: runs:/{runs['first']}/model", config=CONFIG)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_passthru("http://127.0.0.1")  # MLflow, real or failing
+    with sim.mocked("http://127.0.0.1", install=False) as rsps:  # MLflow, real or failing
         yield Action(tmp_path, tracking_env, sim, rsps)
 
 

@@ -443,9 +443,7 @@ def run_the_action(sim: GitHubSim, tmp_path: Path, tracking_uri: str) -> list[st
         "GITHUB_OUTPUT": str(tmp_path / "outputs"), "MLFLOW_TRACKING_URI": tracking_uri,
         "MODEL_REVIEW_GITHUB_PACING": "off",  # the production pacing waits between writes
     }  # fmt: skip
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_passthru("http://127.0.0.1")
-        sim.install(rsps)
+    with sim.mocked("http://127.0.0.1"):  # MLflow: the real server
         assert run_action(env) == 0
     return [
         *(c["body"] for c in sim.bot_comments),

@@ -40,8 +40,8 @@ from bot.app.webhook import (
 from bot.errors import UsageError
 from bot.handlers.router import HANDLED_EVENTS
 from tests import github_payloads as gp
+from tests.app_env import ENV
 from tests.fakes import FakeQueue
-from tests.test_appsettings import ENV
 
 SECRET = "webhook-test-secret"
 LIMIT = 64 * 1024
