@@ -24,9 +24,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from benchmarks.github_stub import BOT, GitHubStub, PullState
 from tests import github_payloads as gp
 from tests.composite import Outputs, Runner, machine_env
+from tests.github_sim import GitHubSim
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_TEXT = (ROOT / "action.yml").read_text(encoding="utf-8")
@@ -52,11 +52,11 @@ def _snapshot(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
 
 
-def _event(stub: GitHubStub, folder: Path) -> Path:
+def _event(stub: GitHubSim, folder: Path) -> Path:
     payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
     payload["pull_request"] = gp.pull(
-        stub.pr.number, body=stub.pr.body, author=stub.pr.author,
-        head_sha=stub.pr.head_sha, base_sha=stub.pr.base_sha,
+        stub.number, body=stub.body, author=stub.author,
+        head_sha=stub.head_sha, base_sha=stub.base_sha,
     )  # fmt: skip
     payload["repository"]["full_name"] = stub.repo
     path = folder / "event.json"
@@ -82,9 +82,9 @@ class StandIns:
 
 
 @pytest.fixture
-def job(tmp_path: Path) -> Iterator[tuple[Runner, GitHubStub, StandIns]]:
-    stub = GitHubStub()
-    stub.start()
+def job(tmp_path: Path) -> Iterator[tuple[Runner, GitHubSim, StandIns]]:
+    stub = GitHubSim()
+    stub.serve()
     folders = {n: tmp_path / n for n in ("action", "workspace", "temp", "home")}
     for folder in folders.values():
         folder.mkdir()
@@ -127,10 +127,10 @@ def candidate(mlflow_client: MlflowClient) -> str:
 
 @pytest.mark.slow
 def test_the_action_installs_itself_and_reviews_from_another_repository(
-    job: tuple[Runner, GitHubStub, StandIns], candidate: str, mlflow_server: str
+    job: tuple[Runner, GitHubSim, StandIns], candidate: str, mlflow_server: str
 ) -> None:
     runner, stub, stand_ins = job
-    stub.reset(PullState(body=f"Retrain: runs:/{candidate}/model", config=CONFIG))
+    stub.reset(body=f"Retrain: runs:/{candidate}/model", config=CONFIG)
     _event(stub, Path(runner.job_env["GITHUB_EVENT_PATH"]).parent)
     action_files = _snapshot(runner.action_path)
 
@@ -142,10 +142,10 @@ def test_the_action_installs_itself_and_reviews_from_another_repository(
     assert outputs["gate"] == "pending", runner.failure()
     assert outputs["regressions"] == "0"
     assert outputs["comment-url"].startswith("https://github.com/")
-    (comment,) = stub.bot_comments()
-    assert comment["user"]["login"] == BOT and "deeper-trees" in comment["body"]
-    assert [s["state"] for s in stub.pr.statuses] == ["pending"]
-    assert stub.pr.requested == ["alice", "carol"]
+    (comment,) = stub.bot_comments
+    assert comment["user"]["login"] == "github-actions[bot]" and "deeper-trees" in comment["body"]
+    assert [s["state"] for s in stub.statuses] == ["pending"]
+    assert stub.requested == ["alice", "carol"]
     # its own environment under runner.temp; nothing left in the caller's workspace
     # or written into the action's checkout
     assert (runner.temp / "model-review" / "venv" / "bin" / "model-review").exists()
@@ -159,7 +159,7 @@ def test_the_action_installs_itself_and_reviews_from_another_repository(
     assert stand_ins.calls["cache"]["path"] == f"{runner.temp}/model-review-cache"
 
 
-def test_a_windows_runner_gets_a_clear_error(job: tuple[Runner, GitHubStub, StandIns]) -> None:
+def test_a_windows_runner_gets_a_clear_error(job: tuple[Runner, GitHubSim, StandIns]) -> None:
     runner, _, stand_ins = job
     runner.job_env["RUNNER_OS"] = "Windows"
     runner.run({"mlflow-tracking-uri": "http://127.0.0.1:1"})
@@ -169,7 +169,7 @@ def test_a_windows_runner_gets_a_clear_error(job: tuple[Runner, GitHubStub, Stan
     assert stand_ins.calls == {}  # nothing set up or installed
 
 
-def test_the_lock_hash_changes_with_the_lock(job: tuple[Runner, GitHubStub, StandIns]) -> None:
+def test_the_lock_hash_changes_with_the_lock(job: tuple[Runner, GitHubSim, StandIns]) -> None:
     runner, _, _ = job
     runner.run({"mlflow-tracking-uri": "x"}, stop_after="Hash the lock")
     before = runner.results[-1].outputs["hash"]
