@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm
 import pytest
 import reports
 from hypothesis import HealthCheck, given, settings
@@ -89,6 +90,11 @@ PIECES = {
     "control": "\x00\x1b[31mred\x07\x08\r\n\u202egnp.exe\u2066\u200b\ufeff\u00ad\u2028",
     "markdown": "[x](https://evil.example/p) ![pixel](https://evil.example/p.png) "
     "<https://evil.example> **b** `c` ~~s~~ > q\n# H\n---\n- li\n1. li",
+    "boundaries": "é@alice Ä@acme/ml-leads é#123 x#1 éGH-12 _@bob 1@2 "
+    "é0123456789abcdef0123456789abcdef01234567 acme/fraud@0123456789abcdef",
+    "autolinks": "https://evil.example/login www.evil.example/x (www.evil.example) "
+    "me@evil.example mailto:me@evil.example xmpp:me@evil.example ftp://evil.example "
+    "*https://evil.example* _www.evil.example_ HTTPS://EVIL.EXAMPLE",
 }
 HOSTILE = " ".join(PIECES.values())
 LONG = "Z" * 1_000_000
@@ -102,6 +108,55 @@ LINK = re.compile(r"(?<!\\)\]\((?P<url>[^)\s]*)")
 
 
 # --- what every comment must satisfy ------------------------------------------------------
+
+GFM_EXTENSIONS = ["table", "strikethrough", "tagfilter", "tasklist"]
+# What GitHub links or notifies after cmark-gfm has rendered a comment, applied to the
+# rendered text outside code: its word boundaries are ASCII-only, so any other
+# character (`é`, an invisible joiner) starts a word. `#1` counts after any character
+# (`org/repo#1` is a reference too).
+_ASCII_WORD = "[0-9A-Za-z_]"
+GITHUB_PIPELINE = {
+    "mention": re.compile(f"(?<!{_ASCII_WORD})@[A-Za-z0-9]"),
+    "issue reference": re.compile(f"#[0-9]|(?<!{_ASCII_WORD})GH-[0-9]", re.I),
+    "commit SHA": re.compile(f"(?<!{_ASCII_WORD})[0-9a-f]{{40}}(?!{_ASCII_WORD})", re.I),
+}
+
+
+class _Rendered(HTMLParser):
+    """The links of cmark-gfm's HTML, and its text nodes outside `<code>`."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.text: list[str] = []
+        self._code = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._code += tag == "code"
+        if tag == "a":
+            self.links.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._code -= tag == "code"
+
+    def handle_data(self, data: str) -> None:
+        if not self._code:
+            self.text.append(data)
+
+
+def check_github_rendering(body: str) -> None:
+    """Rendered as GitHub renders it (cmark-gfm), the comment holds exactly the links
+    it holds without auto-linking (URL, www, e-mail): none that the bot did not write;
+    and GitHub's later pipeline finds no mention, reference or SHA outside code."""
+    options = cmarkgfm.Options.CMARK_OPT_UNSAFE
+    plain = cmarkgfm.markdown_to_html_with_extensions(body, options, GFM_EXTENSIONS)
+    linked = cmarkgfm.markdown_to_html_with_extensions(body, options, [*GFM_EXTENSIONS, "autolink"])
+    rendered = _Rendered(linked)
+    assert rendered.links == _Rendered(plain).links, "an auto-link the bot did not make"
+    for node in rendered.text:
+        for what, rule in GITHUB_PIPELINE.items():
+            assert not rule.search(node), f"{what} in {node!r}"
 
 
 class _Tags(HTMLParser):
@@ -170,6 +225,7 @@ def check_comment(
     assert "![" not in markdown.replace("\\![", "")
     for link in LINK.finditer(markdown):
         assert link["url"].startswith(hosts), link["url"]
+    check_github_rendering(body)
 
 
 def check_status(github: FakeGitHub) -> None:
@@ -278,11 +334,14 @@ FIELDS = [
     "Run names, param keys and values, metric keys, tags, notes, experiment, dataset and "
     "model names holding table breakers, HTML (`<img onerror>`, `<details>`, `</table>`, "
     "`</pre>`, `<script>`), the bot's marker and a valid forged state block, "
-    "`@user` / `@org/team` mentions, `#123` and `GH-123`, markdown links and images, control "
-    "characters and RTL overrides",
-    "Comment escaped: tables keep their columns, no tag or link from user text, no "
-    "mention or issue link, no hidden character, one marker, the bot's own state; "
-    "reviewers come only from the config",
+    "`@user` / `@org/team` mentions, `#123` and `GH-123` (also right after `é`, `Ä`, `_`), "
+    "40-hex SHAs, bare URLs, `www.` and e-mail addresses, markdown links and images, "
+    "control characters and RTL overrides",
+    "Comment escaped: tables keep their columns, no tag or link from user text; rendered "
+    "by cmark-gfm with auto-links it holds only the bot's links, and GitHub's mention, "
+    "reference and SHA rules (ASCII word boundaries) find nothing outside code; no "
+    "hidden character, one marker, the bot's own state; reviewers come only from the "
+    "config",
 )
 @pytest.mark.parametrize("where", FIELDS)
 def test_hostile_mlflow_data_cannot_break_the_comment(where: str) -> None:
@@ -520,8 +579,9 @@ def _reports(draw: st.DrawFn) -> ReviewReport:
     "input",
     "Property (hypothesis): any report, every text field drawn from arbitrary Unicode "
     "and the hostile pieces, any gate, any reviewers, any size limit",
-    "The comment always satisfies every guarantee above, ends with the state block "
-    "given, and never exceeds the limit",
+    "The comment always satisfies every guarantee above (cmark-gfm rendering included: "
+    "no auto-link, mention, reference or SHA the bot did not make), ends with the state "
+    "block given, and never exceeds the limit",
 )
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(

@@ -30,7 +30,7 @@ WJ = md.WORD_JOINER
         ("a\\b", r"a\\b"),
         ("`rm -rf`", r"\`rm -rf\`"),
         ("*bold* _it_ ~s~", r"\*bold\* \_it\_ \~s\~"),
-        ("[click](http://evil)", r"\[click\](http://evil)"),
+        ("[click](http://evil)", r"\[click\](http" + WJ + "://evil)"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
         ("AT&T", "AT&amp;T"),
         ("line1\nline2\r\nline3\tend", "line1 line2 line3 end"),
@@ -43,7 +43,7 @@ WJ = md.WORD_JOINER
         ("-0.5", "-0.5"),
         ("0.01", "0.01"),
         ("# not a heading", r"\# not a heading"),
-        ("user@example.com", "user@example.com"),
+        ("user@example.com", f"user@{WJ}example.com"),  # no e-mail auto-link
         (None, ""),
         (42, "42"),
     ],
@@ -62,6 +62,33 @@ def test_escape_cell_neutralises_mentions_and_issue_refs() -> None:
     assert f"#{WJ}7" in out
     # what a reader sees is unchanged once the invisible joiner is removed
     assert out.replace(WJ, "") == r"thanks @octocat and @acme/ml-team, see \#12 and org/repo\#7"
+
+
+@pytest.mark.parametrize(
+    ("raw", "inert"),
+    [
+        ("é@alice", f"é@{WJ}alice"),  # GitHub: any non-ASCII character is a boundary
+        ("Ä@acme/ml-leads", f"Ä@{WJ}acme/ml-leads"),
+        ("é#123 éGH-4", rf"é\#{WJ}123 éGH-{WJ}4"),
+        ("https://evil.example/login", f"https{WJ}://evil.example/login"),
+        ("www.evil.example/x", f"www{WJ}.evil.example/x"),
+        ("WWW.evil.example", f"WWW{WJ}.evil.example"),
+        ("mailto:me@evil.example", f"mailto:me@{WJ}evil.example"),
+        ("é" + "ab12" * 10, f"éab12ab{WJ}" + "12ab" * 8 + "12"),  # a commit SHA
+        ("x" + "ab12" * 10, "x" + "ab12" * 10),  # no SHA: `x` is a word character
+        ("run " + "c" * 32, "run " + "c" * 32),  # run ids stay as they are
+    ],
+)
+def test_escape_cell_makes_text_inert_whatever_precedes(raw: str, inert: str) -> None:
+    out = md.escape_cell(raw)
+    assert out == inert
+    assert md.inert(out) == out  # once is enough: no joiner is added twice
+
+
+def test_code_spans_keep_what_can_be_copied() -> None:
+    assert md.code("models:/churn@champion") == "`models:/churn@champion`"
+    assert md.code("https://x.example") == "`https://x.example`"  # no auto-link in code
+    assert md.code("@alice") == f"`@{WJ}alice`"
 
 
 def test_escape_cell_strips_bidi_zero_width_and_control_characters() -> None:

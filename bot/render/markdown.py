@@ -7,11 +7,15 @@ full note, shown HTML-escaped in a `<pre>` block). Both:
 - drop control and invisible "format" characters (bidi overrides, zero-width
   characters, the soft hyphen; Unicode categories Cc, Cf and lone surrogates), so
   nothing can hide or reorder text;
-- neutralise GitHub mentions and issue references by putting a WORD JOINER (U+2060,
-  invisible) right after an `@` that starts a word, after a `#` that precedes a
-  digit and after the `GH-` of `GH-12`: `@alice`, `@org/team`, `#12` and `GH-12`
-  then read as typed but notify nobody and link nothing. The joiner is inserted
-  after all invisible characters have been stripped, so it survives;
+- make the text inert: a WORD JOINER (U+2060, invisible) goes after every `@`,
+  after a `#` or the `GH-` of `GH-12` that precedes a digit, whatever precedes them
+  (GitHub's mention and reference filters take any non-ASCII character as a word
+  boundary, so `é@alice` would ping), into every 40-hex word (a commit SHA, linked
+  by GitHub), before the `:` of `://` and after the `www` of `www.` (URL and www
+  auto-links) and, being after the `@`, into e-mail addresses: `@alice`,
+  `@org/team`, `#12`, `GH-12`, `https://evil.example` and `me@evil.example` then read
+  as typed but notify nobody and link nothing. The joiner is inserted after all
+  invisible characters have been stripped, so it survives;
 - replace the credentials of a URL (`https://user:token@host`) with `***`;
 - HTML-escape `& < >`, so no tag from user text survives (`<img onerror>`,
   `</details>`, `<script>`) and the bot's hidden marker `<!-- model-review` cannot
@@ -37,8 +41,21 @@ ELLIPSIS = "…"
 MINUS = "−"  # U+2212, reads better than a hyphen next to "+"
 DASH = "—"  # a value that does not exist
 
-_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # `a@b.com` is no mention
-_ISSUE_REF = re.compile(r"#(?=[0-9])|(?<![\w-])(?i:gh)-(?=[0-9])")  # `#12`, `GH-12`
+# GitHub's later pipeline (mentions, `#12`, `GH-12`; after `@` also e-mail auto-links);
+# each match is followed by a WORD JOINER
+_MENTION_OR_REF = f"@(?!{WORD_JOINER})|#(?=[0-9])|(?i:gh)-(?=[0-9])"
+_WORD = "[0-9A-Za-z_]"  # GitHub's word boundaries are ASCII-only
+_INERT = re.compile(
+    f"{_MENTION_OR_REF}"
+    f"|(?<!{_WORD})[0-9a-fA-F]{{6}}(?=[0-9a-fA-F]{{34}}(?!{_WORD}))"  # a 40-hex commit SHA
+    f"|(?<!{WORD_JOINER})(?=://)"  # URL auto-links: `https://`, `ftp://`
+    f"|(?i:www)(?=\\.)"  # www auto-links
+)
+# in code spans nothing is linked or notified; `@` after an ASCII word character is
+# left alone there, so `models:/churn@champion` can be copied as it is
+_MENTIONS = re.compile(
+    f"(?<!{_WORD})@(?=[A-Za-z0-9])|#(?=[0-9])|(?<![0-9A-Za-z_-])(?i:gh)-(?=[0-9])"
+)
 _LINE_START_SIGN = re.compile(r"^([-+])(?=\s|$)|^([-=])(?=[-=\s]*$)")
 _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _CODE_UNSAFE = re.compile(r"[`|<>\\]")
@@ -65,8 +82,16 @@ def redact_credentials(text: str) -> str:
 
 def neutralise_mentions(text: str) -> str:
     """`@alice` / `#12` / `GH-12` -> the same with an invisible WORD JOINER after
-    `@` / `#` / `GH-` (GitHub links `GH-12` to issue 12 like `#12`)."""
-    return _ISSUE_REF.sub(lambda m: m[0] + WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
+    `@` / `#` / `GH-` (GitHub links `GH-12` to issue 12 like `#12`). For code spans,
+    where nothing is auto-linked."""
+    return _MENTIONS.sub(lambda m: m[0] + WORD_JOINER, text)
+
+
+def inert(text: str) -> str:
+    """Markdown text in which GitHub finds nothing to link or notify: mentions and
+    references as `neutralise_mentions`, and URL, www, e-mail and commit-SHA
+    auto-links broken by the same invisible joiner. What a reader sees is unchanged."""
+    return _INERT.sub(lambda m: m[0] + WORD_JOINER, text)
 
 
 def truncate(text: str, max_len: int) -> str:
@@ -93,7 +118,7 @@ def _escape_flat(flat: str, at_start: bool = True) -> str:
     if at_start:  # "- ", "+ ", "1. ", "---" or "===" would start a list, rule or heading
         escaped = _LINE_START_SIGN.sub(lambda m: "\\" + m.group(0), escaped)
         escaped = _LINE_START_NUMBER.sub(r"\1\\\2", escaped)
-    return neutralise_mentions(escaped)
+    return inert(escaped)
 
 
 def _code_flat(flat: str, at_start: bool = True) -> str:
@@ -158,7 +183,7 @@ def escape_block(text: object, max_len: int = 20_000) -> str:
     forge the bot's `<!--` marker, and mentions are neutralised like everywhere else.
     The caller leaves a blank line before and after the block."""
     body = html.escape(clean_block(text, max_len), quote=False)
-    return f"<pre>\n{neutralise_mentions(body)}\n</pre>"
+    return f"<pre>\n{inert(body)}\n</pre>"
 
 
 # --- numbers -----------------------------------------------------------------
