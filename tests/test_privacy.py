@@ -31,6 +31,7 @@ from bot.handlers.closed import close_pull_request
 from bot.handlers.context import Deps, Outcome
 from bot.handlers.pull_request import review_pull_request
 from bot.ports import RunsPort
+from bot.render.markdown import WORD_JOINER
 from bot.review.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
 from bot.review.refs import find_refs
 from bot.review.resolve import resolve_candidates
@@ -494,6 +495,6 @@ def test_credentials_in_the_tracking_uri_are_never_published(
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     sim = GitHubSim(body=f"runs:/{CAND}/model", config=ALLOW_FRAUD)
     written = run_the_action(sim, tmp_path, f"http://alice:s3cr3t@127.0.0.1:{free_port()}")
-    shown = written[0].replace("\\", "")  # markdown escapes of `*`
+    shown = written[0].replace("\\", "").replace(WORD_JOINER, "")  # escapes of `*`, `://`
     assert "cannot be reached" in shown and "MLflow at http://127.0.0.1:" in shown
     assert not any("s3cr3t" in text for text in written)
