@@ -16,7 +16,7 @@ from bot.domain import GateState
 from bot.githost.data import (
     changed_files,
     check_repo_name,
-    comment_from_json,
+    comment_from_object,
     git_blob_sha,
     pull_from_json,
     rate_limit_hint,
@@ -115,9 +115,13 @@ def test_pull_without_visibility_or_base_repository_name() -> None:
 
 
 def test_comment_by_a_deleted_user_with_no_body() -> None:
+    from github import Github
+    from github.IssueComment import IssueComment
+
     data = gp.issue_comment(5, "x")
     data.update(user=None, body=None)
-    comment = comment_from_json(data)
+    answer = IssueComment(Github().requester, {}, data, completed=True)  # no request
+    comment = comment_from_object(answer)
     assert (comment.comment_id, comment.author, comment.body) == (5, "", "")
 
 

@@ -55,6 +55,12 @@ def make_retry(policy: RetryPolicy) -> Retry:
     from github.GithubException import RateLimitExceededExceedsMaxWait
 
     class CappedRetry(GithubRetry):
+        rate_limit_wait: float | None = None  # a 429's reset, used as the next backoff
+
+        def get_backoff_time(self) -> float:
+            wait = self.rate_limit_wait
+            return float(super().get_backoff_time()) if wait is None else wait
+
         def increment(
             self,
             method: Any = None,
@@ -72,8 +78,8 @@ def make_retry(policy: RetryPolicy) -> Retry:
                 headers = dict(response.headers)
                 raise RateLimitExceededExceedsMaxWait(response.status, None, headers, wait=wait)
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
-            if wait is not None and response.status == 429:
-                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+            if wait is not None and response.status == 429 and isinstance(retry, CappedRetry):
+                retry.rate_limit_wait = wait
             return retry
 
     return CappedRetry(
@@ -162,6 +168,11 @@ class GitHubRepo:
     ) -> AbstractContextManager[None]:
         return calling(self.base_url, action, permission, hints)
 
+    def _write(self) -> None:
+        """Before every write: the pacing GitHub asks of a client (bot.githost.pacing)."""
+        if self._pacer is not None:
+            self._pacer.wait()
+
     def _send(
         self,
         verb: str,
@@ -169,12 +180,20 @@ class GitHubRepo:
         body: Mapping[str, Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
-        """One REST call under /repos/OWNER/NAME/ (every write goes through here, paced);
-        returns the decoded JSON."""
-        if self._pacer is not None and verb != "GET":
-            self._pacer.wait()
+        """One REST call under /repos/OWNER/NAME/ through PyGithub's requester, for the
+        git data calls that PyGithub models only with extra requests (a tree by path,
+        a ref moved without reading it first); returns the decoded JSON."""
+        if verb != "GET":
+            self._write()
         url = f"/repos/{self.repo_full_name}/{path}"
         return self._gh.requester.requestJsonAndCheck(verb, url, params, None, body)[1]
+
+    def _comment(self, comment_id: int) -> Any:
+        """The comment as a PyGithub object that has not been fetched (no request)."""
+        from github.IssueComment import IssueComment
+
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        return IssueComment(self._repo.requester, url=url)
 
     def blob_url(self, sha: str, path: str) -> str:
         """Web address of a committed file that renders in comments, also in private
@@ -200,14 +219,7 @@ class GitHubRepo:
     def changed_files(self, number: int) -> tuple[str, ...]:
         """1 request per 100 files (GET /pulls/N/files; GitHub lists at most 3000)."""
         with self._calling(f"listing the files of #{number}", "pull-requests: read"):
-            return tuple(f.filename for f in self._lazy_pull(number).get_files())
-
-    def _lazy_pull(self, number: int) -> Any:
-        """The PR as a PyGithub object that has not been fetched (no request): for the
-        lists under /pulls/N/ that need only its URL."""
-        from github.PullRequest import PullRequest as GithubPull
-
-        return GithubPull(self._repo.requester, url=f"{self._repo.url}/pulls/{number}")
+            return tuple(f.filename for f in self._repo.get_pull(number).get_files())
 
     def comments(self, number: int) -> list[Comment]:
         """1 request per 100 comments (GET /issues/N/comments, every page)."""
@@ -218,7 +230,7 @@ class GitHubRepo:
         """1 request per 100 reviews (GET /pulls/N/reviews, every page), oldest first;
         pending reviews and reviews by deleted users are left out."""
         with self._calling(f"listing the reviews of #{number}", "pull-requests: read"):
-            found = [gd.review_from_object(r) for r in self._lazy_pull(number).get_reviews()]
+            found = [gd.review_from_object(r) for r in self._repo.get_pull(number).get_reviews()]
         return [r for r in found if r is not None]
 
     def file_at(self, path: str, ref: str) -> str | None:
@@ -238,20 +250,22 @@ class GitHubRepo:
     def create_comment(self, number: int, body: str) -> Comment:
         """1 request (POST /issues/N/comments)."""
         with self._calling(f"commenting on #{number}", "pull-requests: write"):
-            return gd.comment_from_json(
-                self._send("POST", f"issues/{number}/comments", {"body": body})
-            )
+            self._write()
+            return gd.comment_from_object(self._repo.get_issue(number).create_comment(body))
 
     def update_comment(self, comment_id: int, body: str) -> Comment:
         """1 request (PATCH /issues/comments/ID)."""
         with self._calling(f"updating comment {comment_id}", "pull-requests: write"):
-            data = self._send("PATCH", f"issues/comments/{comment_id}", {"body": body})
-        return gd.comment_from_json(data)
+            self._write()
+            comment = self._comment(comment_id)
+            comment.edit(body)  # PyGithub keeps the answer in the object
+            return gd.comment_from_object(comment)
 
     def delete_comment(self, comment_id: int) -> None:
         """1 request (DELETE /issues/comments/ID)."""
         with self._calling(f"deleting comment {comment_id}", "pull-requests: write"):
-            self._send("DELETE", f"issues/comments/{comment_id}")
+            self._write()
+            self._comment(comment_id).delete()
 
     def set_status(
         self, sha: str, state: GateState, description: str, context: str, target_url: str | None
@@ -259,12 +273,14 @@ class GitHubRepo:
         """1 request (POST /statuses/SHA); the description is cut to 140 characters."""
         body = gd.status_body(state, description, context, target_url)
         with self._calling(f"setting the `{context}` status on {sha[:7]}", "statuses: write"):
-            self._send("POST", f"statuses/{sha}", body)
+            self._write()
+            self._repo.get_commit(sha).create_status(**body)  # lazy commit: 1 request
 
     def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
         """1 request (GET /commits/SHA/status: the latest status of each context, up
         to 100 contexts); (state, description) of `context`, or None."""
         with self._calling(f"reading the statuses of {sha[:7]}", "statuses: read"):
+            # PyGithub's get_combined_status cannot ask for more than GitHub's default 30
             data = self._send("GET", f"commits/{sha}/status", params={"per_page": PER_PAGE})
         return gd.status_in(data, context)
 
@@ -277,8 +293,8 @@ class GitHubRepo:
         action = f"requesting reviews from {names} on #{number}"
         hints = {422: gd.reviewers_hint(self.repo_full_name)}
         with self._calling(action, "pull-requests: write", hints):
-            body = gd.reviewers_body(users, teams)
-            self._send("POST", f"pulls/{number}/requested_reviewers", body)
+            self._write()
+            self._repo.get_pull(number).create_review_request(**gd.reviewers_body(users, teams))
 
     def commit_files(self, branch: str, files: Mapping[str, bytes], message: str) -> str:
         """Commit `files` (path -> bytes) to `branch`; return the branch's new head SHA.

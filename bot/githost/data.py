@@ -174,19 +174,6 @@ def comment_from_object(item: IssueComment) -> Comment:
     )
 
 
-def comment_from_json(data: Mapping[str, Any]) -> Comment:
-    """A Comment from an issue comment as the REST API returns it."""
-    login = str((data.get("user") or {}).get("login") or "")
-    return Comment(
-        int(data["id"]),
-        login,
-        str(data.get("body") or ""),
-        str(data.get("html_url") or ""),
-        str(data.get("created_at") or ""),
-        str(data.get("updated_at") or ""),
-    )
-
-
 def review_from_object(item: PullRequestReview) -> Review | None:
     """A review as the gate sees it; None for pending reviews and deleted users."""
     try:
