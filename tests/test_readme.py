@@ -31,7 +31,9 @@ def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:
     workflows = [yaml.safe_load(b) for b in _yaml_blocks() if "jobs:" in b]
     assert len(workflows) == 1
     workflow = workflows[0]
-    assert workflow["permissions"] == {
+    job = workflow["jobs"]["review"]
+    assert workflow["permissions"] == {}, "permissions belong to the job"
+    assert job["permissions"] == {
         "contents": "write",  # the default image host commits to a branch
         "pull-requests": "write",
         "issues": "write",
@@ -39,8 +41,11 @@ def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:
     }
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
     assert set(triggers) == {"pull_request", "pull_request_review", "issue_comment"}
-    step = workflow["jobs"]["review"]["steps"][0]
+    # usable as written: one step, the published action (no checkout needed)
+    (step,) = job["steps"]
+    assert step["uses"] == "OWNER/model-review@v1"
     assert "mlflow-tracking-uri" in step["with"]
+    assert "`OWNER`" in README and (ROOT / "docs" / "releasing.md").exists()
 
 
 def test_every_action_input_and_output_is_documented() -> None:
