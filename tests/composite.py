@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -175,3 +176,18 @@ def machine_env(exclude: Path) -> dict[str, str]:
     parts = os.environ.get("PATH", "").split(os.pathsep)
     env["PATH"] = os.pathsep.join(p for p in parts if p and Path(p).resolve() != exclude.resolve())
     return env
+
+
+def checkout_copy(root: Path, target: Path) -> Path:
+    """The repository's files as a workflow gets the action: tracked and new files, none
+    of the ignored ones (no .venv, no caches)."""
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True, capture_output=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source = root / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target

@@ -9,12 +9,9 @@ lock, both by hash, with an empty package cache (a first run; the cache stand-in
 
 from __future__ import annotations
 
-import copy
 import json
 import platform
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,8 +21,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from tests import github_payloads as gp
-from tests.composite import Outputs, Runner, machine_env
+from tests.action_runner import pr_event
+from tests.composite import Outputs, Runner, checkout_copy, machine_env
 from tests.github_sim import GitHubSim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,34 +31,12 @@ ACTION = yaml.safe_load(ACTION_TEXT)
 CONFIG = "reviewers:\n  primary: [alice]\n  secondary: [carol]\nplots:\n  host: none\n"
 
 
-def _action_copy(target: Path) -> Path:
-    """The action's files as a workflow gets them: a checkout of this repository."""
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True, capture_output=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
-
-
 def _snapshot(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
 
 
-def _event(stub: GitHubSim, folder: Path) -> Path:
-    payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
-    payload["pull_request"] = gp.pull(
-        stub.number, body=stub.body, author=stub.author,
-        head_sha=stub.head_sha, base_sha=stub.base_sha,
-    )  # fmt: skip
-    payload["repository"]["full_name"] = stub.repo
-    path = folder / "event.json"
-    path.write_text(json.dumps(payload), encoding="utf-8")
-    return path
+def _event(sim: GitHubSim, path: Path) -> None:
+    path.write_text(json.dumps(pr_event(sim, "opened")), encoding="utf-8")
 
 
 class StandIns:
@@ -83,8 +58,8 @@ class StandIns:
 
 @pytest.fixture
 def job(tmp_path: Path) -> Iterator[tuple[Runner, GitHubSim, StandIns]]:
-    stub = GitHubSim()
-    stub.serve()
+    sim = GitHubSim()
+    sim.serve()
     folders = {n: tmp_path / n for n in ("action", "workspace", "temp", "home")}
     for folder in folders.values():
         folder.mkdir()
@@ -95,22 +70,22 @@ def job(tmp_path: Path) -> Iterator[tuple[Runner, GitHubSim, StandIns]]:
         "RUNNER_TEMP": str(folders["temp"]),
         "GITHUB_WORKSPACE": str(folders["workspace"]),
         "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_REPOSITORY": stub.repo,
-        "GITHUB_API_URL": stub.url,
+        "GITHUB_REPOSITORY": sim.repo,
+        "GITHUB_API_URL": sim.url,
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_STEP_SUMMARY": str(folders["home"] / "summary.md"),
         "GITHUB_EVENT_PATH": str(folders["home"] / "event.json"),
     }
     runner = Runner(
-        action_path=_action_copy(folders["action"]), workspace=folders["workspace"],
+        action_path=checkout_copy(ROOT, folders["action"]), workspace=folders["workspace"],
         temp=folders["temp"], job_env=env, token="ghs_composite",
         stand_ins={"actions/setup-python": stand_ins.setup_python,
                    "actions/cache": stand_ins.cache},
     )  # fmt: skip
     try:
-        yield runner, stub, stand_ins
+        yield runner, sim, stand_ins
     finally:
-        stub.stop()
+        sim.stop()
 
 
 @pytest.fixture
@@ -129,9 +104,9 @@ def candidate(mlflow_client: MlflowClient) -> str:
 def test_the_action_installs_itself_and_reviews_from_another_repository(
     job: tuple[Runner, GitHubSim, StandIns], candidate: str, mlflow_server: str
 ) -> None:
-    runner, stub, stand_ins = job
-    stub.reset(body=f"Retrain: runs:/{candidate}/model", config=CONFIG)
-    _event(stub, Path(runner.job_env["GITHUB_EVENT_PATH"]).parent)
+    runner, sim, stand_ins = job
+    sim.reset(body=f"Retrain: runs:/{candidate}/model", config=CONFIG)
+    _event(sim, Path(runner.job_env["GITHUB_EVENT_PATH"]))
     action_files = _snapshot(runner.action_path)
 
     outputs = runner.run({"mlflow-tracking-uri": mlflow_server})
@@ -142,10 +117,10 @@ def test_the_action_installs_itself_and_reviews_from_another_repository(
     assert outputs["gate"] == "pending", runner.failure()
     assert outputs["regressions"] == "0"
     assert outputs["comment-url"].startswith("https://github.com/")
-    (comment,) = stub.bot_comments
-    assert comment["user"]["login"] == "github-actions[bot]" and "deeper-trees" in comment["body"]
-    assert [s["state"] for s in stub.statuses] == ["pending"]
-    assert stub.requested == ["alice", "carol"]
+    assert sim.writes == ["create_comment", "request alice,carol", "status pending"]
+    (comment,) = sim.bot_comments
+    assert "deeper-trees" in comment["body"]
+    sim.check()
     # its own environment under runner.temp; nothing left in the caller's workspace
     # or written into the action's checkout
     assert (runner.temp / "model-review" / "venv" / "bin" / "model-review").exists()
@@ -192,3 +167,25 @@ def test_scripts_take_values_only_from_env_and_actions_are_pinned_by_commit() ->
         assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{name}: no version comment"
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
     assert "cache" not in python["with"] and "cache-dependency-path" not in python["with"]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[;\s]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_lock_pins_every_runtime_dependency_by_hash_and_nothing_for_tests() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    lock = (ROOT / "requirements" / "action.txt").read_text(encoding="utf-8")
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, flags=re.M)
+    pinned = {name.lower() for name, _ in pins}
+    for entry in re.split(r"\n(?=\S)", lock):
+        if not entry.startswith("#"):
+            assert "--hash=sha256:" in entry, f"unhashed: {entry.splitlines()[0]}"
+    runtime = {_name(r) for r in project["project"]["dependencies"]}
+    build = {_name(r) for r in project["build-system"]["requires"]}
+    assert runtime | build <= pinned, f"missing from the lock: {(runtime | build) - pinned}"
+    test_only = {_name(r) for r in project["project"]["optional-dependencies"]["test"]}
+    demo_only = {_name(r) for r in project["project"]["optional-dependencies"]["demo"]}
+    assert not ((test_only | demo_only) - runtime) & pinned, "test or demo packages in the lock"
