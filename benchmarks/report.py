@@ -235,5 +235,27 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         if key in results:
             parts.append(render(results))
     parts.append(NOTES)
+    kept = install_section(path)  # written by benchmarks/install.py, kept as it is
+    if kept:
+        parts.append(kept + "\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts))
+
+
+INSTALL_START = "<!-- install: benchmarks/install.py writes this section -->"
+INSTALL_END = "<!-- /install -->"
+
+
+def install_section(path: Path) -> str:
+    """The install benchmark's section of `path`, or "" when it has none."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(INSTALL_START), text.find(INSTALL_END)
+    return text[start : end + len(INSTALL_END)] if 0 <= start < end else ""
+
+
+def replace_install_section(path: Path, section: str) -> None:
+    """Put `section` in place of the old install section (or at the end)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = install_section(path)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
