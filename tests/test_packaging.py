@@ -1,4 +1,4 @@
-"""The wheel users install (the Action pip-installs this repository) carries the
+"""The wheel users install (the Action builds and installs this repository) carries the
 templates and the console script, not only the Python modules."""
 
 from __future__ import annotations
