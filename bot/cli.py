@@ -12,17 +12,27 @@ DESCRIPTION = (
     "production model, post one review comment and hold the merge until reviewers approve."
 )
 
-EPILOG = """commands:
-  demo     build a local MLflow store with two trained models and render their review
-  render   review MLflow runs offline (no GitHub): print markdown or write files
-  action   run inside GitHub Actions (reads GITHUB_* variables)
-  serve    run the webhook GitHub App (Flask)
-
-examples:
+EPILOG = """examples:
   model-review demo --dir ./model-review-demo
   model-review render --run runs:/0123456789abcdef0123456789abcdef/model --out review/
   model-review render --text-file pr-body.md --tracking-uri http://localhost:5000
+
+Run `model-review COMMAND --help` for the options of a command.
 """
+
+RENDER_EPILOG = """exit status:
+  0  the review was rendered
+  1  could not review (MLflow unreachable or failing)
+  2  usage or config error
+  3  rendered, but a reference could not be resolved (a linked run was not found)
+"""
+
+SERVE_DESCRIPTION = (
+    "Run the webhook GitHub App on Flask's development server, for local use. "
+    "In production run `gunicorn 'bot.webhook:create_app()'` with the same environment."
+)
+
+VERBOSE = "log what happens: what is looked up and how long each step takes"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,29 +42,85 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_render(sub)
-    demo = sub.add_parser("demo", help="build example runs in a local MLflow store and review them")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    demo = _command(
+        sub,
+        "demo",
+        "build a local MLflow store with two trained models and render their review",
+        "Train two models into a fresh local MLflow store (sqlite) in DIR, render the "
+        "candidate's review there and print the command that renders it again.",
+    )
     demo.add_argument(
         "--dir",
         default="model-review-demo",
         help="where to put the store and the review (default: %(default)s)",
     )
-    sub.add_parser("action", help="run inside GitHub Actions")
-    serve = sub.add_parser("serve", help="run the webhook GitHub App locally")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    sub.add_parser("worker", help="run a Redis queue worker for the webhook app")
+    _add_render(sub)
+    _command(
+        sub,
+        "action",
+        "run inside GitHub Actions (reads the GITHUB_* variables)",
+        "Review the pull request of this workflow run (see action.yml).",
+    )
+    _add_serve(sub)
+    _command(
+        sub,
+        "worker",
+        "run reviews from the Redis queue of the webhook App (MODEL_REVIEW_QUEUE)",
+        "Run the reviews the webhook App queued in Redis; reads the same environment "
+        "as `model-review serve`.",
+    )
     return parser
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand that also takes `-v` after its name (`model-review render ... -v`)."""
+    command = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE
+    )
+    return command
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bot.app.settings import ENVIRONMENT
+
+    width = max(len(name) for name, _ in ENVIRONMENT) + 2
+    lines = [f"  {name:<{width}}{what}" for name, what in ENVIRONMENT]
+    serve = _command(
+        sub,
+        "serve",
+        "run the webhook GitHub App (Flask)",
+        SERVE_DESCRIPTION,
+        epilog="environment:\n" + "\n".join(lines),
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+
+
 def _add_render(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    render = sub.add_parser(
+    render = _command(
+        sub,
         "render",
-        help="review MLflow runs offline, with no GitHub",
-        description="Find the MLflow references in the text (or --run), compare them with "
-        "production and print the review comment (or write it to --out).",
+        "review MLflow runs offline (no GitHub): print markdown or write files",
+        "Find the MLflow references in the text (or --run), compare them with production "
+        "and print the review comment (or write it to --out).",
+        epilog=RENDER_EPILOG,
     )
     text = render.add_mutually_exclusive_group()
     text.add_argument("--text", help="PR text to search for references")
@@ -71,14 +137,18 @@ def _add_render(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="append",
         default=[],
         metavar="SHA",
-        help="a commit of the PR: with no reference, review runs logged from these commits",
+        help="a commit of the PR (full SHA or at least 7 hex digits): with no reference, "
+        "review runs logged from these commits; repeatable",
     )
     render.add_argument("--config", metavar="FILE", help="a model-review.yml to apply")
     render.add_argument(
-        "--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)"
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI: http(s)://HOST or sqlite:///PATH "
+        "(default: $MLFLOW_TRACKING_URI)",
     )
     render.add_argument(
-        "--out", metavar="DIR", help="write comment.md, preview.html and the plots to DIR"
+        "--out", metavar="DIR", help="write comment.md, preview.html and the plots to folder DIR"
     )
 
 

@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 # The hidden first line of the bot's PR comment (with its author, how it is found).
 MARKER = "<!-- model-review -->"
 
+# The folder the bot writes its own files to: on the assets branch, in a run's artifacts
+# (`plots.host: mlflow`); never searched for the runs' own images.
+BOT_FOLDER = "model-review"
+
 # The login every GitHub Actions workflow posts as (GET /user is refused to its token).
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 

@@ -105,9 +105,6 @@ TAG_SOURCE_TYPE = "mlflow.source.type"
 TAG_DOCKER_IMAGE = "mlflow.docker.image.name"
 TAG_LOG_MODEL_HISTORY = "mlflow.log-model.history"  # JSON list; MLflow 2 `artifact_path`s
 
-# the folder the bot writes its own files to (the assets branch, a run's artifacts)
-BOT_FOLDER = "model-review"
-
 
 @dataclass(frozen=True)
 class RunSnapshot:

@@ -35,8 +35,8 @@ class RunsPort(Protocol):
         ...
 
     def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
-        """Runs whose `mlflow.source.git.commit` tag is one of `shas` (full SHAs),
-        newest first."""
+        """Runs whose `mlflow.source.git.commit` tag is one of `shas` (full SHAs, or
+        prefixes of at least 7 hex digits), newest first."""
         ...
 
     def model_version(self, name: str, version: str) -> ModelVersionInfo | None:

@@ -76,7 +76,11 @@ class FakeRuns:
 
     def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
         self._check("runs_for_commits")
-        found = [r for r in self.runs.values() if r.git_commit in set(shas)]
+        found = [
+            r
+            for r in self.runs.values()
+            if any((r.git_commit or "").startswith(sha) for sha in shas if sha)
+        ]
         return sorted(found, key=lambda r: r.start_time or 0, reverse=True)
 
     def model_version(self, name: str, version: str) -> ModelVersionInfo | None:

@@ -66,6 +66,11 @@ def test_a_missing_setting_is_a_start_up_error_that_names_it(missing: str) -> No
         ({"GITHUB_APP_ID": "my-app"}, "GITHUB_APP_ID is `my-app`, not a positive whole number"),
         ({"MODEL_REVIEW_WORKERS": "0"}, "MODEL_REVIEW_WORKERS is `0`"),
         ({"MODEL_REVIEW_QUEUE": "amqp://rabbit"}, "`amqp://rabbit`, not a Redis URL"),
+        (
+            {"MLFLOW_TRACKING_URI": "sqlite:////nowhere/typo/mlflow.db"},
+            "MLFLOW_TRACKING_URI `sqlite:////nowhere/typo/mlflow.db` names the sqlite file "
+            "/nowhere/typo/mlflow.db, which does not exist",
+        ),
     ],
 )
 def test_a_wrong_setting_is_a_start_up_error_that_says_what_to_do(

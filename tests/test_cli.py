@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,46 @@ def test_log_lines_of_the_command_stay_one_line_each() -> None:
     )
     lines = result.stderr.splitlines()
     assert lines == ["WARNING bot.x: server said: oops\\n::error::forged"]
+
+
+def test_help_lists_each_command_once_worker_included(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "render", "action", "serve", "worker"):
+        listed = [line for line in out.splitlines() if line.split()[:1] == [command]]
+        assert len(listed) == 1, (command, out)
+
+
+def test_render_help_documents_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    out = capsys.readouterr().out
+    assert "exit status:" in out
+    for code, meaning in (("1", "could not review"), ("2", "usage"), ("3", "not be resolved")):
+        assert any(line.split()[:1] == [code] and meaning in line for line in out.splitlines())
+
+
+def test_serve_help_has_a_description_defaults_and_every_variable_it_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import bot.app.settings
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "webhook GitHub App" in out and "gunicorn" in out
+    assert "(default: 127.0.0.1)" in out and "(default: 8080)" in out
+    source = Path(bot.app.settings.__file__).read_text()
+    read = set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', source))
+    assert read >= {"GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "MLFLOW_TRACKING_URI"}
+    environment = out.split("environment:")[1]
+    assert all(name in environment for name in read), read - set(environment.split())
+
+
+def test_verbose_is_accepted_after_the_command() -> None:
+    args = build_parser().parse_args(["render", "--run", "a" * 32, "-v"])
+    assert args.verbose is True
+    assert build_parser().parse_args(["render"]).verbose is False

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,18 +39,34 @@ def test_demo_builds_a_store_and_renders_the_review(
         assert (folder / image).read_bytes().startswith(b"\x89PNG")
     assert (folder / "preview.html").exists()
 
+    command = re.search(r"Render it again:\s+(model-review render .+)", printed).group(1)  # type: ignore[union-attr]
+    argv = shlex.split(command)
+    assert argv[:2] == ["model-review", "render"] and argv[-2:] == [
+        "--text-file",
+        str(folder / "pr-body.md"),
+    ]
+    assert main(argv[1:]) == 0  # ready to run as printed
+    assert candidate_id in capsys.readouterr().out
+
 
 @pytest.mark.slow
-def test_demo_again_in_the_same_folder_reviews_the_new_runs(
+def test_demo_again_in_the_same_folder_starts_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "demo"
     assert main(["demo", "--dir", str(folder)]) == 0
-    capsys.readouterr()
-    assert main(["demo", "--dir", str(folder)]) == 0
-    printed = capsys.readouterr().out
-    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
-    assert len(client.search_model_versions(f"name = '{MODEL_NAME}'")) == 4
-    production = client.get_model_version_by_alias(MODEL_NAME, "production")
-    assert str(production.version) == "3" and production.run_id in printed
-    assert production.run_id in (folder / "comment.md").read_text()
+    first = capsys.readouterr().out
+    (folder / "notes.txt").write_text("mine")
+    old_plots = {p.name for p in folder.glob("*.png")}
+    # again, as a user would: another process (this one keeps MLflow's store cached)
+    again = [sys.executable, "-m", "bot", "demo", "--dir", str(folder)]
+    printed = subprocess.run(again, capture_output=True, text=True, check=True).stdout
+    assert "starting clean" not in first and "starting clean" in printed
+    shown = set(re.findall(r'<img src="([^"]+)"', (folder / "comment.md").read_text()))
+    assert {p.name for p in folder.glob("*.png")} == shown and old_plots
+    # (MLflow caches the old store in this process: read the new one from the review)
+    comment = (folder / "comment.md").read_text()
+    production = re.search(r"Production run: ([0-9a-f]{32})", printed).group(1)  # type: ignore[union-attr]
+    assert production in comment and f"`{MODEL_NAME}` v1, alias `production`" in comment
+    assert f"`{MODEL_NAME}` v2)" in comment  # the candidate: two versions, not four
+    assert (folder / "notes.txt").read_text() == "mine"  # only the demo's own files go

@@ -58,6 +58,7 @@ from bot.review.resolve import (
     BAD_NAME,
     NO_ALIAS,
     NO_LOGGED_MODEL,
+    NO_MODEL,
     NO_RUN,
     NO_RUN_BEHIND,
     NO_STAGE,
@@ -632,7 +633,10 @@ KNOWN_REASONS = (
     NO_RUN,
     BAD_NAME,
     NO_LOGGED_MODEL,
-    *(r.split("`{")[0].split("{")[0] for r in (NO_VERSION, NO_ALIAS, NO_STAGE, NO_RUN_BEHIND)),
+    *(
+        r.split("`{")[0].split("{")[0]
+        for r in (NO_VERSION, NO_ALIAS, NO_STAGE, NO_RUN_BEHIND, NO_MODEL)
+    ),
 )
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
+from bot.app.offline import EXIT_UNRESOLVED
 from bot.cli import main
 from tests.mlflow_server import free_port
 
@@ -51,7 +55,7 @@ def test_render_prints_a_table_that_matches_mlflow(
 ) -> None:
     missing = "f" * 32
     text = f"Retrained: runs:/{fraud['candidate']}/model\nmlflow-run: {missing}\n"
-    assert main(["render", "--text", text]) == 0
+    assert main(["render", "--text", text]) == EXIT_UNRESOLVED  # rendered, one unresolved
     out = capsys.readouterr().out
 
     auc = _row(out, "val_auc")
@@ -170,3 +174,105 @@ def test_usage_errors_exit_2(
     assert "nothing to review" in capsys.readouterr().err
     assert main(["render", "--tracking-uri", "http://x", "--run", "not a ref"]) == 2
     assert "not an MLflow reference" in capsys.readouterr().err
+
+
+# --- rough edges a first user meets ---------------------------------------------------
+
+
+def test_out_naming_an_existing_file_is_refused_before_any_network_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "review.md"
+    taken.write_text("mine")
+    dead = f"http://127.0.0.1:{free_port()}"  # asking it anything would exit 1
+
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", dead, "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {taken} is a file, not a folder" in err and "Traceback" not in err
+    assert taken.read_text() == "mine"
+    below_a_file = str(taken / "review")
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", dead, "--out", below_a_file]) == 2
+    assert "cannot write below" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("via", ["flag", "environment"])
+def test_a_sqlite_uri_whose_file_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    typo = tmp_path / "typo" / "mlflow.db"
+    uri = f"sqlite:///{typo}"
+    args = ["render", "--run", "a" * 32]
+    if via == "flag":
+        args += ["--tracking-uri", uri]
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    source = "--tracking-uri" if via == "flag" else "MLFLOW_TRACKING_URI"
+    assert f"{source} `{uri}` names the sqlite file {typo}, which does not exist" in err
+    assert not typo.parent.exists()  # no empty store was made
+
+
+def test_a_plain_file_path_names_the_flag_and_suggests_sqlite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://elsewhere.test")
+    path = tmp_path / "mlflow.db"
+
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--tracking-uri `{path}` is not a tracking URI" in err
+    assert f"sqlite:///{path}" in err and "MLFLOW_TRACKING_URI" not in err
+
+
+def test_a_short_commit_sha_finds_its_runs(
+    mlflow_client: MlflowClient, tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sha = uuid.uuid4().hex + "0a1b2c3d"
+    run = make_run(
+        mlflow_client, unique_name("short"), None, {"acc": 0.8}, None, None,
+        commit=sha, run_name="from-a-commit",
+    )  # fmt: skip
+
+    assert main(["render", "--commit", sha[:7].upper()]) == 0
+    out = capsys.readouterr().out
+    assert "from-a-commit" in out and run in out
+    assert f"{sha[:7]}, part of this PR" in out  # the checklist accepts the short SHA too
+
+
+@pytest.mark.parametrize(("sha", "says"), [("9b8a7f", "too short"), ("HEAD~1", "not a commit SHA")])
+def test_a_commit_that_cannot_be_searched_says_a_longer_sha_is_needed(
+    capsys: pytest.CaptureFixture[str], sha: str, says: str
+) -> None:
+    assert main(["render", "--commit", sha, "--tracking-uri", "http://x"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "7 or more hex digits" in err
+
+
+def test_a_linked_run_that_does_not_exist_exits_3_and_says_so(
+    tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ghost = unique_name("ghost-model")
+
+    assert main(["render", "--text", f"runs:/{'e' * 32}/model"]) == EXIT_UNRESOLVED
+    out = capsys.readouterr().out
+    assert "**The linked run was not found: nothing to review**" in out
+    assert "link a run in the PR description" not in out
+    assert main(["render", "--run", f"models:/{ghost}/3"]) == EXIT_UNRESOLVED
+    assert f"registered model `{ghost}` does not exist" in capsys.readouterr().out
+
+
+def test_verbose_render_prints_what_it_looks_up_and_how_long_it_took(
+    fraud: dict[str, str], tracking_env: str
+) -> None:
+    command = [sys.executable, "-m", "bot", "render", "--run", fraud["candidate"], "-v"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+
+    err = result.stderr
+    assert f"references: {fraud['candidate']}" in err
+    assert re.search(r"looking up the runs: \d+\.\d\d s", err)
+    assert f"production: {fraud['production']}" in err
+    assert re.search(r"looking up production: \d+\.\d\d s", err)
+    assert "MLflow requests:" in err
+    assert "cand-gbm" in result.stdout

@@ -185,8 +185,41 @@ def test_no_production_shows_values_and_the_reason() -> None:
 
 
 def test_no_candidates_says_what_to_do() -> None:
-    out = render.render_comment(reports.unresolved_and_problems())
+    empty = replace(reports.unresolved_and_problems(), unresolved=())
+    out = render.render_comment(empty)
+    assert "**No runs to review**" in out
     assert "No MLflow run to review yet: link a run" in out
+
+
+def test_the_notes_summary_keeps_inline_code() -> None:
+    note = NotesSummary(
+        "Tune `max_depth`", "Check `predict_latency_ms` before approving, <b>@bob</b>.", "x"
+    )
+    report = replace(reports.one_candidate(), notes=(note,))
+    out = render.render_comment(report)
+    assert "**Tune `max_depth`**" in out
+    assert "Check `predict_latency_ms` before approving, &lt;b&gt;@\u2060bob&lt;/b&gt;." in out
+    html = render.render_html(report)
+    assert "Check <code>predict_latency_ms</code> before approving, &lt;b&gt;@" in html
+
+
+def test_the_preview_has_the_links_and_the_footer_of_the_comment() -> None:
+    html = render.render_html(reports.one_candidate())
+    links = html.split("<h2>🔗 Links</h2>")[1].split("</ul>")[0]
+    assert links.count("<li>") == 2
+    assert f'href="{reports.UI}/#/experiments/' in links and "model fraud-model v" in links
+    assert "/model-review refresh" in html.split("<footer>")[1]
+
+
+def test_a_linked_run_that_is_not_found_says_so_in_the_headline() -> None:
+    report = reports.unresolved_and_problems()
+    out = render.render_comment(report)
+    assert out.splitlines()[3] == "**None of the 2 linked runs was found: nothing to review**"
+    assert "link a run in the PR description" not in out
+    one = render.render_comment(replace(report, unresolved=report.unresolved[:1]))
+    assert "**The linked run was not found: nothing to review**" in one
+    html = render.render_html(report)
+    assert "None of the 2 linked runs was found" in html and "link a run in the PR" not in html
     assert "> [!WARNING]" in out
     assert "> - Could not resolve `models:/churn@champion`: registered model `churn`" in out
     assert "#### 📊 Metrics" not in out

@@ -77,7 +77,10 @@ def test_two_spellings_of_one_run_make_one_candidate_with_its_version(runs: Fake
         ("mlflow-run: " + "f" * 32, "no run with this id"),
         ("models:/fraud-model/9", "has no version 9"),
         ("models:/fraud-model@nope", "has no alias `nope`"),
-        ("models:/ghost/Staging", "no version in stage `Staging`"),
+        ("models:/fraud-model/Staging", "no version in stage `Staging`"),
+        ("models:/ghost/3", "registered model `ghost` does not exist"),
+        ("models:/ghost@production", "registered model `ghost` does not exist"),
+        ("models:/ghost/Staging", "registered model `ghost` does not exist"),
         ("models:/m-" + "0" * 32, "no logged model"),
     ],
 )

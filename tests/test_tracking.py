@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from mlflow_helpers import DatasetSpec, log_model, make_run, register, unique_name
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo
-from bot.errors import TrackingError
+from bot.errors import TrackingError, UsageError
 from bot.tracking.client import MlflowRuns
 from tests.mlflow_server import free_port
 
@@ -418,7 +418,8 @@ def test_sqlite_store_without_a_server(tmp_path: Path) -> None:
 
     run = local.fetch_runs([run_id])[run_id]
 
-    assert run.notes == "local notes" and run.artifacts == (ArtifactInfo("x", True, None),)
+    assert run.notes == "local notes"
+    assert run.artifacts == (ArtifactInfo("x", True, None), ArtifactInfo("x/y.txt", False, 1))
     assert run.logged_models[0].model_id == model_id and run.logged_models[0].has_signature
     curve = local.metric_histories([run_id], "loss", 10)[run_id]
     assert len(curve) == 10 and curve[0][0] == 0 and curve[-1][0] == 49
@@ -432,7 +433,27 @@ def test_ui_base(tmp_path: Path) -> None:
     assert MlflowRuns("https://ml.test/mlflow/api").ui_base() == "https://ml.test/mlflow"
     configured = MlflowRuns("http://10.0.0.5:5000", ui_url="https://mlflow.example.com/")
     assert configured.ui_base() == "https://mlflow.example.com"
-    assert MlflowRuns(f"sqlite:///{tmp_path}/nowhere.db").ui_base() is None
+    (tmp_path / "local.db").touch()
+    assert MlflowRuns(f"sqlite:///{tmp_path}/local.db").ui_base() is None
+
+
+@pytest.mark.parametrize("source", ["--tracking-uri", "MLFLOW_TRACKING_URI"])
+def test_a_sqlite_uri_whose_file_is_missing_is_refused(tmp_path: Path, source: str) -> None:
+    missing = tmp_path / "typo" / "mlflow.db"
+
+    with pytest.raises(UsageError, match=f"{source} .* names the sqlite file .* does not exist"):
+        MlflowRuns(f"sqlite:///{missing}", source=source)
+    assert not missing.parent.exists()  # no empty store was created
+
+
+def test_a_plain_path_names_the_source_and_suggests_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "mlflow.db"
+
+    with pytest.raises(UsageError) as caught:
+        MlflowRuns(str(path), source="--tracking-uri")
+
+    assert f"--tracking-uri `{path}` is not a tracking URI" in caught.value.message
+    assert caught.value.hint is not None and f"sqlite:///{path}" in caught.value.hint
 
 
 def test_importing_the_adapter_does_not_import_mlflow() -> None:

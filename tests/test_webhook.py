@@ -344,6 +344,22 @@ def test_a_body_that_is_not_a_json_object_is_refused(
     assert_untouched(queue, deliveries, "d-malformed")
 
 
+@pytest.mark.parametrize("form", [False, True], ids=["json-as-form", "form-as-json"])
+def test_a_signed_delivery_with_the_wrong_content_type_says_so(
+    client: FlaskClient, queue: FakeQueue, deliveries: MemoryDeliveries, form: bool
+) -> None:
+    text = json.dumps(gp.webhook("pull_request", "opened"))
+    body = urlencode({"payload": text}).encode() if form else text.encode()
+    content_type = "application/json" if form else "application/x-www-form-urlencoded"
+    answer = deliver(client, "pull_request", body, "d-type", content_type=content_type)
+    assert answer.status_code == 400
+    assert answer.json is not None
+    says = "form-encoded but" if form else "JSON but"
+    assert f"the body is {says} the Content-Type is {content_type}" in answer.json["error"]
+    assert "set the webhook's content type to application/json" in answer.json["error"]
+    assert_untouched(queue, deliveries, "d-type")
+
+
 def test_a_delivery_without_event_or_id_is_refused(client: FlaskClient, queue: FakeQueue) -> None:
     payload = gp.webhook("pull_request", "opened")
     assert deliver(client, "", payload).status_code == 400

@@ -12,6 +12,9 @@ import contextlib
 import io
 import logging
 import os
+import re
+import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,8 @@ from bot.errors import UsageError
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "demo-breast-cancer-classifier"
+PR_BODY = "pr-body.md"
+_PLOT = re.compile(r'<img src="([\w.-]+\.png)"')  # the plots an earlier review wrote
 EXPERIMENT = "demo-breast-cancer"
 # the tree storage of our own freshly trained model: safe to load back
 TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
@@ -71,6 +76,8 @@ def run_demo(directory: str) -> int:
     """Build the store, train both models, render the review; print where to look."""
     folder = Path(directory).resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    if start_clean(folder):
+        print(f"Removed the previous demo store in {folder}: starting clean.\n")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     production_id, candidate_id = build_store(folder, uri)
     from bot.app.offline import review_to_text
@@ -78,7 +85,7 @@ def run_demo(directory: str) -> int:
     from bot.review.pipeline import ReviewRequest
 
     text = f"Retrain the classifier with deeper trees.\n\nMLflow run: runs:/{candidate_id}/model\n"
-    (folder / "pr-body.md").write_text(text, encoding="utf-8")
+    (folder / PR_BODY).write_text(text, encoding="utf-8")
     config = Config(mlflow=MlflowConfig(ui_url="http://127.0.0.1:5000"))
     markdown, html = review_to_text(ReviewRequest(texts=[text]), uri, config, str(folder))
     (folder / "comment.md").write_text(markdown, encoding="utf-8")
@@ -87,7 +94,26 @@ def run_demo(directory: str) -> int:
     print(f"Review written to {folder / 'comment.md'}")
     print(f"Open the preview:  {folder / 'preview.html'}")
     print(f"Browse the runs:   mlflow ui --backend-store-uri {uri} --port 5000")
+    print(f"Render it again:   {render_command(folder, uri)}")
     return 0
+
+
+def render_command(folder: Path, uri: str) -> str:
+    """The exact `model-review render` command that reviews the demo's PR text."""
+    args = ["--tracking-uri", uri, "--text-file", str(folder / PR_BODY)]
+    return "model-review render " + " ".join(shlex.quote(a) for a in args)
+
+
+def start_clean(folder: Path) -> bool:
+    """Remove what an earlier demo left in `folder` (its store, artifacts and review),
+    so production is version 1 again; other files stay. True if there was a store."""
+    had_store = (folder / "mlflow.db").exists()
+    comment = folder / "comment.md"
+    plots = _PLOT.findall(comment.read_text(encoding="utf-8")) if comment.is_file() else []
+    for name in ("mlflow.db", "comment.md", "preview.html", PR_BODY, *plots):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "artifacts", ignore_errors=True)
+    return had_store
 
 
 def build_store(folder: Path, uri: str) -> tuple[str, str]:
@@ -150,7 +176,13 @@ def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str]:
         mlflow.log_figure(_confusion_figure(model, x_test, y_test), "confusion_matrix.png")
         signature = infer_signature(x_test, model.predict(x_test))
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=signature, skops_trusted_types=TRUSTED_TYPES
+            model,
+            name="model",
+            signature=signature,
+            skops_trusted_types=TRUSTED_TYPES,
+            # given, not inferred: inferring starts a Python that imports the model's
+            # libraries, 5 to 50 s per model (idle to busy machine)
+            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
         )
         return str(run.info.run_id), str(info.model_uri)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.config.schema import Config, ImageHost
-from bot.domain import BOT_FOLDER, HostedImage, PlotImage, PullRequest
+from bot.constants import BOT_FOLDER
+from bot.domain import HostedImage, PlotImage, PullRequest
 from bot.errors import GitHubError, ModelReviewError
 from bot.ports import GitHubPort, ImagePort, RunsPort
 

@@ -9,12 +9,14 @@ library's, shows it (LOG_FORMAT prints it).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [delivery %(delivery_id)s] %(message)s"
 NO_DELIVERY = "-"
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # ANSI CSI sequences: colours, cursor moves
 
 _delivery: ContextVar[str] = ContextVar("model_review_delivery", default=NO_DELIVERY)
 
@@ -45,10 +47,12 @@ class DeliveryFilter(logging.Filter):
 class OneLineFormatter(logging.Formatter):
     """Every record on one line: a line break inside a message (server text echoed in
     an error, a traceback) becomes a visible `\\n`, so nothing a PR or a server wrote
-    can start a line of its own in the log, such as a GitHub Actions `::command::`."""
+    can start a line of its own in the log, such as a GitHub Actions `::command::`.
+    Terminal escape sequences (the colours Werkzeug and RQ add to their messages) are
+    removed, so a log file or CI log reads as plain text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = _ESCAPES.sub("", super().format(record)).replace("\x1b", "")
         return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 

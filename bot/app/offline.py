@@ -1,63 +1,124 @@
-"""`model-review render`: the whole review offline, to stdout or to files."""
+"""`model-review render`: the whole review offline, to stdout or to files.
+
+Everything that can be checked locally (the tracking URI, the output folder, the
+text and config files, the references and commits) is checked before MLflow is asked
+anything, so a typo costs no network round trip and never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from bot.config.schema import Config, load_config
-from bot.domain import RefKind, RunRef
+from bot.domain import RefKind, ReviewReport, RunRef
 from bot.errors import ConfigError, UsageError
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.refs import find_refs
+
+log = logging.getLogger(__name__)
 
 NO_TRACKING_URI = "no MLflow tracking URI"
 NO_TRACKING_HINT = "pass --tracking-uri URI or set MLFLOW_TRACKING_URI"
 NOTHING_TO_REVIEW = "nothing to review"
 NOTHING_HINT = "pass --run REF, --text/--text-file with a link to a run, or --commit SHA"
+EXIT_UNRESOLVED = 3  # rendered, but a reference could not be resolved
+COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
+SHORT_SHA = "--commit {sha!r} is too short to find its runs: give at least 7 hex digits"
+NOT_A_SHA = "--commit {sha!r} is not a commit SHA"
+SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digits)"
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Entry point of `model-review render`: exit 0 rendered, 1 MLflow failed, 2 bad usage."""
+    """Entry point of `model-review render`: exit 0 rendered, 1 MLflow failed, 2 bad
+    usage, 3 rendered but a reference was not resolved."""
+    source = "--tracking-uri" if args.tracking_uri else "MLFLOW_TRACKING_URI"
     tracking_uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not tracking_uri:
         raise UsageError(NO_TRACKING_URI, hint=NO_TRACKING_HINT)
+    from bot.tracking.data import check_local_store
+
+    check_local_store(tracking_uri, source)
+    out = check_out_dir(args.out) if args.out else None
     texts = [_read_text(args)] if (args.text or args.text_file) else []
     refs = [parse_run_option(raw) for raw in args.run]
-    if not texts and not refs and not args.commit:
+    commits = [parse_commit(sha) for sha in args.commit]
+    if not texts and not refs and not commits:
         raise UsageError(NOTHING_TO_REVIEW, hint=NOTHING_HINT)
     config = _read_config(args.config)
-    request = ReviewRequest(texts=texts, refs=refs, commits=args.commit or None)
-    markdown, html = review_to_text(request, tracking_uri, config, args.out)
-    if args.out:
-        out = Path(args.out)
-        (out / "comment.md").write_text(markdown, encoding="utf-8")
-        (out / "preview.html").write_text(html, encoding="utf-8")
+    request = ReviewRequest(texts=texts, refs=refs, commits=commits or None)
+    report = review(request, tracking_uri, config, out, source=source)
+    markdown, html = render_both(report)
+    if out is not None:
+        write_review(out, markdown, html)
         print(out / "comment.md")
     else:
         sys.stdout.write(markdown)
-    return 0
+    return EXIT_UNRESOLVED if report.unresolved else 0
+
+
+def check_out_dir(raw: str) -> Path:
+    """The `--out` folder, checked before any network work: it may exist as a folder
+    or not exist yet, below a folder this process can write to."""
+    out = Path(raw)
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {raw} is a file, not a folder",
+            hint="--out takes a folder for comment.md, preview.html and the plots",
+        )
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {raw}: cannot write below {existing}")
+    return out
+
+
+def review(
+    request: ReviewRequest,
+    tracking_uri: str,
+    config: Config,
+    out_dir: Path | None,
+    *,
+    source: str = "MLFLOW_TRACKING_URI",
+) -> ReviewReport:
+    """Review against a real tracking server; with `out_dir`, plots are written there."""
+    from bot.app.images import LocalImages
+    from bot.tracking.client import MlflowRuns
+    from bot.tracking.data import configure_client_env
+
+    configure_client_env(os.environ)
+    log.info("MLflow: %s", _shown(tracking_uri))
+    runs = MlflowRuns(tracking_uri, ui_url=config.mlflow.ui_url, source=source)
+    images = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        images = LocalImages(out_dir)
+    report = build_review(request, runs, config, images)
+    log.info("MLflow requests: %d", runs.request_count)
+    return report
 
 
 def review_to_text(
     request: ReviewRequest, tracking_uri: str, config: Config, out_dir: str | None
 ) -> tuple[str, str]:
     """Review against a real tracking server and render markdown and HTML."""
-    from bot.app.images import LocalImages
-    from bot.render.comment import render_comment, render_html
-    from bot.tracking.client import MlflowRuns
-    from bot.tracking.data import configure_client_env
+    report = review(request, tracking_uri, config, Path(out_dir) if out_dir else None)
+    return render_both(report)
 
-    configure_client_env(os.environ)
-    runs = MlflowRuns(tracking_uri, ui_url=config.mlflow.ui_url)
-    images = None
-    if out_dir:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        images = LocalImages(Path(out_dir))
-    report = build_review(request, runs, config, images)
+
+def render_both(report: ReviewReport) -> tuple[str, str]:
+    """The comment's markdown and the preview page."""
+    from bot.render.comment import render_comment, render_html
+
     return render_comment(report), render_html(report)
+
+
+def write_review(out: Path, markdown: str, html: str) -> None:
+    (out / "comment.md").write_text(markdown, encoding="utf-8")
+    (out / "preview.html").write_text(html, encoding="utf-8")
 
 
 def parse_run_option(raw: str) -> RunRef:
@@ -73,6 +134,23 @@ def parse_run_option(raw: str) -> RunRef:
     if ref.kind is RefKind.BARE_RUN_ID:
         return RunRef(RefKind.RUN, raw=ref.raw, run_id=ref.run_id)
     return ref
+
+
+def parse_commit(raw: str) -> str:
+    """A `--commit` value: a full SHA or a prefix of at least 7 hex digits (what
+    `git log --oneline` and the review's checklist show)."""
+    sha = raw.strip()
+    if COMMIT.fullmatch(sha):
+        return sha.lower()
+    if sha and all(c in "0123456789abcdefABCDEF" for c in sha):
+        raise UsageError(SHORT_SHA.format(sha=raw), hint=SHA_HINT)
+    raise UsageError(NOT_A_SHA.format(sha=raw), hint=SHA_HINT)
+
+
+def _shown(uri: str) -> str:
+    from bot.tracking.data import without_credentials
+
+    return without_credentials(uri)
 
 
 def _read_text(args: argparse.Namespace) -> str:

@@ -12,11 +12,29 @@ from dataclasses import dataclass, field
 from bot.app.wiring import pacing_on
 from bot.constants import DEFAULT_API_URL
 from bot.errors import UsageError
+from bot.tracking.data import check_local_store
 
 DEFAULT_MAX_BODY = 26 * 1024 * 1024  # GitHub caps payloads at 25 MB
 DEFAULT_WORKERS = 4
 DEFAULT_QUEUE_SIZE = 100
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+# What the App reads from the environment (shown by `model-review serve --help`).
+ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("GITHUB_APP_ID", "required: the App ID from the App's settings page"),
+    ("GITHUB_APP_PRIVATE_KEY", "required: the App's private key (PEM text), or"),
+    ("GITHUB_APP_PRIVATE_KEY_PATH", "the path of its .pem file"),
+    ("GITHUB_WEBHOOK_SECRET", "required: the secret entered when the App was created"),
+    ("MLFLOW_TRACKING_URI", "required: the address of the MLflow tracking server"),
+    ("MLFLOW_TRACKING_TOKEN", "MLflow credentials if the server needs them (or"),
+    ("MLFLOW_TRACKING_USERNAME", "and MLFLOW_TRACKING_PASSWORD)"),
+    ("GITHUB_API_URL", f"GitHub's API (default {DEFAULT_API_URL})"),
+    ("GITHUB_SERVER_URL", "GitHub's web address, for links (GitHub Enterprise)"),
+    ("MODEL_REVIEW_QUEUE", "redis://HOST:PORT/DB: reviews run by `model-review worker`"),
+    ("MODEL_REVIEW_WORKERS", f"else review threads in this process (default {DEFAULT_WORKERS})"),
+    ("MODEL_REVIEW_QUEUE_SIZE", f"deliveries that may wait (default {DEFAULT_QUEUE_SIZE})"),
+    ("MODEL_REVIEW_MAX_BODY", f"largest delivery in bytes (default {DEFAULT_MAX_BODY})"),
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +63,7 @@ class Settings:
             webhook_secret=_required(
                 env, "GITHUB_WEBHOOK_SECRET", "the webhook secret entered when the App was created"
             ),
-            tracking_uri=_required(
-                env, "MLFLOW_TRACKING_URI", "the address of the MLflow tracking server"
-            ),
+            tracking_uri=_tracking_uri(env),
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             server_url=env.get("GITHUB_SERVER_URL") or None,
             queue_url=_queue_url(env),
@@ -65,6 +81,12 @@ def _required(env: Mapping[str, str], name: str, what: str) -> str:
     if not value:
         raise UsageError(f"{name} is not set", hint=f"set it to {what}")
     return value
+
+
+def _tracking_uri(env: Mapping[str, str]) -> str:
+    uri = _required(env, "MLFLOW_TRACKING_URI", "the address of the MLflow tracking server")
+    check_local_store(uri, "MLFLOW_TRACKING_URI")
+    return uri
 
 
 def _positive(env: Mapping[str, str], name: str, default: int | None, what: str) -> int:

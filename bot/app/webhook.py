@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = "30"
 SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
 GUNICORN = "gunicorn 'bot.webhook:create_app()'"
+FORM = "application/x-www-form-urlencoded"
+JSON_HINT = "set the webhook's content type to application/json"
 MAX_JSON_DEPTH = 400  # GitHub's payloads nest about 6 deep
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -197,8 +199,9 @@ class _Webhook:
             log.warning("delivery refused: JSON nested deeper than %d levels", MAX_JSON_DEPTH)
             return _answer(400, error=f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         if payload is None:
-            log.warning("delivery refused: the body is not a JSON object")
-            return _answer(400, error="the body is not a JSON object")
+            why = _unreadable(body, request.mimetype)
+            log.warning("delivery refused: %s", why)
+            return _answer(400, error=why)
         event = Event(name=name, payload=payload, delivery_id=delivery)
         return self._dispatch(event, body_key(body))
 
@@ -264,12 +267,23 @@ def json_depth(text: str) -> int:
     return max(accumulate(map(_NESTING.__getitem__, brackets)), default=0)
 
 
+def _unreadable(body: bytes, mimetype: str) -> str:
+    """Why a delivery's body could not be read: its content type, or not JSON at all."""
+    if mimetype == FORM and body.lstrip()[:1] == b"{":
+        return f"the body is JSON but the Content-Type is {FORM}: {JSON_HINT}"
+    if mimetype != FORM and body.startswith(b"payload="):
+        return (
+            f"the body is form-encoded but the Content-Type is {mimetype or 'missing'}: {JSON_HINT}"
+        )
+    return "the body is not a JSON object"
+
+
 def _payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
     """The JSON object of a delivery (form-encoded `payload=` accepted too);
     `_TooDeep` when it nests deeper than MAX_JSON_DEPTH."""
     try:
         text = body.decode("utf-8")
-        if mimetype == "application/x-www-form-urlencoded":
+        if mimetype == FORM:
             text = parse_qs(text, strict_parsing=True)["payload"][0]
         if json_depth(text) > MAX_JSON_DEPTH:
             raise _TooDeep(text[:40])

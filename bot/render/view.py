@@ -264,6 +264,16 @@ def _images(report: ReviewReport, budget: Budget) -> dict[str, Any]:
     }
 
 
+def headline(report: ReviewReport) -> str:
+    """The comment's first line: the verdict, or why there is nothing to compare."""
+    if not report.candidates and report.unresolved:
+        n = len(report.unresolved)
+        if n == 1:
+            return "The linked run was not found: nothing to review"
+        return f"None of the {n} linked runs was found: nothing to review"
+    return verdict_line(report.metric_rows, report.baseline.run is not None, len(report.candidates))
+
+
 def build_context(
     report: ReviewReport, budget: Budget, gate: GateDecision | None, assignment: Assignment | None
 ) -> dict[str, Any]:
@@ -274,9 +284,7 @@ def build_context(
         "budget": budget,
         "gate": gate,
         "gate_icon": _GATE_ICONS.get(gate.state, "") if gate else "",
-        "verdict": verdict_line(
-            report.metric_rows, baseline_run is not None, len(report.candidates)
-        ),
+        "verdict": headline(report),
         "candidates": _candidate_views(report, budget),
         "hidden_candidates": len(report.candidates)
         - len(_cut(report.candidates, budget.candidates)),

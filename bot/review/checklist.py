@@ -68,7 +68,8 @@ def _in_pr(sha: str, pr_commits: Sequence[str]) -> bool:
     logged = sha.lower()
     for commit in pr_commits:
         full = commit.lower()
-        if full == logged or (len(logged) >= MIN_SHA_PREFIX and full.startswith(logged)):
+        shorter, longer = sorted((full, logged), key=len)  # either may be abbreviated
+        if full == logged or (len(shorter) >= MIN_SHA_PREFIX and longer.startswith(shorter)):
             return True
     return False
 

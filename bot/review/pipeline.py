@@ -7,7 +7,9 @@ references (pure) -> candidates + baseline (RunsPort) -> diffs, notes, checklist
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
@@ -54,17 +56,25 @@ def build_review(
 ) -> ReviewReport:
     """Resolve, compare and (with an image port) draw the review of a PR."""
     refs = collect_refs(request)
+    log.info("references: %s", ", ".join(r.raw for r in refs) or "none")
     problems = list(request.problems)
     if len(refs) >= MAX_REFS:
         problems.append(TOO_MANY_REFS.format(n=MAX_REFS))
-    resolution = resolve_candidates(refs, runs, config, request.commits)
+    with timed("looking up the runs"):
+        resolution = resolve_candidates(refs, runs, config, request.commits)
     candidates = resolution.candidates
-    baseline = (
-        find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
-        if candidates
-        else None
+    log.info(
+        "candidates: %s; unresolved: %d",
+        ", ".join(c.run.run_id for c in candidates) or "none",
+        len(resolution.unresolved),
     )
-    report = compare(candidates, baseline, config, request.commits)
+    baseline = None
+    if candidates:
+        with timed("looking up production"):
+            baseline = find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
+        log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
+    with timed("comparing"):
+        report = compare(candidates, baseline, config, request.commits)
     report = replace(
         report,
         unresolved=resolution.unresolved,
@@ -72,8 +82,18 @@ def build_review(
         problems=tuple(problems),
     )
     if images is not None and candidates:
-        report = with_images(report, runs, config, images)
+        with timed("drawing and storing the plots"):
+            report = with_images(report, runs, config, images)
     return report
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Log how long a step took (shown by `model-review -v`)."""
+    started = time.perf_counter()
+    log.info("%s…", step)
+    yield
+    log.info("%s: %.2f s", step, time.perf_counter() - started)
 
 
 def compare(

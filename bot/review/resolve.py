@@ -32,6 +32,7 @@ MAX_COMMIT_RUNS = 5  # runs found through the PR's commits, newest first
 MAX_COMMITS = 20  # the PR's newest commits searched (MLflow needs one search per commit)
 
 NO_RUN = "no run with this id on the tracking server (deleted, or logged to another server?)"
+NO_MODEL = "registered model `{name}` does not exist"
 NO_VERSION = "registered model `{name}` has no version {version}"
 NO_ALIAS = "registered model `{name}` has no alias `{alias}`"
 NO_STAGE = "registered model `{name}` has no version in stage `{stage}`"
@@ -134,8 +135,12 @@ def _run_id_of(
         stage = None if (ref.version or "").lower() == "latest" else ref.version
         version = runs.latest_version(name, stage)
         missing = NO_STAGE.format(name=name, stage=ref.version)
-    if version is None:
-        return None, None, missing
+    if version is None:  # the model itself may be what is missing (its read is cached)
+        return (
+            None,
+            None,
+            missing if runs.latest_version(name, None) else NO_MODEL.format(name=name),
+        )
     if not version.run_id:
         return None, None, NO_RUN_BEHIND.format(name=name, version=version.version)
     return version.run_id, version, None

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import yaml
 
 from bot.domain import ArtifactInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
-from bot.errors import TrackingError
+from bot.errors import TrackingError, UsageError
 from bot.ports import Point
 from bot.tracking import data as td
 from bot.tracking import errors as te
@@ -42,9 +42,13 @@ MODEL_META_LIMIT = 20  # MLmodel files read per fetch (for signature and flavors
 class MlflowRuns:
     """`RunsPort` for an MLflow tracking server (or any store MlflowClient accepts)."""
 
-    def __init__(self, tracking_uri: str, ui_url: str | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str, ui_url: str | None = None, source: str = "MLFLOW_TRACKING_URI"
+    ) -> None:
+        """`source`: where the URI came from (a flag, a variable), for error messages."""
         from mlflow.tracking import MlflowClient  # lazy: keep importing this module cheap
 
+        td.check_local_store(tracking_uri, source)
         self._uri = tracking_uri
         self._shown = td.without_credentials(tracking_uri)  # for messages and links
         self._ui_url = ui_url
@@ -57,9 +61,9 @@ class MlflowRuns:
         try:
             self._client = MlflowClient(tracking_uri=tracking_uri)
         except Exception as exc:
-            raise TrackingError(
-                f"MLFLOW_TRACKING_URI `{self._shown}` is not a tracking URI MLflow accepts",
-                hint="use the http(s) address of your MLflow server",
+            raise UsageError(
+                f"{source} `{self._shown}` is not a tracking URI MLflow accepts",
+                hint=td.uri_hint(tracking_uri),
             ) from exc
 
     # --- calling MLflow ---------------------------------------------------------
@@ -173,13 +177,13 @@ class MlflowRuns:
         return runs
 
     def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
-        """Newest first, at most COMMIT_RUNS_LIMIT; costs one search per SHA."""
+        """Newest first, at most COMMIT_RUNS_LIMIT; costs one search per SHA. A SHA
+        shorter than 40 hex digits (at least 7) matches the commits it starts."""
         wanted = [s.lower() for s in td.valid_ids(shas, td.SHA)]
         experiments = list(self._experiment_names()) if wanted else []
         runs: list[Run] = []
         for sha in wanted:  # tag filters have no IN: one search per commit
-            where = f"tags.mlflow.source.git.commit = '{sha}'"
-            runs += self._search(experiments, where, COMMIT_RUNS_LIMIT)
+            runs += self._search(experiments, td.commit_filter(sha), COMMIT_RUNS_LIMIT)
         runs.sort(key=lambda r: r.info.start_time or 0, reverse=True)
         return self._snapshots(runs[:COMMIT_RUNS_LIMIT])
 

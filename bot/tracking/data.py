@@ -13,11 +13,12 @@ import posixpath
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
+from bot.constants import BOT_FOLDER
 from bot.domain import (
-    BOT_FOLDER,
     TAG_LOG_MODEL_HISTORY,
     ArtifactInfo,
     DatasetInfo,
@@ -25,13 +26,14 @@ from bot.domain import (
     ModelVersionInfo,
     RunSnapshot,
 )
-from bot.errors import TrackingError
+from bot.errors import TrackingError, UsageError
 from bot.ports import Point
 
 T = TypeVar("T")
 
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+FULL_SHA = 40
 MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
 VERSION = re.compile(r"[0-9]{1,12}")
 CONTEXT_TAG = "mlflow.data.context"
@@ -63,6 +65,14 @@ def valid_ids(ids: Sequence[str], pattern: re.Pattern[str] = RUN_ID) -> list[str
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def commit_filter(sha: str) -> str:
+    """The search filter for runs logged from a commit: equal to a full SHA, starting
+    with a shorter one. Only for values checked by `valid_ids(..., SHA)` (hex)."""
+    if len(sha) >= FULL_SHA:
+        return f"tags.mlflow.source.git.commit = '{sha}'"
+    return f"tags.mlflow.source.git.commit LIKE '{sha}%'"
 
 
 def in_list(values: Sequence[str]) -> str:
@@ -286,6 +296,42 @@ def ui_base(uri: str, ui_url: str | None) -> str | None:
     if urlparse(uri).scheme not in ("http", "https"):
         return None
     return without_credentials(uri).rstrip("/").removesuffix("/api").rstrip("/")
+
+
+def sqlite_file(uri: str) -> str | None:
+    """The file a `sqlite:` tracking URI names (`sqlite:///rel.db`, `sqlite:////abs.db`);
+    None for other URIs and for an in-memory database."""
+    if not uri.lower().startswith("sqlite:"):
+        return None
+    path = uri[len("sqlite:") :].split("?", 1)[0]
+    if not path.startswith("///"):
+        return None  # `sqlite://`: in memory
+    path = path[3:]
+    return path if path and path != ":memory:" else None
+
+
+def check_local_store(uri: str, source: str) -> None:
+    """Refuse a sqlite URI whose file does not exist: MLflow would quietly create an
+    empty store there and every review would find nothing. `source` names where the
+    URI came from (a flag or a variable)."""
+    path = sqlite_file(uri)
+    if path is not None and not Path(path).is_file():
+        raise UsageError(
+            f"{source} `{without_credentials(uri)}` names the sqlite file {path}, "
+            "which does not exist",
+            hint="check the path (sqlite:/// and a relative path, sqlite://// and an "
+            "absolute one); `model-review demo` creates a store to try",
+        )
+
+
+def uri_hint(uri: str) -> str:
+    """What to use instead of a tracking URI MLflow refused."""
+    scheme = urlsplit(uri).scheme.lower()
+    if len(scheme) > 1 and scheme != "file":
+        return "use the http(s) address of your MLflow server"
+    path = Path(uri.removeprefix("file://")).expanduser()
+    example = f"sqlite:///{path.resolve()}" if path.suffix == ".db" else "sqlite:///mlflow.db"
+    return f"for a sqlite store use {example}; for an MLflow server, its http(s) address"
 
 
 def without_credentials(uri: str) -> str:
