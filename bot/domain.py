@@ -95,6 +95,30 @@ class ModelVersionInfo:
     model_id: str | None = None
 
 
+@dataclass(frozen=True)
+class VersionRecord:
+    """One registered version as the review's record sees it: its own tags."""
+
+    version: str
+    run_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    created_at: int | None = None  # ms since epoch
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model's own tags, its aliases and every version's tags: what
+    the production history and the earlier reviews are read from."""
+
+    name: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # alias -> version
+    versions: tuple[VersionRecord, ...] = ()
+
+    def version(self, number: str) -> VersionRecord | None:
+        return next((v for v in self.versions if v.version == number), None)
+
+
 # well-known MLflow tags
 TAG_NOTE = "mlflow.note.content"
 TAG_RUN_NAME = "mlflow.runName"
@@ -386,6 +410,68 @@ class PullRequest:
 # --- helpers ----------------------------------------------------------------
 
 
+# --- the model's record: production history, earlier reviews, the search ------
+
+
+class LedgerAction(Enum):
+    """How a version came to hold the production alias."""
+
+    PROMOTE = "promote"  # a merged, approved PR (model-review moved the alias)
+    ROLLBACK = "rollback"  # `model-review rollback`
+    RECORDED = "recorded"  # known from the version's tags only (before the ledger)
+    OUTSIDE = "outside"  # holds the alias now, with no record: set by hand
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version that held the production alias, and how it got there."""
+
+    version: str
+    action: LedgerAction
+    at: str = ""  # ISO 8601 UTC; "" when not known
+    previous: str | None = None  # the version it replaced ("none": the first one)
+    pr: str | None = None  # the PR that promoted it
+    approvers: tuple[str, ...] = ()
+    by: str | None = None  # who rolled back
+    reason: str | None = None
+    key: str | None = None  # idempotency key: "merge:<sha>", "rollback:<id>"
+
+
+@dataclass(frozen=True)
+class PriorReview:
+    """A PR that reviewed a version of the model (from the version's tags)."""
+
+    version: str
+    pr: str
+    status: str  # model_review.status
+    approvers: tuple[str, ...] = ()
+    at: str = ""  # when approved, if it was
+
+
+@dataclass(frozen=True)
+class RunCount:
+    """How many runs the candidate's experiment holds since production was trained."""
+
+    experiment_id: str
+    experiment_name: str | None
+    count: int
+    capped: bool = False  # more than `count` exist: shown as "1,000+"
+    since: int | None = None  # ms since epoch: production run's start; None: all runs
+
+
+@dataclass(frozen=True)
+class ModelHistory:
+    """The registered model's story for the review: production's history, whether
+    production was ever reviewed, earlier reviews, and the search behind the candidate."""
+
+    model: str
+    production: str | None = None  # the version holding the alias now
+    reviewed: bool | None = None  # production approved through model-review (None: no prod)
+    history: tuple[HistoryEntry, ...] = ()  # newest first
+    prior_reviews: tuple[PriorReview, ...] = ()  # newest first
+    runs_since: RunCount | None = None
+
+
 # --- the review as a whole ---------------------------------------------------
 
 
@@ -404,6 +490,7 @@ class ReviewReport:
     images: tuple[HostedImage, ...] = ()
     images_note: str | None = None  # why there are no images, where to look instead
     problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
+    history: ModelHistory | None = None  # production's history, earlier reviews (issue #16)
 
     @property
     def regressions(self) -> int:

@@ -14,6 +14,7 @@ from bot.domain import (
     Comment,
     GateState,
     HostedImage,
+    ModelRecord,
     ModelVersionInfo,
     PlotImage,
     PullRequest,
@@ -86,6 +87,22 @@ class RunsPort(Protocol):
         ...
 
     def set_model_version_description(self, name: str, version: str, text: str) -> None: ...
+
+    # --- production's history and the model's record (bot.review.ledger) ---
+    def model_record(self, name: str, *, versions: bool = True) -> ModelRecord | None:
+        """The registered model's tags and aliases and, with `versions`, every
+        version's tags; None when there is no such model."""
+        ...
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        """Set one tag of registered model `name`."""
+        ...
+
+    def count_runs(self, experiment_id: str, since: int | None, cap: int) -> tuple[int, bool]:
+        """How many active runs (any status) experiment `experiment_id` holds that
+        started after `since` (ms since epoch; None: all), counted up to `cap`, and
+        whether there are more. One search."""
+        ...
 
     def ui_base(self) -> str | None:
         """Best guess of the MLflow UI address (the tracking URI when it is http)."""

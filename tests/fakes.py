@@ -13,11 +13,13 @@ from bot.domain import (
     Comment,
     GateState,
     HostedImage,
+    ModelRecord,
     ModelVersionInfo,
     PlotImage,
     PullRequest,
     Review,
     RunSnapshot,
+    VersionRecord,
 )
 from bot.errors import GitHubError, TrackingError
 from bot.ports import GitHubPort, ImagePort, Point, RunsPort
@@ -38,6 +40,7 @@ class FakeRuns:
     version_tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
     failing_writes: int = 0  # the next N writes fail (reads still work)
+    model_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # --- building the fake ---
     def add_run(self, run: RunSnapshot) -> RunSnapshot:
@@ -174,6 +177,32 @@ class FakeRuns:
         self._check_write("set_model_version_description")
         self._version(name, version)
         self.descriptions[(name, version)] = text
+
+    def model_record(self, name: str, *, versions: bool = True) -> ModelRecord | None:
+        self._check("model_record")
+        mine = [v for v in self.versions if v.name == name]
+        if not mine:
+            return None
+        aliases = {a: v.version for v in mine for a in v.aliases}
+        records = tuple(
+            VersionRecord(v.version, v.run_id, dict(self.version_tags.get((name, v.version), {})))
+            for v in mine
+        )
+        tags = dict(self.model_tags.get(name, {}))
+        return ModelRecord(name, tags, aliases, records if versions else ())
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self._check_write("set_model_tag")
+        self.model_tags.setdefault(name, {})[key] = value
+
+    def count_runs(self, experiment_id: str, since: int | None, cap: int) -> tuple[int, bool]:
+        self._check("count_runs")
+        found = [
+            r
+            for r in self.runs.values()
+            if r.experiment_id == experiment_id and (since is None or (r.start_time or 0) > since)
+        ]
+        return min(len(found), cap), len(found) > cap
 
     def _version(self, name: str, version: str) -> ModelVersionInfo:
         found = next((v for v in self.versions if (v.name, v.version) == (name, version)), None)

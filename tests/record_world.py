@@ -94,6 +94,11 @@ class World:
     def version_tags(self, version: str) -> dict[str, str]:
         return dict(self.client.get_model_version(self.model, version).tags)
 
+    def ledger(self) -> dict[str, str]:
+        """The registered model's production-history tags, by name."""
+        tags = self.client.get_registered_model(self.model).tags
+        return {k: v for k, v in tags.items() if k.startswith("model_review.history.")}
+
     def production_version(self) -> str:
         return str(self.client.get_model_version_by_alias(self.model, "production").version)
 

@@ -6,6 +6,7 @@ plus one end-to-end run of `model-review action` with the GitHub stand-in.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,12 +77,19 @@ def test_merge_with_promote_moves_the_alias_and_records_what_it_replaced(
     assert world.version_tags("2")["model_review.previous_production"] == "1"
     assert world.version_tags("2")["model_review.merged_commit"] == MERGE
     assert "is now `production` (replacing v1)" in outcome_line(world.body)
+    ((name, value),) = world.ledger().items()  # one entry in production's history
+    assert name.startswith("model_review.history.") and name.endswith(".2")
+    entry = json.loads(value)
+    assert entry["action"] == "promote" and entry["previous"] == "1"
+    assert entry["key"] == f"merge:{MERGE}" and entry["pr"] == URL
+    assert entry["approvers"] == ["bob", "carol"] and len(value) < 500
 
     writes, github_writes = len(requests_log.writes), list(world.github.writes)
     body = world.body
     world.close(merged=True)  # the same delivery again
     assert len(requests_log.writes) == writes and world.github.writes == github_writes
     assert world.body == body and world.production_version() == "2"
+    assert len(world.ledger()) == 1
 
 
 def test_promotion_is_refused_when_the_review_was_not_approved(world: World) -> None:
@@ -180,6 +188,29 @@ def test_mlflow_failing_at_merge_is_reported_and_the_next_delivery_completes_it(
     assert world.production_version() == "2"
     assert "is now `production` (replacing v1)" in outcome_line(world.body)
     assert "could not record" not in world.body
+    assert len(world.ledger()) == 1
+
+
+def test_a_promotion_cut_short_after_the_alias_moved_is_completed_by_the_redelivery(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved(world, "promote: true\n")
+
+    def refuse(self: MlflowRuns, name: str, key: str, value: str) -> None:
+        raise TrackingError("MLflow at test answered 503 while tagging a registered model")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowRuns, "set_model_tag", refuse)
+        world.close(merged=True)
+    assert world.production_version() == "2" and world.ledger() == {}
+    assert "model_review.merged_commit" not in world.tags(world.first)  # not committed
+
+    world.close(merged=True)
+
+    (value,) = world.ledger().values()
+    assert json.loads(value)["previous"] == "1" and json.loads(value)["version"] == "2"
+    assert "is now `production` (replacing v1)" in outcome_line(world.body)
+    assert world.tags(world.first)["model_review.previous_production"] == "1"
 
 
 def test_the_outcome_section_replaces_an_earlier_one_and_keeps_the_state() -> None:

@@ -28,18 +28,23 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 
 from bot.constants import COMMENT_BUDGET
-from bot.domain import GateDecision, GateState, ModelVersionInfo, RunSnapshot
+from bot.domain import (
+    GateDecision,
+    GateState,
+    HistoryEntry,
+    LedgerAction,
+    ModelVersionInfo,
+    RunSnapshot,
+    VersionRecord,
+)
 from bot.errors import ModelReviewError
 from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
 from bot.handlers.pull_request import run_fingerprint
 from bot.handlers.record import (
-    MERGED_COMMIT,
-    PR,
-    PREVIOUS_PRODUCTION,
-    STATUS,
     Facts,
     GaveUp,
     Status,
@@ -58,6 +63,15 @@ from bot.handlers.state import (
 from bot.ports import RunsPort
 from bot.render.comment import OUTCOME, render_outcome
 from bot.review.gate import decide
+from bot.review.ledger import (
+    MERGED_COMMIT,
+    PR,
+    PREVIOUS_PRODUCTION,
+    STATUS,
+    has_key,
+    ledger_tag,
+    merge_key,
+)
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.privacy import must_not_publish
 
@@ -156,7 +170,7 @@ def _merged(w: Writer, facts: Facts, plan: _Promotion | None) -> None:
             desired[PR] = facts.url
         move = None
         if plan is not None and _key(plan.version) in map(_key, versions_of(candidate)):
-            move = _plan_promotion(w, plan, run, sha, desired)
+            move = _plan_promotion(w, plan, run, facts, desired)
         write_record(w, run, versions_of(candidate), desired, before_run=move)
 
 
@@ -165,19 +179,21 @@ def _key(version: ModelVersionInfo) -> tuple[str, str]:
 
 
 def _plan_promotion(
-    w: Writer, plan: _Promotion, run: RunSnapshot, sha: str, desired: dict[str, str]
+    w: Writer, plan: _Promotion, run: RunSnapshot, facts: Facts, desired: dict[str, str]
 ) -> Callable[[], None] | None:
     """Complete the plan: add the replaced version to `desired` and return the alias
-    move to make just before the run's tags are written (None: nothing to move)."""
+    move (and its entry in production's history) to make just before the run's tags
+    are written (None: nothing to move)."""
     v = plan.version
+    sha = facts.pr.merge_commit_sha or facts.pr.head_sha
     if run.tags.get(MERGED_COMMIT) == sha and PREVIOUS_PRODUCTION in run.tags:
         plan.previous = run.tags[PREVIOUS_PRODUCTION]  # an earlier delivery promoted it
         desired[PREVIOUS_PRODUCTION] = plan.previous
-        return None
+        return partial(_history_entry, w, plan, facts, sha)  # in case it was cut short
     read = partial(w.runs.model_version_by_alias, v.name, plan.alias)
     holder = w.do(f"reading alias {plan.alias} of {v.name}", read, write=False)
-    if holder is not None and holder.version == v.version:
-        return None
+    if holder is not None and holder.version == v.version:  # maybe moved by a delivery
+        return partial(_resumed, w, plan, facts, desired)  # cut short before its record
     plan.previous = holder.version if holder is not None else "none"
     desired[PREVIOUS_PRODUCTION] = plan.previous
 
@@ -185,8 +201,43 @@ def _plan_promotion(
         set_alias = partial(w.runs.set_alias, v.name, plan.alias, v.version)
         w.do(f"moving alias {plan.alias} of {v.name} to v{v.version}", set_alias)
         plan.moved = True
+        _history_entry(w, plan, facts, sha)
 
     return move
+
+
+def _resumed(w: Writer, plan: _Promotion, facts: Facts, desired: dict[str, str]) -> None:
+    """The alias already names the version: when its tags say this merge was
+    promoting it (written just before the move), finish that promotion's record."""
+    v, sha = plan.version, desired[MERGED_COMMIT]
+    read = partial(w.runs.model_record, v.name)
+    record = w.do(f"reading the record of {v.name}", read, write=False)
+    tags = (record.version(v.version) if record else None) or VersionRecord(v.version)
+    if tags.tags.get(MERGED_COMMIT) != sha or PREVIOUS_PRODUCTION not in tags.tags:
+        return
+    plan.previous = desired[PREVIOUS_PRODUCTION] = tags.tags[PREVIOUS_PRODUCTION]
+    _history_entry(w, plan, facts, sha)
+
+
+def _history_entry(w: Writer, plan: _Promotion, facts: Facts, sha: str) -> None:
+    """The promotion's entry in production's history (bot.review.ledger), unless an
+    earlier delivery of this merge wrote it already."""
+    v, key = plan.version, merge_key(sha)
+    read = partial(w.runs.model_record, v.name, versions=False)
+    record = w.do(f"reading the production history of {v.name}", read, write=False)
+    if record is None or has_key(record.tags, key):
+        return
+    entry = HistoryEntry(
+        version=v.version,
+        action=LedgerAction.PROMOTE,
+        previous=plan.previous,
+        pr=facts.url,
+        approvers=facts.decision.approved_by,
+        key=key,
+    )
+    name, value = ledger_tag(entry, datetime.now(UTC))
+    write = partial(w.runs.set_model_tag, v.name, name, value)
+    w.do(f"recording v{v.version} in the production history of {v.name}", write)
 
 
 def _closed(w: Writer, facts: Facts) -> Closing:

@@ -40,17 +40,17 @@ from bot.handlers.state import BotState
 from bot.ports import RunsPort
 from bot.review.diff import verdict_line
 from bot.review.gate import latest_reviews, parse_time
+from bot.review.ledger import (
+    APPROVED_AT,
+    APPROVERS,
+    COMPARED_TO,
+    PR,
+    STATUS,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-STATUS = "model_review.status"
-PR = "model_review.pr"
-APPROVERS = "model_review.approvers"
-APPROVED_AT = "model_review.approved_at"
-COMPARED_TO = "model_review.compared_to"
-MERGED_COMMIT = "model_review.merged_commit"
-PREVIOUS_PRODUCTION = "model_review.previous_production"
 RECORDED = "recorded"  # BotState.extra: runs holding a record of this PR, comma-separated
 ATTEMPTS = 3  # tries per MLflow call before giving up
 BACKOFF = 1.0  # seconds; the n-th retry waits n * BACKOFF

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import yaml
 
-from bot.domain import ArtifactInfo, LoggedModelInfo, ModelVersionInfo, RunSnapshot
+from bot.domain import ArtifactInfo, LoggedModelInfo, ModelRecord, ModelVersionInfo, RunSnapshot
 from bot.errors import TrackingError, UsageError
 from bot.ports import Point
 from bot.tracking import data as td
@@ -282,6 +282,32 @@ class MlflowRuns:
         model = self._lookup(doing, self._client.get_logged_model, model_id)
         return (model.source_run_id or None) if model else None
 
+    def model_record(self, name: str, *, versions: bool = True) -> ModelRecord | None:
+        """Two reads at most: the registered model (shared with the review's other
+        registry reads) and one search for its versions with their tags."""
+        model = self._registered_model(name)
+        if model is None:
+            return None
+        found: list[Any] = []
+        if versions:
+            doing = f"searching the versions of model {name}"
+            where = td.name_filter(name)
+            found = self._pages(doing, self._client.search_model_versions, where, strict=True)
+        return td.model_record(model, found)
+
+    def count_runs(self, experiment_id: str, since: int | None, cap: int) -> tuple[int, bool]:
+        if not td.RUN_ID.fullmatch(experiment_id):
+            return 0, False
+        where = f"attributes.start_time > {int(since)}" if since is not None else ""
+        page = self._call(
+            f"counting the runs of experiment {experiment_id}",
+            self._client.search_runs,
+            [experiment_id],
+            filter_string=where,
+            max_results=cap,
+        )
+        return len(page), bool(page.token)
+
     # --- histories and artifacts ---------------------------------------------------
     def metric_histories(
         self, run_ids: Sequence[str], key: str, max_points: int
@@ -381,6 +407,11 @@ class MlflowRuns:
     def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
         doing = f"tagging version {version} of model {name}"
         self._call(doing, self._client.set_model_version_tag, name, version, key, value)
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        doing = f"tagging registered model {name}"
+        self._models.pop(name, None)  # its tags change: read it again when asked
+        self._call(doing, self._client.set_registered_model_tag, name, key, value)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
         doing = f"setting alias {alias} of model {name}"

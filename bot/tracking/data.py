@@ -23,8 +23,10 @@ from bot.domain import (
     ArtifactInfo,
     DatasetInfo,
     LoggedModelInfo,
+    ModelRecord,
     ModelVersionInfo,
     RunSnapshot,
+    VersionRecord,
 )
 from bot.errors import TrackingError, UsageError
 from bot.ports import Point
@@ -239,6 +241,31 @@ def logged_model(model: Any, meta: object) -> LoggedModelInfo:
         name=model.name or None,
         has_signature=bool(meta.get("signature")),
         flavors=tuple(flavors) if isinstance(flavors, dict) else (),
+    )
+
+
+def name_filter(name: str) -> str:
+    """`name = '...'` for search_model_versions, quoted the way MLflow's parser reads it."""
+    if "'" in name and '"' not in name:
+        return f'name = "{name}"'
+    return "name = '" + name.replace("'", "\\'") + "'"
+
+
+def model_record(model: Any, versions: Sequence[Any]) -> ModelRecord:
+    """A ModelRecord from a `RegisteredModel` and `ModelVersion`s of a search."""
+    return ModelRecord(
+        name=model.name,
+        tags={str(k): str(v) for k, v in dict(model.tags or {}).items()},
+        aliases={str(k): str(v) for k, v in dict(model.aliases or {}).items()},
+        versions=tuple(
+            VersionRecord(
+                version=str(v.version),
+                run_id=v.run_id or None,
+                tags={str(k): str(t) for k, t in dict(v.tags or {}).items()},
+                created_at=v.creation_timestamp,
+            )
+            for v in sorted(versions, key=lambda v: int(v.version))
+        ),
     )
 
 
