@@ -16,8 +16,19 @@ EPILOG = """examples:
   model-review demo --dir ./model-review-demo
   model-review render --run runs:/0123456789abcdef0123456789abcdef/model --out review/
   model-review render --text-file pr-body.md --tracking-uri http://localhost:5000
+  model-review history fraud-model --format json
+  model-review rollback fraud-model --reason "latency regression" --by alice
 
 Run `model-review COMMAND --help` for the options of a command.
+"""
+
+OPERATOR_EXIT_CODES = """exit codes:
+  0  done
+  1  MLflow could not be reached or failed
+  2  bad usage (e.g. no --reason, no tracking URI)
+  3  unknown registered model or version
+  4  refused: the message says why (never approved, run deleted, nothing recorded
+     as previous production, already production) and whether --force helps
 """
 
 RENDER_EPILOG = """exit status:
@@ -71,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the reviews the webhook App queued in Redis; reads the same environment "
         "as `model-review serve`.",
     )
+    _add_operator(sub)
     return parser
 
 
@@ -93,6 +105,51 @@ def _command(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE
     )
     return command
+
+
+def _operator(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, text: str
+) -> argparse.ArgumentParser:
+    command = _command(sub, name, help, text, epilog=OPERATOR_EXIT_CODES)
+    command.add_argument("model", metavar="MODEL", help="registered model name (case-sensitive)")
+    command.add_argument(
+        "--alias", default="production", help="the production alias (default: %(default)s)"
+    )
+    command.add_argument(
+        "--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)"
+    )
+    return command
+
+
+def _add_operator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    history = _operator(
+        sub,
+        "history",
+        "production's history and every reviewed version of a model",
+        "Print the versions that held the production alias (newest first: when, the PR "
+        "that promoted it and its approvers, or who rolled back and why) and every version "
+        "reviewed through model-review (status, PR, approvers, dates). MLflow only.",
+    )
+    history.add_argument("--format", choices=("text", "json"), default="text")
+    rollback = _operator(
+        sub,
+        "rollback",
+        "move the production alias back, recorded in production's history",
+        "Move the production alias back to --to VERSION (default: the version recorded as "
+        "the previous production) and record who, when and why in production's history. "
+        "Refuses a version never approved through model-review, or whose run was deleted, "
+        "unless --force. Needs MLflow write access; nothing happens on GitHub.",
+    )
+    rollback.add_argument("--to", metavar="VERSION", help="the version to roll back to")
+    rollback.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded)")
+    rollback.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who rolls back (default: $MLFLOW_TRACKING_USERNAME, else the OS user)",
+    )
+    rollback.add_argument(
+        "--force", action="store_true", help="roll back to a version the checks refuse"
+    )
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -195,6 +252,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.app.webhook import serve
 
         return serve(args.host, args.port)
+    if args.command in ("history", "rollback"):
+        from bot.app.operator import run_history, run_rollback
+
+        return run_history(args) if args.command == "history" else run_rollback(args)
     if args.command == "worker":
         from bot.app.redisqueue import run_worker
 

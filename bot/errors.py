@@ -49,6 +49,19 @@ class ConfigError(ModelReviewError):
         self.source = source
 
 
+class NotFoundError(ModelReviewError):
+    """An operator command named a registered model or version that does not exist."""
+
+    exit_code = 3
+
+
+class RefusedError(ModelReviewError):
+    """An operator command was understood and refused (e.g. rolling back to a version
+    that was never approved); the message says why and how to insist."""
+
+    exit_code = 4
+
+
 class TrackingError(ModelReviewError):
     """MLflow could not be reached or answered with an error."""
 

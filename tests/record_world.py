@@ -106,6 +106,30 @@ class World:
     def body(self) -> str:
         return self.github.comment_list[0].body
 
+    def promote(self, number: int, run_id: str, merge: str) -> Outcome:
+        """Another PR linking `run_id`: reviewed, approved, merged as `merge`
+        (promoted when the config says `promote: true`). Returns the close outcome."""
+        head = merge[::-1].replace(merge[0], "a")  # any other 40-hex commit
+        pull = replace(
+            self.github.pulls[7],
+            number=number,
+            body=f"Model: runs:/{run_id}/model",
+            head_sha=head,
+            commits=(head,),
+            html_url=f"https://github.com/acme/fraud/pull/{number}",
+        )
+        self.github.pulls[number] = pull
+        review_pull_request(number, self.d)
+        approvals = ("alice", "bob", "carol")  # whoever holds the primary slot of this PR
+        for user, minute in zip(approvals, ("00", "01", "05"), strict=True):
+            at = f"2026-11-27T11:{minute}:00Z"
+            review = Review(user=user, state=ReviewState.APPROVED, submitted_at=at, commit_id=head)
+            self.github.add_review(number, review)
+        review_pull_request(number, self.d)
+        closed = replace(pull, state="closed", merged=True, merge_commit_sha=merge)
+        self.github.pulls[number] = closed
+        return close_pull_request(number, self.d)
+
 
 def build_world(client: MlflowClient, tracking_uri: str) -> World:
     experiment, model = unique_name("record"), unique_name("record-model")

@@ -3,7 +3,9 @@
 Merged: every run under review (and its registered versions) gets
 `model_review.merged_commit`. With `promote: true` the production alias
 (`baseline.alias`) moves to the one registered version under review, and
-`model_review.previous_production` names the version it replaced. Closed unmerged:
+`model_review.previous_production` names the version it replaced; the move gets its
+entry in production's history on the registered model (bot.review.ledger), once per
+merge commit however often the event is delivered. Closed unmerged:
 `model_review.status` becomes `closed`. The bot's comment gets a final line saying
 what happened (what was promoted, or why not).
 
