@@ -92,7 +92,7 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
 
 def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
     pr, config = ctx.pr, ctx.config
-    request = ReviewRequest(texts=ctx.texts, commits=pr.commits)
+    request = ReviewRequest(texts=ctx.texts, commits=pr.commits, pr_url=pr.html_url or None)
     runs = deps.runs(config)
     previous_body = ctx.mine.body if ctx.mine else None
     images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)

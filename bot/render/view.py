@@ -28,6 +28,7 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.render import markdown as md
+from bot.render.historyview import history_view
 from bot.review.diff import verdict_line
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -295,5 +296,6 @@ def build_context(
         "reviewers": reviewer_views(gate, assignment),
         "unresolved": _cut(report.unresolved, budget.unresolved),
         "problems": _cut(report.problems, budget.problems),
+        "history": history_view(report, safe_url, _ui(report)),
         **_images(report, budget),
     }

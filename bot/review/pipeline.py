@@ -18,6 +18,7 @@ from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
 from bot.review.checklist import reproducibility
 from bot.review.diff import metric_rows, param_diffs
+from bot.review.history import model_history
 from bot.review.notes import summarize_notes
 from bot.review.refs import MAX_REFS, find_refs
 from bot.review.resolve import find_baseline, resolve_candidates
@@ -35,6 +36,7 @@ class ReviewRequest:
     refs: Sequence[RunRef] = ()  # explicit, e.g. `render --run`
     commits: Sequence[str] | None = None  # the PR's commits (None: unknown)
     problems: Sequence[str] = field(default_factory=tuple)
+    pr_url: str | None = None  # the PR's own record is not an "earlier review"
 
 
 def collect_refs(request: ReviewRequest) -> list[RunRef]:
@@ -75,8 +77,13 @@ def build_review(
         log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
     with timed("comparing"):
         report = compare(candidates, baseline, config, request.commits)
+    with timed("reading the model's history"):
+        history, trouble = model_history(candidates, report.baseline, runs, config, request.pr_url)
+    if trouble:
+        problems.append(trouble)
     report = replace(
         report,
+        history=history,
         unresolved=resolution.unresolved,
         ui_base=(config.mlflow.ui_url or runs.ui_base() or None),
         problems=tuple(problems),

@@ -59,12 +59,16 @@ class Guard:
             return reason
         return NOT_ALLOWED
 
-    def refusal(self, run: RunSnapshot, version: ModelVersionInfo | None) -> str | None:
-        """None when the allow-lists admit this run, else NOT_ALLOWED."""
-        if self.experiments and not any(
+    def experiment_listed(self, run: RunSnapshot) -> bool:
+        """The run's experiment is in `mlflow.experiments` (False without that list)."""
+        return any(
             _matches(p, run.experiment_name or "") or p == run.experiment_id
             for p in self.experiments
-        ):
+        )
+
+    def refusal(self, run: RunSnapshot, version: ModelVersionInfo | None) -> str | None:
+        """None when the allow-lists admit this run, else NOT_ALLOWED."""
+        if self.experiments and not self.experiment_listed(run):
             return NOT_ALLOWED
         names = [v.name for v in run.model_versions] + ([version.name] if version else [])
         # with `mlflow.models` alone, a run must be linked to a listed model
