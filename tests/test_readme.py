@@ -25,6 +25,14 @@ def test_config_example_in_readme_is_the_example_file_and_parses() -> None:
     assert config.reviewers.primary == ("alice", "bob")
     assert config.plots.host is ImageHost.BRANCH
     assert config.baseline.alias == "production"
+    assert [m.pattern for m in config.reviewers.models] == ["fraud-model", "experiment:churn-*"]
+
+
+def test_the_reviewers_per_model_example_parses() -> None:
+    (block,) = [b for b in _yaml_blocks() if b.startswith("reviewers:")]
+    models = load_config(block).reviewers.models
+    assert [m.pattern for m in models] == ["fraud-model", "ranker-*", "experiment:churn-*"]
+    assert models[0].primary == ("frank",) and models[1].secondary == ("acme/search-leads",)
 
 
 def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:

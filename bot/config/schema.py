@@ -22,6 +22,7 @@ from bot.domain import Direction, Threshold
 from bot.errors import ConfigError
 
 CONFIG_PATH = ".github/model-review.yml"
+EXPERIMENT_PREFIX = "experiment:"  # reviewers.models keys that match experiment names
 MAX_CONFIG_BYTES = 256 * 1024
 
 
@@ -70,9 +71,19 @@ class MlflowConfig:
 
 
 @dataclass(frozen=True)
+class ModelPools:
+    """`reviewers.models.<pattern>`: the pools of the models the pattern matches."""
+
+    pattern: str  # a registered-model name or glob, or `experiment:<name or glob>`
+    primary: tuple[str, ...] = ()
+    secondary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReviewersConfig:
     primary: tuple[str, ...] = ()  # logins or org/team slugs
     secondary: tuple[str, ...] = ()
+    models: tuple[ModelPools, ...] = ()  # in file order: the first match wins
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,15 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         pairs = r.entries(path, node)
         return tuple((name, r.text(full, value, ids=True)) for name, full, _, value in pairs)
 
+    def model_pools(path: str, node: yaml.Node) -> tuple[ModelPools, ...]:
+        pools: list[ModelPools] = []
+        for name, full, key_node, value in r.entries(path, node):
+            if not name.strip() or name.strip() == EXPERIMENT_PREFIX:
+                r.fail(full, key_node, "expected a model name or glob, or experiment:NAME")
+            make = partial(ModelPools, name.strip())
+            pools.append(r.build(full, value, make, {"primary": logins, "secondary": logins}))
+        return tuple(pools)
+
     def notes_mode(path: str, node: yaml.Node) -> NotesMode:
         if r.value(path, node) is False:  # YAML 1.1 reads a bare `off` as false
             return NotesMode.OFF
@@ -253,7 +273,9 @@ def _sections(r: NodeReader) -> dict[str, Read]:
             {"threshold": threshold, "include": r.texts, "exclude": r.texts, "rules": rules},
         ),
         "params": section(ParamsConfig, {"ignore": r.texts}),
-        "reviewers": section(ReviewersConfig, {"primary": logins, "secondary": logins}),
+        "reviewers": section(
+            ReviewersConfig, {"primary": logins, "secondary": logins, "models": model_pools}
+        ),
         "gate": section(
             GateConfig,
             {"context": r.text, "stale_on_new_commits": r.boolean, "review_drafts": r.boolean},

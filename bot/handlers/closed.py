@@ -45,7 +45,7 @@ from bot.domain import (
 )
 from bot.errors import ModelReviewError
 from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
-from bot.handlers.pull_request import run_fingerprint
+from bot.handlers.pull_request import models_gate, run_fingerprint
 from bot.handlers.record import (
     Facts,
     GaveUp,
@@ -74,6 +74,7 @@ from bot.review.ledger import (
     ledger_tag,
     merge_key,
 )
+from bot.review.permodel import load_slots, model_groups
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.privacy import must_not_publish
 
@@ -302,6 +303,11 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
         pr.head_sha,
         config.gate.stale_on_new_commits,
     )
+    memory = load_slots(state.extra)
+    if memory:  # several models under review: each model's own slots, as assigned
+        groups = model_groups(report.candidates, config.reviewers)
+        now = deps.now()
+        decision = models_gate(report, groups, memory, reviews, pr, config, now, reassign=False)[0]
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
     facts = Facts(pr, report, decision, reviews, config)

@@ -11,11 +11,13 @@ import fnmatch
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.config.schema import Config
 from bot.domain import (
     Assignment,
+    Candidate,
     Comment,
     GateDecision,
     GateState,
@@ -38,6 +40,16 @@ from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment
 from bot.render.markdown import clean
 from bot.review.gate import decide
+from bot.review.permodel import (
+    ModelGroup,
+    ModelSlots,
+    Pools,
+    SlotMemory,
+    gate_models,
+    load_slots,
+    model_groups,
+    save_slots,
+)
 from bot.review.pipeline import ReviewRequest, build_review, with_images
 from bot.review.privacy import (
     PUBLIC_NO_ALLOW_LIST,
@@ -52,6 +64,10 @@ log = logging.getLogger(__name__)
 
 NO_MODEL = "no model under review"
 NEEDS_RUN_STATUS = "this PR changes model code but links no MLflow run"
+MODELS_REASSIGN = (
+    "`{raw}` was not applied: with several models under review, each model's reviewers "
+    "come from `reviewers.models`; change the pools there"
+)
 UNRESOLVED = "the MLflow references in this PR could not be resolved"
 PLOTS_OFF = (
     "Plots are off for this repository (`plots.host: none`): the training curves and the "
@@ -100,7 +116,13 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     if not report.candidates and not report.unresolved:
         return _no_model(ctx, deps, publisher, report, runs)
     report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
-    assignment, problem = _assignment(ctx, command)
+    groups = model_groups(report.candidates, config.reviewers)
+    if config.reviewers.models and len(groups) > 1:
+        return _review_models(ctx, deps, publisher, (report, runs, extra), groups, command=command)
+    pools = (
+        groups[0].pools if groups else Pools(config.reviewers.primary, config.reviewers.secondary)
+    )
+    assignment, problem = _assignment(ctx, command, pools)
     if problem:
         report = _with_problem(report, problem)
     state = next_state(
@@ -124,20 +146,85 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         )
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
+    previous = ctx.previous.assignment if ctx.previous else None
+    slots = (ModelSlots("", assignment, decision),) if report.candidates else ()
+    gated = _Gated(report, runs, state, decision, reviews)
+    return _finish(ctx, deps, publisher, gated, slots=slots, previous=[previous])
+
+
+@dataclass(frozen=True)
+class _Gated:
+    """A review with its gate decided, ready for the record and the comment."""
+
+    report: ReviewReport
+    runs: RunsPort
+    state: BotState
+    decision: GateDecision
+    reviews: list[Review]
+
+
+def _finish(
+    ctx: _Context,
+    deps: Deps,
+    publisher: Publisher,
+    gated: _Gated,
+    *,
+    slots: tuple[ModelSlots, ...],
+    previous: list[Assignment | None],
+) -> Outcome:
+    """Record in MLflow, write the comment, request the reviewers, set the status."""
+    pr, config, decision = ctx.pr, ctx.config, gated.decision
+    report, state = gated.report, gated.state
     if not publisher.dry_run:  # the review's record in MLflow; never changes the gate
-        facts = Facts(pr, report, decision, reviews, config)
-        recorded = record_review(runs, facts, state, pause=deps.pause)
+        facts = Facts(pr, report, decision, gated.reviews, config)
+        recorded = record_review(gated.runs, facts, state, pause=deps.pause)
         report, state = _with_problems(report, recorded.problems), recorded.state
+    single = len(slots) == 1 and not slots[0].label
     body = render_comment(
-        report, gate=decision, assignment=assignment, state_block=encode_state(state)
+        report,
+        gate=decision,
+        assignment=slots[0].assignment if single else None,
+        models=() if single else slots,
+        state_block=encode_state(state),
     )
     outcome = Outcome(gate=decision, regressions=report.regressions, markdown=body)
     outcome.comment_url = publisher.comment(body)
-    if report.candidates:
-        previous = ctx.previous.assignment if ctx.previous else None
-        publisher.request_reviewers(assignment, previous)
+    for slot, before in zip(slots, previous, strict=True):
+        publisher.request_reviewers(slot.assignment, before)
     publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
+
+
+def _review_models(
+    ctx: _Context,
+    deps: Deps,
+    publisher: Publisher,
+    reviewed: tuple[ReviewReport, RunsPort, dict[str, str]],
+    groups: list[ModelGroup],
+    *,
+    command: Command | None,
+) -> Outcome:
+    """Several models under review (`reviewers.models`): a primary and a secondary
+    per model, and a gate that waits for every model."""
+    pr, config = ctx.pr, ctx.config
+    report, runs, extra = reviewed
+    if command is not None and command.kind is not CommandKind.REFRESH:
+        report = _with_problem(report, MODELS_REASSIGN.format(raw=command.raw))
+    memory = load_slots(ctx.previous.extra if ctx.previous else {})
+    reviews = deps.github.reviews(pr.number)
+    now = deps.now()
+    decision, slots, kept = models_gate(report, groups, memory, reviews, pr, config, now)
+    state = next_state(
+        ctx.previous,
+        run_fingerprint(report),
+        now,
+        assignment=Assignment(None, None),  # per model, in `extra`
+        head_sha=pr.head_sha,
+        extra=save_slots(extra, kept),
+    )
+    previous = [memory[s.label].assignment if s.label in memory else None for s in slots]
+    gated = _Gated(report, runs, state, decision, reviews)
+    return _finish(ctx, deps, publisher, gated, slots=slots, previous=previous)
 
 
 def _plots(
@@ -159,8 +246,41 @@ def _plots(
     return report, extra
 
 
-def _assignment(ctx: _Context, command: Command | None) -> tuple[Assignment, str | None]:
-    pools = ctx.config.reviewers
+def models_gate(  # noqa: PLR0917 (every part of the decision)
+    report: ReviewReport,
+    groups: Sequence[ModelGroup],
+    memory: Mapping[str, SlotMemory],
+    reviews: Sequence[Review],
+    pr: PullRequest,
+    config: Config,
+    now: str,
+    *,
+    reassign: bool = True,
+) -> tuple[GateDecision, tuple[ModelSlots, ...], dict[str, SlotMemory]]:
+    """The gate over several models; `reassign=False` keeps the remembered slots
+    (at merge time nobody new is assigned)."""
+
+    def choose(pools: Pools, before: Assignment | None) -> Assignment:
+        if not reassign:
+            return before or Assignment(None, None)
+        return assign(
+            pools.primary, pools.secondary, pr.author, pr.number, before, pr.requested_reviewers
+        )
+
+    def judge(assignment: Assignment, changed_at: str) -> GateDecision:
+        stale = config.gate.stale_on_new_commits
+        return decide(reviews, assignment, pr.author, changed_at, pr.head_sha, stale)
+
+    def fingerprint_of(candidates: Sequence[Candidate]) -> str:
+        return run_fingerprint(replace(report, candidates=tuple(candidates)))
+
+    return gate_models(groups, memory, now, fingerprint=fingerprint_of, choose=choose, judge=judge)
+
+
+def _assignment(
+    ctx: _Context, command: Command | None, chosen: Pools
+) -> tuple[Assignment, str | None]:
+    pools = replace(ctx.config.reviewers, primary=chosen.primary, secondary=chosen.secondary)
     previous = ctx.previous.assignment if ctx.previous else None
     current = assign(
         pools.primary,

@@ -24,6 +24,7 @@ from bot.domain import Assignment, GateDecision, ReviewReport
 from bot.render import markdown as md
 from bot.render.view import LADDER, Budget, build_context
 from bot.review.diff import verdict_line
+from bot.review.permodel import ModelSlots
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +89,22 @@ def render_comment(
     *,
     gate: GateDecision | None = None,
     assignment: Assignment | None = None,
+    models: Sequence[ModelSlots] = (),
     state_block: str = "",
     marker: str = MARKER,
     max_chars: int = COMMENT_BUDGET,
     title: str = "Model review",
 ) -> str:
-    """The sticky PR comment: marker first, `state_block` last, never over `max_chars`."""
+    """The sticky PR comment: marker first, `state_block` last, never over `max_chars`.
+    `models`: with several models under review, each one's reviewers (instead of
+    `assignment`)."""
     tail = f"\n{state_block}\n" if state_block else ""
     if len(marker) + len(tail) + 1 > max_chars:
         raise ValueError(f"max_chars={max_chars} cannot even hold the marker and the state block")
     template = environment().get_template("comment.md.j2")
 
     def body(budget: Budget) -> str:
-        ctx = build_context(report, budget, gate, assignment)
+        ctx = build_context(report, budget, gate, assignment, models)
         return template.render(ctx, marker=marker, title=title).rstrip("\n") + "\n"
 
     fitting = _first_fitting(body, max_chars - len(tail))

@@ -30,6 +30,7 @@ from bot.domain import (
 from bot.render import markdown as md
 from bot.render.historyview import history_view
 from bot.review.diff import verdict_line
+from bot.review.permodel import ModelSlots
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_SAFE = ":/?#[]@!$&'*+,;=%-._~"
@@ -153,6 +154,7 @@ class ReviewerView:
     login: str
     icon: str
     state: str
+    model: str = ""  # with several models under review: whose slot this is
 
 
 def _cut(items: Sequence[Any], limit: int | None) -> tuple[Any, ...]:
@@ -275,11 +277,25 @@ def headline(report: ReviewReport) -> str:
     return verdict_line(report.metric_rows, report.baseline.run is not None, len(report.candidates))
 
 
+def model_reviewer_views(models: Sequence[ModelSlots]) -> tuple[ReviewerView, ...]:
+    """Each model's reviewers, judged by that model's own gate decision."""
+    return tuple(
+        replace(view, model=slot.label)
+        for slot in models
+        for view in reviewer_views(slot.decision, slot.assignment)
+    )
+
+
 def build_context(
-    report: ReviewReport, budget: Budget, gate: GateDecision | None, assignment: Assignment | None
+    report: ReviewReport,
+    budget: Budget,
+    gate: GateDecision | None,
+    assignment: Assignment | None,
+    models: Sequence[ModelSlots] = (),
 ) -> dict[str, Any]:
     """The variables of comment.md.j2 and preview.html.j2 for one budget."""
     baseline_run = report.baseline.run
+    reviewers = model_reviewer_views(models) if models else reviewer_views(gate, assignment)
     return {
         "report": report,
         "budget": budget,
@@ -293,7 +309,7 @@ def build_context(
         "baseline_url": run_url(report, baseline_run) if baseline_run else None,
         "baseline_version_url": version_url(report, report.baseline.model_version),
         "metrics": _metric_table(report.metric_rows, budget.metric_rows),
-        "reviewers": reviewer_views(gate, assignment),
+        "reviewers": reviewers,
         "unresolved": _cut(report.unresolved, budget.unresolved),
         "problems": _cut(report.problems, budget.problems),
         "history": history_view(report, safe_url, _ui(report)),
