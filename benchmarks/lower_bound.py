@@ -32,11 +32,13 @@ def mlflow_rows(shape: Shape) -> list[Row]:
     return [
         ("POST experiments/search", 1,
          "experiment names (shown) and ids (a run search needs them)"),
-        ("POST runs/search", 1,
+        ("POST runs/search", 2,
          "candidates and production in one search by id: possible once the production "
-         "version is known, so the registry goes first"),
-        ("GET model-versions/search", 1,
-         "which registered model the candidates are versions of"),
+         "version is known, so the registry goes first; and the runs in the candidate's "
+         "experiment since production (one capped search)"),
+        ("GET model-versions/search", 2,
+         "which registered model the candidates are versions of; then every version of "
+         "that model with its tags (production's history, earlier reviews)"),
         ("GET registered-models/alias", 1, "the production version and its run"),
         ("GET artifacts/list", runs, "the image files of each run: one listing per run"),
         ("GET metrics/get-history-bulk-interval", shape.curves,

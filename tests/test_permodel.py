@@ -3,6 +3,8 @@ in one PR with the gate waiting on each, against the REAL MLflow test server."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, unique_name
@@ -18,6 +20,8 @@ from bot.domain import (
 )
 from bot.handlers.state import decode_state
 from bot.review.permodel import ModelSlots, Pools, combine, model_groups, pools_for
+from tests.action_runner import Runner, now, pr_event, review_event
+from tests.github_sim import GitHubSim
 from tests.record_world import BASE, World, build_world
 
 CONFIG = """
@@ -207,3 +211,33 @@ def test_a_merge_approved_for_every_model_promotes(world: World) -> None:
 
     assert world.production_version() == "2"
     assert "is now `production` (replacing v1)" in world.body
+
+
+# --- end to end: `model-review action` with the GitHub stand-in ----------------------
+
+
+def test_action_end_to_end_two_models(world: World, tmp_path: Path, tracking_env: str) -> None:
+    config = models_config(world, "")
+    body = f"runs:/{world.first}/model and runs:/{world.churn}/model"  # type: ignore[attr-defined]
+    github = GitHubSim(body=body, config=config)
+    with github.mocked("http://127.0.0.1"):  # MLflow: the real server
+        action = Runner(tmp_path, tracking_env)
+        out = action("pull_request", pr_event(github, "opened"))
+        assert out["gate"] == "pending" and out["description"].startswith(world.model)
+        assert out["description"].endswith("(+1 more waiting)")
+        for login in ("frank", "grace", "judy"):
+            event = review_event(github, github.add_review(login, "APPROVED", now()))
+            out = action("pull_request_review", event)
+        assert out["gate"] == "pending"
+        assert out["description"].startswith("experiment:churn-")
+        assert out["description"].endswith("waiting for @ken (secondary)")
+        event = review_event(github, github.add_review("ken", "APPROVED", now()))
+        out = action("pull_request_review", event)
+
+    assert out["gate"] == "success" and github.status is not None
+    assert github.status["state"] == "success"
+    assert github.writes[:3] == [
+        "create_comment", "request frank,grace", "request judy,ken",
+    ]  # fmt: skip
+    comment = github.bot_comments[0]["body"]
+    assert "@\u2060ken (secondary for `experiment:churn-" in comment
