@@ -271,3 +271,23 @@ def test_action_end_to_end_merged_and_promoted(
         "update_comment", "status success",  # carol approved
         "update_comment",  # merged: the outcome section; the status stays
     ]  # fmt: skip
+
+
+def test_a_promotion_cut_short_after_its_history_entry_writes_it_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved(world, "promote: true\n")
+
+    def refuse(self: MlflowRuns, run_id: str, tags: object) -> None:
+        raise TrackingError("MLflow at test answered 503 while tagging a run")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowRuns, "set_run_tags", refuse)
+        world.close(merged=True)
+    assert world.production_version() == "2" and len(world.ledger()) == 1
+
+    world.close(merged=True)  # the alias already moved: the record is completed
+
+    assert len(world.ledger()) == 1  # the entry is not written twice
+    assert world.tags(world.first)["model_review.previous_production"] == "1"
+    assert "is now `production` (replacing v1)" in outcome_line(world.body)

@@ -146,10 +146,10 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         )
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
-    previous = ctx.previous.assignment if ctx.previous else None
-    slots = (ModelSlots("", assignment, decision),) if report.candidates else ()
+    before = [ctx.previous.assignment if ctx.previous else None]
+    slots = (ModelSlots("", assignment, decision),)
     gated = _Gated(report, runs, state, decision, reviews)
-    return _finish(ctx, deps, publisher, gated, slots=slots, previous=[previous])
+    return _finish(ctx, deps, publisher, gated, slots=slots, previous=before)
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,8 @@ def _finish(
     outcome = Outcome(gate=decision, regressions=report.regressions, markdown=body)
     outcome.comment_url = publisher.comment(body)
     for slot, before in zip(slots, previous, strict=True):
-        publisher.request_reviewers(slot.assignment, before)
+        if report.candidates:  # nothing resolved: nobody to request yet
+            publisher.request_reviewers(slot.assignment, before)
     publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
 
