@@ -129,6 +129,17 @@ TAG_SOURCE_TYPE = "mlflow.source.type"
 TAG_DOCKER_IMAGE = "mlflow.docker.image.name"
 TAG_LOG_MODEL_HISTORY = "mlflow.log-model.history"  # JSON list; MLflow 2 `artifact_path`s
 
+TAG_PARENT_RUN = "mlflow.parentRunId"
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Repeated measures of one metric of one run (per seed, fold or repeat)."""
+
+    values: tuple[float, ...]
+    labels: tuple[str, ...] = ()  # e.g. "seed=3", "step 2": pairs sides; () = unknown
+    source: str = ""  # user-facing: "child runs", "repeats", "steps"
+
 
 @dataclass(frozen=True)
 class RunSnapshot:
@@ -149,6 +160,8 @@ class RunSnapshot:
     datasets: tuple[DatasetInfo, ...] = ()
     logged_models: tuple[LoggedModelInfo, ...] = ()
     model_versions: tuple[ModelVersionInfo, ...] = ()
+    # repeated measures per metric (child runs, repeats, folds); filled by bot.review.repeats
+    samples: Mapping[str, Samples] = field(default_factory=dict)
 
     @property
     def notes(self) -> str | None:
@@ -203,6 +216,7 @@ class Change(Enum):
     NEW = "new"  # only on the candidate
     MISSING = "missing"  # only on the baseline
     UNDEFINED = "undefined"  # NaN/inf or no baseline to compare with
+    NOISE = "noise"  # the difference is not significant: within seed/sampling noise
 
 
 @dataclass(frozen=True)
@@ -219,13 +233,39 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """A mean of repeated measures with the half-width of its 95% t-interval."""
+
+    mean: float
+    half_width: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The difference candidate - production with its 95% interval and p-value."""
+
+    delta: float
+    low: float
+    high: float
+    p_value: float
+    method: str  # "paired t", "Welch t", "one-sample t", "paired bootstrap"
+    significant: bool = False  # after Holm's correction across the review's metrics
+    rows: int | None = None  # evaluation-table rows behind a bootstrap
+
+
+@dataclass(frozen=True)
 class MetricCell:
     """One candidate's value of one metric, compared with the baseline."""
 
-    value: float | None
+    value: float | None  # the mean of the samples when there are enough
     delta: float | None  # value - baseline
     rel_delta: float | None  # delta / |baseline|
     change: Change
+    spread: Spread | None = None
+    estimate: Estimate | None = None
+    logged: float | None = None  # the run's own value when it differs from the mean
+    missed: tuple[str, ...] = ()  # absolute bars not met, user-facing ("min 0.9")
 
 
 @dataclass(frozen=True)
@@ -235,10 +275,22 @@ class MetricRow:
     threshold: Threshold
     baseline: float | None
     cells: tuple[MetricCell, ...]  # one per candidate, in candidate order
+    baseline_spread: Spread | None = None
+    baseline_logged: float | None = None  # production's own value when it differs
+
+    @property
+    def missed(self) -> bool:
+        return any(c.missed for c in self.cells)
 
     @property
     def worst(self) -> Change:
-        order = [Change.REGRESSION, Change.WORSE, Change.MISSING, Change.UNDEFINED]
+        order = [
+            Change.REGRESSION,
+            Change.WORSE,
+            Change.MISSING,
+            Change.UNDEFINED,
+            Change.NOISE,
+        ]
         for change in order:
             if any(c.change is change for c in self.cells):
                 return change
@@ -491,9 +543,14 @@ class ReviewReport:
     images_note: str | None = None  # why there are no images, where to look instead
     problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
     history: ModelHistory | None = None  # production's history, earlier reviews (issue #16)
+    uncertainty_notes: tuple[str, ...] = ()  # where the intervals came from, what was refused
 
     @property
     def regressions(self) -> int:
         return sum(
             1 for row in self.metric_rows for c in row.cells if c.change is Change.REGRESSION
         )
+
+    @property
+    def missed_bars(self) -> int:
+        return sum(1 for row in self.metric_rows for c in row.cells if c.missed)

@@ -40,6 +40,14 @@ class RunsPort(Protocol):
         prefixes of at least 7 hex digits), newest first."""
         ...
 
+    def related_runs(
+        self, experiment_id: str, tag: str, value: str, limit: int
+    ) -> list[RunSnapshot]:
+        """Runs of one experiment whose tag `tag` (`mlflow.parentRunId` or
+        `mlflow.source.git.commit`) equals `value`, newest first: ONE search, and light
+        snapshots (params, metrics, tags; no artifacts, models or versions)."""
+        ...
+
     def model_version(self, name: str, version: str) -> ModelVersionInfo | None:
         """A registered model version by number; None if it does not exist."""
         ...

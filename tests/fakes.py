@@ -86,6 +86,17 @@ class FakeRuns:
         ]
         return sorted(found, key=lambda r: r.start_time or 0, reverse=True)
 
+    def related_runs(
+        self, experiment_id: str, tag: str, value: str, limit: int
+    ) -> list[RunSnapshot]:
+        self._check("related_runs")
+        found = [
+            replace(r, artifacts=(), logged_models=(), model_versions=(), datasets=())
+            for r in self.runs.values()
+            if r.experiment_id == experiment_id and r.tags.get(tag) == value
+        ]
+        return sorted(found, key=lambda r: r.start_time or 0, reverse=True)[:limit]
+
     def model_version(self, name: str, version: str) -> ModelVersionInfo | None:
         self._check("model_version")
         return next((v for v in self.versions if v.name == name and v.version == version), None)

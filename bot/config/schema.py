@@ -17,6 +17,13 @@ from functools import partial
 
 import yaml
 
+from bot.config.uncertainty import (
+    MlflowThreshold,
+    UncertaintyConfig,
+    mlflow_threshold,
+    number,
+    uncertainty_reader,
+)
 from bot.config.yamlnodes import NodeReader, Read, compose, show
 from bot.domain import Direction, Threshold
 from bot.errors import ConfigError
@@ -39,6 +46,9 @@ class MetricRule:
     pattern: str
     direction: Direction | None = None  # None: guessed from the name
     threshold: Threshold | None = None  # None: metrics.threshold
+    min: float | None = None  # absolute bars the candidate must meet
+    max: float | None = None
+    mlflow: MlflowThreshold | None = None  # MLflow's MetricThreshold, MLflow's meaning
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,7 @@ class GateConfig:
     context: str = "model-review"
     stale_on_new_commits: bool = False
     review_drafts: bool = False
+    fail_on_regression: bool = False  # failure while a significant regression or missed bar stands
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class Config:
     plots: PlotsConfig = field(default_factory=PlotsConfig)
     require_review_for: tuple[str, ...] = ()  # path globs that need a linked run
     record: RecordConfig = field(default_factory=RecordConfig)
+    uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
     promote: bool = False  # on merge, move baseline.alias to the approved version
 
 
@@ -206,6 +218,18 @@ def _threshold(r: NodeReader, path: str, node: yaml.Node) -> Threshold:
     return Threshold(number / 100, relative=True) if percent else Threshold(number)
 
 
+def _checked_rule(r: NodeReader, path: str, node: yaml.Node, rule: MetricRule) -> MetricRule:
+    """`min` <= `max`; `mlflow.greater_is_better` sets the direction unless it disagrees."""
+    if rule.min is not None and rule.max is not None and rule.min > rule.max:
+        r.fail(path, node, f"min ({rule.min:g}) is above max ({rule.max:g})")
+    if rule.mlflow is None:
+        return rule
+    implied = Direction.HIGHER if rule.mlflow.greater_is_better else Direction.LOWER
+    if rule.direction is not None and rule.direction is not implied:
+        r.fail(path, node, "direction disagrees with mlflow.greater_is_better; keep one")
+    return MetricRule(rule.pattern, implied, rule.threshold, rule.min, rule.max, rule.mlflow)
+
+
 def _sections(r: NodeReader) -> dict[str, Read]:
     """What each key of the file holds, section by section."""
     threshold = partial(_threshold, r)
@@ -226,8 +250,15 @@ def _sections(r: NodeReader) -> dict[str, Read]:
     def rule(path: str, pattern: str, node: yaml.Node) -> MetricRule:
         if isinstance(node, yaml.ScalarNode) and not r.is_null(node):
             return MetricRule(pattern, direction=direction(path, node))  # `val_loss: lower`
-        reads: dict[str, Read] = {"direction": direction, "threshold": threshold}
-        return r.build(path, node, lambda **kw: MetricRule(pattern, **kw), reads)
+        reads: dict[str, Read] = {
+            "direction": direction,
+            "threshold": threshold,
+            "min": partial(number, r),
+            "max": partial(number, r),
+            "mlflow": partial(mlflow_threshold, r),
+        }
+        found = r.build(path, node, lambda **kw: MetricRule(pattern, **kw), reads)
+        return _checked_rule(r, path, node, found)
 
     def rules(path: str, node: yaml.Node) -> tuple[MetricRule, ...]:
         return tuple(rule(full, name, value) for name, full, _, value in r.entries(path, node))
@@ -278,7 +309,12 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         ),
         "gate": section(
             GateConfig,
-            {"context": r.text, "stale_on_new_commits": r.boolean, "review_drafts": r.boolean},
+            {
+                "context": r.text,
+                "stale_on_new_commits": r.boolean,
+                "review_drafts": r.boolean,
+                "fail_on_regression": r.boolean,
+            },
         ),
         "plots": section(
             PlotsConfig,
@@ -292,5 +328,6 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         ),
         "require_review_for": r.texts,
         "record": section(RecordConfig, {"notes": notes_mode}),
+        "uncertainty": uncertainty_reader(r),
         "promote": r.boolean,
     }

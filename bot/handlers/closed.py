@@ -76,6 +76,7 @@ from bot.review.ledger import (
 )
 from bot.review.permodel import load_slots, model_groups
 from bot.review.pipeline import ReviewRequest, build_review
+from bot.review.policy import hold_for_metrics
 from bot.review.privacy import must_not_publish
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
         groups = model_groups(report.candidates, config.reviewers)
         now = deps.now()
         decision = models_gate(report, groups, memory, reviews, pr, config, now, reassign=False)[0]
+    decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
     facts = Facts(pr, report, decision, reviews, config)

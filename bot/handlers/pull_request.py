@@ -51,6 +51,7 @@ from bot.review.permodel import (
     save_slots,
 )
 from bot.review.pipeline import ReviewRequest, build_review, with_images
+from bot.review.policy import hold_for_metrics
 from bot.review.privacy import (
     PUBLIC_NO_ALLOW_LIST,
     PUBLIC_NO_ALLOW_LIST_HINT,
@@ -144,6 +145,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
             pr.head_sha,
             config.gate.stale_on_new_commits,
         )
+        decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
     before = [ctx.previous.assignment if ctx.previous else None]
@@ -215,6 +217,7 @@ def _review_models(
     reviews = deps.github.reviews(pr.number)
     now = deps.now()
     decision, slots, kept = models_gate(report, groups, memory, reviews, pr, config, now)
+    decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     state = next_state(
         ctx.previous,
         run_fingerprint(report),

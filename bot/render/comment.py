@@ -21,6 +21,7 @@ import markupsafe
 import bot
 from bot.constants import COMMENT_BUDGET, MARKER
 from bot.domain import Assignment, GateDecision, ReviewReport
+from bot.render import intervals as iv
 from bot.render import markdown as md
 from bot.render.view import LADDER, Budget, build_context
 from bot.review.diff import verdict_line
@@ -77,6 +78,9 @@ def environment() -> jinja2.Environment:
         alt=lambda text, n=200: md.neutralise_mentions(md.clean(text, n)),
         plain_block=md.clean_block,
         html_message=html_message,
+        spread=iv.with_spread,
+        interval=iv.interval,
+        missed=iv.missed,
     )
     return env
 

@@ -262,6 +262,7 @@ _ICONS = {
     Change.NEW: "🆕",
     Change.MISSING: "❔",
     Change.UNDEFINED: "❔",
+    Change.NOISE: "〰️",
 }
 
 _LABELS = {
@@ -272,6 +273,7 @@ _LABELS = {
     Change.NEW: "new metric",
     Change.MISSING: "not logged by the candidate",
     Change.UNDEFINED: "cannot compare",
+    Change.NOISE: "within noise: the difference is not significant",
 }
 
 

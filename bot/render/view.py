@@ -27,6 +27,7 @@ from bot.domain import (
     ReviewReport,
     RunSnapshot,
 )
+from bot.render import intervals as iv
 from bot.render import markdown as md
 from bot.render.historyview import history_view
 from bot.review.diff import verdict_line
@@ -309,6 +310,8 @@ def build_context(
         "baseline_url": run_url(report, baseline_run) if baseline_run else None,
         "baseline_version_url": version_url(report, report.baseline.model_version),
         "metrics": _metric_table(report.metric_rows, budget.metric_rows),
+        "methods": iv.methods_line(report.metric_rows),
+        "missed_bars": iv.has_missed(report.metric_rows),
         "reviewers": reviewers,
         "unresolved": _cut(report.unresolved, budget.unresolved),
         "problems": _cut(report.problems, budget.problems),

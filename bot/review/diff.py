@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from bot.config.schema import (
     MetricsConfig,
@@ -18,6 +19,7 @@ from bot.config.schema import (
 from bot.domain import (
     Change,
     Direction,
+    Estimate,
     MetricCell,
     MetricRow,
     ParamChange,
@@ -26,6 +28,8 @@ from bot.domain import (
     RunSnapshot,
     Threshold,
 )
+from bot.review import noise
+from bot.review.bars import missed_bars
 
 SAME_REL_TOL = 1e-12  # values this close (relative) count as unchanged
 _AT_THRESHOLD_REL_TOL = 1e-9  # float noise allowed when a change sits exactly on a threshold
@@ -105,11 +109,14 @@ def compare_metric(
     baseline: float | None,
     direction: Direction,
     threshold: Threshold,
+    estimate: Estimate | None = None,
 ) -> MetricCell:
     """Compare one candidate value with the baseline value of the same metric.
 
     A change exactly at the threshold is WORSE; beyond it, REGRESSION. A relative
     threshold is a fraction of |baseline|; with a zero baseline any worsening regresses.
+    With an `estimate` (repeated measures), a difference that is not significant is
+    NOISE: only a significant change is better, worse or a regression.
     """
     if value is None:
         return MetricCell(value=None, delta=None, rel_delta=None, change=Change.MISSING)
@@ -119,7 +126,9 @@ def compare_metric(
         return MetricCell(value=value, delta=None, rel_delta=None, change=Change.UNDEFINED)
     delta = value - baseline
     rel_delta = delta / abs(baseline) if baseline != 0 else None
-    if math.isclose(value, baseline, rel_tol=SAME_REL_TOL):
+    if estimate is not None and not estimate.significant:
+        change = Change.NOISE
+    elif math.isclose(value, baseline, rel_tol=SAME_REL_TOL):
         change = Change.SAME
     else:
         worsening = delta if direction is Direction.LOWER else -delta
@@ -127,54 +136,97 @@ def compare_metric(
             change = Change.BETTER
         else:
             change = _worse_change(worsening, _allowed_worsening(baseline, threshold))
-    return MetricCell(value=value, delta=delta, rel_delta=rel_delta, change=change)
+    return MetricCell(
+        value=value, delta=delta, rel_delta=rel_delta, change=change, estimate=estimate
+    )
 
 
 # --- rows -----------------------------------------------------------------------
 
 
-_GROUPS = (Change.REGRESSION, Change.WORSE, Change.BETTER)
+_GROUPS = (Change.REGRESSION, Change.WORSE, Change.BETTER, Change.NOISE)
+
+# (metric key, candidate index) -> the estimate of the difference
+Estimates = dict[tuple[str, int], Estimate]
+# run id -> metric key -> a per-example bootstrap estimate (bot.review.bootstrap)
+Paired = Mapping[str, Mapping[str, Estimate]]
 
 
 def _group(row: MetricRow) -> int:
+    if row.missed:
+        return 0
     for rank, change in enumerate(_GROUPS):
         if any(c.change is change for c in row.cells):
             return rank
     return len(_GROUPS)
 
 
+def _estimates(
+    keys: Sequence[str],
+    candidates: Sequence[RunSnapshot],
+    baseline: RunSnapshot | None,
+    paired: Paired,
+) -> Estimates:
+    """Every difference with an interval in this review, Holm-corrected together."""
+    found: Estimates = {}
+    for key in keys:
+        base = noise.shown(baseline, key)
+        for i, cand in enumerate(candidates):
+            boot = paired.get(cand.run_id, {}).get(key)
+            est = boot or noise.estimate(noise.shown(cand, key), base)
+            if est is not None and baseline is not None:
+                found[(key, i)] = est
+    return noise.with_holm(found)
+
+
 def _row(
-    key: str, candidates: Sequence[RunSnapshot], base: float | None, config: MetricsConfig
+    key: str,
+    candidates: Sequence[RunSnapshot],
+    baseline: RunSnapshot | None,
+    config: MetricsConfig,
+    estimates: Estimates,
 ) -> MetricRow:
     rule = metric_rule(config, key)
     direction = (rule.direction if rule else None) or guess_direction(key)
     threshold = (rule.threshold if rule else None) or config.threshold
-    cells = tuple(
-        compare_metric(c.metrics.get(key), base, direction, threshold) for c in candidates
+    base = noise.shown(baseline, key)
+    cells = []
+    for i, cand in enumerate(candidates):
+        mine = noise.shown(cand, key)
+        cell = compare_metric(mine.value, base.value, direction, threshold, estimates.get((key, i)))
+        missed = missed_bars(mine.value, base.value, rule)
+        cells.append(replace(cell, spread=mine.spread, logged=mine.logged, missed=missed))
+    return MetricRow(
+        key=key,
+        direction=direction,
+        threshold=threshold,
+        baseline=base.value,
+        cells=tuple(cells),
+        baseline_spread=base.spread,
+        baseline_logged=base.logged,
     )
-    return MetricRow(key=key, direction=direction, threshold=threshold, baseline=base, cells=cells)
 
 
 def metric_rows(
     candidates: Sequence[RunSnapshot],
     baseline: RunSnapshot | None,
     config: MetricsConfig,
+    paired: Paired | None = None,
 ) -> tuple[MetricRow, ...]:
     """One row per metric on any candidate or the baseline, worst news first.
 
-    Rows are grouped (any regression, else any worse, else any better, else the rest)
-    and alphabetical within a group. No candidates: no rows.
+    Rows are grouped (any missed bar, else any regression, else any worse, else any
+    better, else any within noise, else the rest) and alphabetical within a group.
+    No candidates: no rows.
     """
     if not candidates:
         return ()
-    keys = {k for c in candidates for k in c.metrics}
+    keys = {k for c in candidates for k in (*c.metrics, *c.samples)}
     if baseline is not None:
-        keys.update(baseline.metrics)
-    rows = [
-        _row(key, candidates, baseline.metrics.get(key) if baseline else None, config)
-        for key in keys
-        if metric_included(config, key)
-    ]
+        keys.update((*baseline.metrics, *baseline.samples))
+    shown = sorted(k for k in keys if metric_included(config, k))
+    estimates = _estimates(shown, candidates, baseline, paired or {})
+    rows = [_row(key, candidates, baseline, config, estimates) for key in shown]
     rows.sort(key=lambda r: (_group(r), r.key))
     return tuple(rows)
 
@@ -232,6 +284,7 @@ _PHRASES: tuple[tuple[Change, str, bool], ...] = (
     (Change.BETTER, "improved", False),
     (Change.REGRESSION, "regressed beyond threshold", False),
     (Change.WORSE, "worse within threshold", False),
+    (Change.NOISE, "within noise (not significant)", False),
     (Change.SAME, "unchanged", False),
     (Change.NEW, "new", True),
     (Change.MISSING, "missing (only in production)", False),
@@ -264,9 +317,12 @@ def verdict_line(rows: Sequence[MetricRow], has_baseline: bool, n_candidates: in
         return "No runs to review"
     if not rows:
         return "No metrics logged"
+    missed = sum(1 for row in rows for cell in row.cells if cell.missed)
+    bars = f"; {missed} {_plural(missed, 'value')} below {'its' if missed == 1 else 'their'} bar"
+    bars = bars if missed else ""
     if not has_baseline:
         whose = "the candidate's" if n_candidates == 1 else f"the {n_candidates} candidates'"
-        return f"No production model to compare with: showing {whose} metrics"
+        return f"No production model to compare with: showing {whose} metrics{bars}"
     counts = summary(rows)
     total = sum(counts.values())
     noun = "metric" if n_candidates == 1 else "metric value"
@@ -274,4 +330,5 @@ def verdict_line(rows: Sequence[MetricRow], has_baseline: bool, n_candidates: in
         line = f"All {total} {noun}s unchanged"
     else:
         line = ", ".join(_counted(counts, noun))
+    line += bars
     return line if n_candidates == 1 else f"Across {n_candidates} runs: {line}"

@@ -17,7 +17,8 @@ from bot.domain import Baseline, Candidate, ReviewReport, RunRef
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
 from bot.review.checklist import reproducibility
-from bot.review.diff import metric_rows, param_diffs
+from bot.review.diff import Paired, metric_rows, param_diffs
+from bot.review.evidence import collect
 from bot.review.history import model_history
 from bot.review.notes import summarize_notes
 from bot.review.refs import MAX_REFS, find_refs
@@ -75,8 +76,12 @@ def build_review(
         with timed("looking up production"):
             baseline = find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
         log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
+    with timed("reading repeated measures"):
+        evidence = collect(candidates, baseline, runs, config.uncertainty)
     with timed("comparing"):
-        report = compare(candidates, baseline, config, request.commits)
+        report = compare(
+            evidence.candidates, evidence.baseline, config, request.commits, evidence.paired
+        )
     with timed("reading the model's history"):
         history, trouble = model_history(candidates, report.baseline, runs, config, request.pr_url)
     if trouble:
@@ -84,6 +89,7 @@ def build_review(
     report = replace(
         report,
         history=history,
+        uncertainty_notes=evidence.notes,
         unresolved=resolution.unresolved,
         ui_base=(config.mlflow.ui_url or runs.ui_base() or None),
         problems=tuple(problems),
@@ -108,6 +114,7 @@ def compare(
     baseline: Baseline | None,
     config: Config,
     commits: Sequence[str] | None,
+    paired: Paired | None = None,
 ) -> ReviewReport:
     """The pure part: diffs, notes and checklists of resolved candidates."""
     if baseline is None:
@@ -117,7 +124,7 @@ def compare(
     return ReviewReport(
         candidates=tuple(candidates),
         baseline=baseline,
-        metric_rows=metric_rows(runs, base_run, config.metrics),
+        metric_rows=metric_rows(runs, base_run, config.metrics, paired),
         param_diffs=param_diffs(runs, base_run, config.params),
         notes=tuple(summarize_notes(r.notes) for r in runs),
         checklists=tuple(reproducibility(r, commits) for r in runs),

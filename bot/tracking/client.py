@@ -187,6 +187,20 @@ class MlflowRuns:
         runs.sort(key=lambda r: r.info.start_time or 0, reverse=True)
         return self._snapshots(runs[:COMMIT_RUNS_LIMIT])
 
+    def related_runs(
+        self, experiment_id: str, tag: str, value: str, limit: int
+    ) -> list[RunSnapshot]:
+        """One search; only the tags and values the repeats need are ever sent."""
+        pattern = td.RELATED_TAGS.get(tag)
+        if pattern is None or not pattern.fullmatch(value):
+            return []
+        if not td.RUN_ID.fullmatch(experiment_id):
+            return []
+        where = f"tags.{tag} = '{value}'"
+        names = self._experiments or {}
+        found = self._search([experiment_id], where, max(1, min(limit, 1000)))
+        return [td.snapshot(r, names.get(experiment_id), (), (), ()) for r in found]
+
     def _snapshots(self, runs: list[Run]) -> list[RunSnapshot]:
         models = self._logged_models(runs) if runs else {}
         versions = self._versions_of([r.info.run_id for r in runs]) if runs else []

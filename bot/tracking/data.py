@@ -42,6 +42,11 @@ CONTEXT_TAG = "mlflow.data.context"
 ARTIFACT_DEPTH = 3  # folder levels below a run's root whose files are listed
 ARTIFACT_LISTINGS = 20  # folder listings per run, the root's included
 MODEL_FILE = "MLmodel"
+# the tags `related_runs` may filter on, and what their values must look like
+RELATED_TAGS: Mapping[str, re.Pattern[str]] = {
+    "mlflow.parentRunId": RUN_ID,
+    "mlflow.source.git.commit": SHA,
+}
 CLIENT_ENV_DEFAULTS: Mapping[str, str] = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",

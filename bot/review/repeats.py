@@ -1,0 +1,131 @@
+"""Find the repeated measures behind a run's metrics (through the RunsPort).
+
+1. Child runs: runs with the tag `mlflow.parentRunId` = the run (one search a run).
+2. Sibling repeats (`uncertainty.vary`): runs of the same experiment with the same git
+   commit and the same params except those listed. That one search by commit also
+   returns the children that carry the commit, so a run costs at most ONE search.
+3. Per-fold steps (`uncertainty.step_samples`): a metric logged once per fold as steps
+   0..k-1; one history request per metric key, for every run at once.
+
+The samples land in `RunSnapshot.samples`; a repeat is labelled by the params that
+name it (`vary`, else seed / random_state / fold) so both sides can be paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+
+from bot.config.uncertainty import DEFAULT_LABELS, UncertaintyConfig
+from bot.domain import TAG_GIT_COMMIT, TAG_PARENT_RUN, RunSnapshot, Samples
+from bot.ports import RunsPort
+from bot.review.stats import MIN_SAMPLES
+
+MAX_REPEATS = 200  # runs read per search
+HISTORY_POINTS = 2500  # per run and metric key: folds are few, this is the server's cap
+CHILDREN = "child runs"
+REPEATS = "repeats"
+STEPS = "steps"
+
+
+@dataclass(frozen=True)
+class Gathered:
+    runs: tuple[RunSnapshot, ...]  # the targets, `samples` filled
+    notes: tuple[str, ...]  # user-facing: where the samples came from
+    searches: int = 0  # related-run searches made
+    histories: int = 0  # history requests made
+
+
+def _label(run: RunSnapshot, keys: Sequence[str]) -> str:
+    return ",".join(f"{k}={run.params[k]}" for k in keys if k in run.params)
+
+
+def _from_repeats(
+    repeats: Sequence[RunSnapshot], keys: Sequence[str], source: str
+) -> dict[str, Samples]:
+    out: dict[str, Samples] = {}
+    metric_keys = sorted({k for r in repeats for k in r.metrics})
+    for key in metric_keys:
+        having = [r for r in repeats if key in r.metrics]
+        labels = tuple(_label(r, keys) for r in having)
+        values = tuple(r.metrics[key] for r in having)
+        out[key] = Samples(values, labels if all(labels) else (), source)
+    return out
+
+
+def _same_recipe(a: RunSnapshot, b: RunSnapshot, vary: Iterable[str]) -> bool:
+    skip = set(vary)
+    keys = (set(a.params) | set(b.params)) - skip
+    return all(a.params.get(k) == b.params.get(k) for k in keys)
+
+
+def _finished(found: Sequence[RunSnapshot]) -> list[RunSnapshot]:
+    return [r for r in found if r.status == "FINISHED"]
+
+
+def _repeats(
+    runs: RunsPort, run: RunSnapshot, config: UncertaintyConfig
+) -> tuple[list[RunSnapshot], str, int]:
+    """(the repeats, what they are, searches made): at most one search."""
+    if config.vary and run.git_commit:
+        found = _finished(
+            runs.related_runs(run.experiment_id, TAG_GIT_COMMIT, run.git_commit, MAX_REPEATS)
+        )
+        children = [r for r in found if r.tags.get(TAG_PARENT_RUN) == run.run_id]
+        if children and config.children:
+            return children, CHILDREN, 1
+        parent = run.tags.get(TAG_PARENT_RUN)
+        siblings = [
+            r
+            for r in found
+            if r.tags.get(TAG_PARENT_RUN) == parent and _same_recipe(r, run, config.vary)
+        ]
+        return siblings, REPEATS, 1
+    if config.children:
+        found = runs.related_runs(run.experiment_id, TAG_PARENT_RUN, run.run_id, MAX_REPEATS)
+        return _finished(found), CHILDREN, 1
+    return [], "", 0
+
+
+def _step_samples(
+    runs: RunsPort, targets: Sequence[RunSnapshot], globs: Sequence[str]
+) -> tuple[dict[str, dict[str, Samples]], int]:
+    """run id -> key -> the values per step; one history request per metric key."""
+    keys = sorted({k for r in targets for k in r.metrics if any(fnmatchcase(k, g) for g in globs)})
+    out: dict[str, dict[str, Samples]] = {}
+    ids = [r.run_id for r in targets]
+    for key in keys:
+        for run_id, points in runs.metric_histories(ids, key, HISTORY_POINTS).items():
+            by_step = dict(sorted(points))  # the last value logged at each step
+            if len(by_step) >= MIN_SAMPLES:
+                labels = tuple(f"step {s}" for s in by_step)
+                out.setdefault(run_id, {})[key] = Samples(tuple(by_step.values()), labels, STEPS)
+    return out, len(keys)
+
+
+def _note(run: RunSnapshot, role: str, samples: dict[str, Samples]) -> str | None:
+    sized = [(s.source, len(s.values)) for s in samples.values() if len(s.values) >= MIN_SAMPLES]
+    if not sized:
+        return None
+    sources = sorted({src for src, _ in sized})
+    most = max(n for _, n in sized)
+    return f"{role} `{run.display_name}`: up to {most} values per metric from {', '.join(sources)}"
+
+
+def gather(
+    runs: RunsPort, targets: Sequence[RunSnapshot], roles: Sequence[str], config: UncertaintyConfig
+) -> Gathered:
+    """The targets (candidates, then production) with their samples filled in."""
+    searches = 0
+    filled: list[RunSnapshot] = []
+    for run in targets:
+        repeats, source, cost = _repeats(runs, run, config)
+        searches += cost
+        labels = config.vary or DEFAULT_LABELS
+        found = _from_repeats(repeats, labels, source) if len(repeats) >= MIN_SAMPLES else {}
+        filled.append(replace(run, samples=found))
+    steps, histories = _step_samples(runs, filled, config.step_samples)
+    filled = [replace(r, samples={**r.samples, **steps.get(r.run_id, {})}) for r in filled]
+    notes = [_note(r, role, dict(r.samples)) for r, role in zip(filled, roles, strict=True)]
+    return Gathered(tuple(filled), tuple(n for n in notes if n), searches, histories)
