@@ -33,7 +33,8 @@ if str(ROOT) not in sys.path:
 
 from bot.domain import Change, Direction, MetricCell, MetricRow, PlotImage, Threshold  # noqa: E402
 from bot.plots.artifacts import artifact_pairs, side_by_side  # noqa: E402
-from bot.plots.charts import bucket_minmax, metric_comparison, training_curves  # noqa: E402
+from bot.plots.charts import bucket_minmax, training_curves  # noqa: E402
+from bot.plots.deltas import metric_changes  # noqa: E402
 
 METRICS = 50
 CURVES = 5
@@ -114,7 +115,7 @@ def inputs(steps: int) -> Inputs:
 
 def review(data: Inputs, max_points: int) -> list[PlotImage]:
     """Every plot of one review, as the pipeline builds them."""
-    images = metric_comparison(data.rows, ["candidate"])
+    images = metric_changes(data.rows, ["candidate"])
     images += training_curves(data.histories, LABELS, "prod", max_points)
     pairs = artifact_pairs(list(data.candidate_images), list(data.baseline_images), ["*.png"])
     for index, (name, cand, base) in enumerate(pairs):

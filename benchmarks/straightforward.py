@@ -33,6 +33,7 @@ from bot.domain import (
 )
 from bot.plots import artifacts as artifact_plots
 from bot.plots import charts as plots
+from bot.plots.deltas import metric_changes
 from bot.render.comment import render_comment
 from bot.review.gate import decide
 from bot.review.pipeline import compare
@@ -134,7 +135,7 @@ def _plots(
     labels = {r.run_id: "candidate" for r in runs[:-1]} | {base.run_id: "production"}
     keys = plots.choose_curves(runs, list(curves), max_curves)
     longest = max((len(p) for h in histories.values() for p in h.values()), default=1)
-    images = plots.metric_comparison(report.metric_rows, ["candidate"] * (len(runs) - 1))
+    images = metric_changes(report.metric_rows, ["candidate"] * (len(runs) - 1))
     images += plots.training_curves(
         {k: histories[k] for k in keys}, labels, base.run_id, max_points=longest
     )

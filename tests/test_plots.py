@@ -1,4 +1,4 @@
-"""bot.plots.charts: the charts (inspected as matplotlib objects) and their PNG bytes."""
+"""bot.plots.charts: the training curves (inspected as matplotlib objects) and their PNG bytes."""
 
 from __future__ import annotations
 
@@ -14,176 +14,16 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 
 from bot.domain import (
-    Change,
-    Direction,
-    MetricCell,
-    MetricRow,
     RunSnapshot,
-    Threshold,
 )
 from bot.plots import charts as plots
 from bot.plots import figures
-from bot.plots.charts import (
-    bucket_minmax,
-    choose_curves,
-    metric_comparison,
-    scale_group,
-    training_curves,
-)
+from bot.plots.charts import bucket_minmax, choose_curves, training_curves
 from bot.plots.figures import CANDIDATE_COLOURS, PRODUCTION_COLOUR
-from tests.plot_helpers import pixels, png_size, texts
+from tests.plot_helpers import pixels, png_size
 
 NAN = float("nan")
 INF = float("inf")
-
-
-# --- helpers -------------------------------------------------------------------
-
-
-def row(key: str, baseline: float | None, *values: float | None) -> MetricRow:
-    cells = tuple(MetricCell(v, None, None, Change.SAME) for v in values)
-    return MetricRow(key, Direction.HIGHER, Threshold(), baseline, cells)
-
-
-ROWS = [
-    row("accuracy", 0.91, 0.93),
-    row("f1", 0.88, 0.86),
-    row("latency_ms", 120.0, 95.0),
-    row("throughput", 15_000.0, 16_500.0),
-]
-
-
-# --- metric comparison -----------------------------------------------------------
-
-
-def test_metric_comparison_is_one_primary_png_of_the_fixed_size() -> None:
-    [image] = metric_comparison(ROWS, ["candidate"])
-
-    assert (image.name, image.group, image.primary) == ("metrics.png", "metrics", True)
-    assert png_size(image.png) == pixels(figures.METRICS_SIZE)
-    assert len(image.png) < 150_000
-    assert "4 metrics" in image.alt
-
-
-def test_accuracy_and_latency_do_not_share_an_axis() -> None:
-    fig = plots._figure_for_metrics(ROWS, ["candidate"])
-    assert fig is not None
-
-    panels = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes]
-    assert panels == [["accuracy", "f1"], ["latency_ms"], ["throughput"]]
-    assert [ax.get_title(loc="left") for ax in fig.axes] == [
-        "values within ±1",
-        "values within ±1000",
-        "values within ±100000",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ([0.9, 0.1], 0),
-        ([1.0], 0),
-        ([-0.5, 0.3], 0),
-        ([0.0], 0),
-        ([1.5], 1),
-        ([120.0], 3),
-        ([1000.0], 3),
-        ([1001.0, 3.0], 4),
-        ([-250.0, 2.0], 3),
-        ([], 0),
-    ],
-)
-def test_scale_group_is_the_bounding_power_of_ten(values: list[float], expected: int) -> None:
-    assert scale_group(values) == expected
-
-
-def test_colours_and_legend_are_fixed_per_series() -> None:
-    fig = plots._figure_for_metrics([row("accuracy", 0.9, 0.8, 0.7)], ["run a", "run b"])
-    assert fig is not None
-
-    [ax] = fig.axes
-    colours = [to_hex(bar.get_facecolor()) for bar in ax.patches]
-    assert colours == [
-        PRODUCTION_COLOUR.lower(),
-        CANDIDATE_COLOURS[0].lower(),
-        CANDIDATE_COLOURS[1].lower(),
-    ]
-    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.9, 0.8, 0.7])
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["production", "run a", "run b"]
-    assert {"0.9", "0.8", "0.7"} <= set(texts(ax))
-
-
-def test_missing_values_are_marked_and_empty_rows_skipped() -> None:
-    rows = [
-        row("accuracy", 0.9, NAN),
-        row("auc", None, 0.7),
-        row("all_missing", NAN, None),
-        row("infinite", INF, -INF),
-    ]
-    fig = plots._figure_for_metrics(rows, ["candidate"])
-    assert fig is not None
-
-    [ax] = fig.axes
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["accuracy", "auc"]
-    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.9, 0.7])
-    assert texts(ax).count(" n/a") == 2
-
-
-def test_values_too_big_to_draw_are_marked_not_drawn() -> None:
-    fig = plots._figure_for_metrics([row("sentinel", 1.7e308, 3.0)], ["candidate"])
-    assert fig is not None
-
-    [ax] = fig.axes
-    assert [bar.get_width() for bar in ax.patches] == [3.0]
-    assert texts(ax).count(" n/a") == 1
-    assert png_size(figures.to_png(fig)) == pixels(figures.METRICS_SIZE)
-
-
-def test_nothing_to_plot_gives_no_image() -> None:
-    assert metric_comparison([row("loss", NAN, None)], ["candidate"]) == []
-    assert metric_comparison([], ["candidate"]) == []
-    assert metric_comparison(ROWS, ["candidate"], max_metrics=0) == []
-
-
-def test_at_most_max_metrics_are_drawn() -> None:
-    rows = [row(f"m{i:02d}", 0.5, 0.6) for i in range(20)]
-    [image] = metric_comparison(rows, ["candidate"], max_metrics=12)
-    fig = plots._figure_for_metrics(rows, ["candidate"], max_metrics=12)
-    assert fig is not None
-
-    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
-    assert labels == [f"m{i:02d}" for i in range(12)]
-    assert "(8 more in the table)" in image.alt
-
-
-def test_many_scales_are_merged_into_a_few_panels() -> None:
-    rows = [row(f"m{k}", 10.0**k, 2 * 10.0**k) for k in range(10)]
-    fig = plots._figure_for_metrics(rows, ["candidate"])
-    assert fig is not None
-
-    assert len(fig.axes) == plots.MAX_PANELS
-    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
-    assert labels == [f"m{k}" for k in range(10)]
-
-
-def test_user_text_with_dollars_is_drawn_literally() -> None:
-    [image] = metric_comparison([row("cost$usd$", 1.0, 2.0)], ["run $a$"])
-    fig = plots._figure_for_metrics([row("cost$usd$", 1.0, 2.0)], ["run $a$"])
-    assert fig is not None
-
-    assert png_size(image.png) == pixels(figures.METRICS_SIZE)
-    assert fig.axes[0].get_yticklabels()[0].get_text() == r"cost\$usd\$"
-    assert fig.legends[0].get_texts()[1].get_text() == r"run \$a\$"
-
-
-def test_same_input_gives_identical_bytes() -> None:
-    first = metric_comparison(ROWS, ["candidate"])
-    again = metric_comparison(list(ROWS), ["candidate"])
-    other = metric_comparison([*ROWS[:-1], row("throughput", 15_000.0, 17_000.0)], ["candidate"])
-
-    assert first[0].png == again[0].png
-    assert first[0].png != other[0].png
-    assert b"Software" not in first[0].png  # no library version in the bytes
 
 
 # --- training curves -------------------------------------------------------------

@@ -25,8 +25,8 @@ _FIELDS = ("name", "title", "alt", "url", "primary", "group")
 
 def plots_key(report: ReviewReport, config: PlotsConfig) -> str:
     """A digest of everything the plots are drawn from: the runs' metrics (their last
-    values and steps stand in for the histories), their image artifacts, the baseline
-    and the plot settings."""
+    values and steps stand in for the histories), the metric changes with their states
+    and intervals, their image artifacts, the baseline and the plot settings."""
     runs = [c.run for c in report.candidates]
     if report.baseline.run is not None:
         runs.append(report.baseline.run)
@@ -40,7 +40,11 @@ def plots_key(report: ReviewReport, config: PlotsConfig) -> str:
         for run in runs
     ]
     settings = [sorted(config.curves), config.max_curves, sorted(config.images)]
-    text = json.dumps([parts, settings, report.baseline.run is not None], default=str)
+    changes = [  # what the metrics chart draws: states, changes, intervals, thresholds
+        [row.key, row.threshold, [(c.change.value, c.delta, c.estimate) for c in row.cells]]
+        for row in report.metric_rows
+    ]
+    text = json.dumps([parts, settings, changes, report.baseline.run is not None], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

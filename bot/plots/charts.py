@@ -1,4 +1,4 @@
-"""The review's charts, as PNG bytes: the metric comparison and the training curves.
+"""The review's training curves, as PNG bytes (the metrics chart: bot.plots.deltas).
 
 Pure functions, no I/O. Sizes, palette and the PNG encoding come from bot.plots.figures;
 the runs' own image artifacts are drawn by bot.plots.artifacts. matplotlib is imported
@@ -16,13 +16,11 @@ from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from bot.domain import MetricRow, PlotImage, RunSnapshot
+from bot.domain import PlotImage, RunSnapshot
 from bot.plots.figures import (
     CURVE_SIZE,
-    METRICS_SIZE,
     PRODUCTION_COLOUR,
     candidate_colour,
-    format_number,
     legend_below,
     new_figure,
     plain,
@@ -34,135 +32,9 @@ from bot.plots.figures import (
 from bot.ports import Point
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
-
-MAX_PANELS = 4  # scale groups in the metric chart
-LARGEST = 1e150  # bigger bars overflow matplotlib's arithmetic: drawn as n/a
-
-
-# --- metric comparison --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Bars:
-    key: str
-    values: tuple[float | None, ...]  # production first, then each candidate
-
-    @property
-    def finite(self) -> list[float]:
-        return [v for v in self.values if v is not None]
-
-
-def scale_group(values: Sequence[float]) -> int:
-    """0 for values within ±1, else the power of ten that bounds them (120 -> 3)."""
-    top = max((abs(v) for v in values), default=0.0)
-    return 0 if top <= 1 else math.ceil(math.log10(top))
-
-
-def metric_comparison(
-    rows: Sequence[MetricRow], candidate_names: Sequence[str], max_metrics: int = 12
-) -> list[PlotImage]:
-    """One bar chart of candidates vs production, one panel per order of magnitude."""
-    bars = _plottable(rows)
-    fig = _figure_for_metrics(rows, candidate_names, max_metrics)
-    if fig is None:
-        return []
-    shown = min(len(bars), max_metrics)
-    more = f" ({len(bars) - shown} more in the table)" if len(bars) > shown else ""
-    names = ", ".join(candidate_names) or "the candidate"
-    alt = f"Bar chart of {shown} metrics{more}: {names} against production, grouped by scale."
-    return [PlotImage("metrics.png", "Metrics", alt, to_png(fig), True, "metrics")]
-
-
-def _plottable(rows: Sequence[MetricRow]) -> list[_Bars]:
-    out = []
-    for row in rows:
-        values = [row.baseline, *(cell.value for cell in row.cells)]
-        bars = _Bars(row.key, tuple(v if _drawable(v) else None for v in values))
-        if bars.finite:
-            out.append(bars)
-    return out
-
-
-def _drawable(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and abs(value) < LARGEST
-
-
-def _figure_for_metrics(
-    rows: Sequence[MetricRow], candidate_names: Sequence[str], max_metrics: int = 12
-) -> Figure | None:
-    bars = _plottable(rows)[: max(max_metrics, 0)]
-    if not bars:
-        return None
-    groups: dict[int, list[_Bars]] = {}
-    for bar in bars:
-        groups.setdefault(scale_group(bar.finite), []).append(bar)
-    ordered = _merge_panels(sorted(groups.items()))
-    series = max(len(candidate_names) + 1, *(len(b.values) for b in bars))
-    from matplotlib.patches import Patch
-
-    fig = new_figure(METRICS_SIZE)
-    ratios = [len(group) + 1 for _, group in ordered]
-    axes = fig.subplots(len(ordered), 1, squeeze=False, height_ratios=ratios)[:, 0]
-    for ax, (scale, group) in zip(axes, ordered, strict=True):
-        _draw_panel(ax, group, series, scale)
-    names = ["production"] + [
-        candidate_names[i] if i < len(candidate_names) else f"candidate {i + 1}"
-        for i in range(series - 1)
-    ]
-    colours = [PRODUCTION_COLOUR, *map(candidate_colour, range(series - 1))]
-    handles = [Patch(color=c, label=plain(n)) for n, c in zip(names, colours, strict=True)]
-    legend_below(fig, handles)
-    fig.suptitle("Metrics: candidate vs production", fontsize=11)
-    return fig
-
-
-def _merge_panels(groups: list[tuple[int, list[_Bars]]]) -> list[tuple[int, list[_Bars]]]:
-    """At most MAX_PANELS panels: merge the closest scales, the smallest pair first."""
-    while len(groups) > MAX_PANELS:
-        pairs = range(len(groups) - 1)
-        i = min(pairs, key=lambda j: (groups[j + 1][0] - groups[j][0], _size(groups, j), j))
-        groups[i : i + 2] = [(groups[i + 1][0], groups[i][1] + groups[i + 1][1])]
-    return groups
-
-
-def _size(groups: list[tuple[int, list[_Bars]]], j: int) -> int:
-    return len(groups[j][1]) + len(groups[j + 1][1])
-
-
-def _draw_panel(ax: Axes, group: Sequence[_Bars], series: int, scale: int) -> None:
-    height = 0.8 / series
-    for s in range(series):
-        ys, widths = [], []
-        for i, bar in enumerate(group):
-            value = bar.values[s] if s < len(bar.values) else None
-            y = i + (s - (series - 1) / 2) * height
-            if value is None:
-                ax.text(0, y, " n/a", va="center", fontsize=6, color="#404040")
-                continue
-            ys.append(y)
-            widths.append(value)
-        colour = PRODUCTION_COLOUR if s == 0 else candidate_colour(s - 1)
-        container = ax.barh(ys, widths, height=height * 0.9, color=colour)
-        ax.bar_label(container, labels=[format_number(w) for w in widths], padding=2, fontsize=6)
-    ax.set_yticks(range(len(group)), [shorten(b.key) for b in group], fontsize=8)
-    ax.set_ylim(len(group) - 0.5, -0.5)  # first metric on top
-    ax.axvline(0, color="#303030", linewidth=0.6)
-    ax.tick_params(axis="x", labelsize=7)
-    bound = f"±{10**scale}" if scale < 6 else f"±1e{scale}"
-    ax.set_title(f"values within {bound}", fontsize=8, loc="left")
-    _pad_xlim(ax, [v for b in group for v in b.finite])
-
-
-def _pad_xlim(ax: Axes, values: Sequence[float]) -> None:
-    """Leave room beside the bars for their value labels."""
-    lo, hi = min(0.0, *values), max(0.0, *values)
-    pad = 0.22 * ((hi - lo) or 1.0)
-    ax.set_xlim(lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 or lo >= 0 else 0.0)
-
 
 # --- training curves ----------------------------------------------------------
 

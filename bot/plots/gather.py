@@ -20,11 +20,12 @@ DRAWABLE = (".png", ".jpg", ".jpeg")
 
 def draw_plots(report: ReviewReport, runs: RunsPort, config: PlotsConfig) -> list[PlotImage]:
     from bot.plots import charts as plots
+    from bot.plots.deltas import metric_changes
 
     candidates = [c.run for c in report.candidates]
     base = report.baseline.run
     labels = _labels(candidates, base)
-    images = plots.metric_comparison(report.metric_rows, [labels[r.run_id] for r in candidates])
+    images = metric_changes(report.metric_rows, [labels[r.run_id] for r in candidates])
     everyone = [*candidates, *([base] if base else [])]
     keys = plots.choose_curves(everyone, list(config.curves), config.max_curves)
     histories = _histories(runs, [r.run_id for r in everyone], keys)
