@@ -2,7 +2,9 @@
 
 Trains a gradient-boosted classifier twice on scikit-learn's bundled breast-cancer
 data set: a production version (registered, alias `production`) and a candidate with
-other hyperparameters, notes and a logged model; then renders the candidate's review.
+other hyperparameters, notes and a logged model; each also trains on SEEDS other
+splits as child runs (param `seed`), so the review shows intervals and pairs the two
+models seed by seed. Then it renders the candidate's review.
 This module writes example data, so (unlike the bot) it uses mlflow's logging API.
 """
 
@@ -30,6 +32,7 @@ _PLOT = re.compile(r'<img src="([\w.-]+\.png)"')  # the plots an earlier review 
 EXPERIMENT = "demo-breast-cancer"
 # the tree storage of our own freshly trained model: safe to load back
 TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+SEEDS = 5  # repeats per model, logged as child runs
 NEEDS_EXTRA = "the demo needs MLflow's server package and scikit-learn"
 NEEDS_EXTRA_HINT = "install them with: pip install 'model-review[demo]'"
 
@@ -133,21 +136,47 @@ def build_store(folder: Path, uri: str) -> tuple[str, str]:
     data = _dataset()
     production, production_model = _train(PRODUCTION, data)
     candidate, candidate_model = _train(CANDIDATE, data)
+    for recipe, parent in ((PRODUCTION, production), (CANDIDATE, candidate)):
+        _train_seeds(client, recipe, parent)
     prod_version = _register(production_model)
     _register(candidate_model)
     client.set_registered_model_alias(MODEL_NAME, "production", prod_version)
     return production, candidate
 
 
-def _dataset() -> tuple[Any, Any, Any, Any]:
+def _dataset(seed: int = 7) -> tuple[Any, Any, Any, Any]:
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
     features, target = load_breast_cancer(return_X_y=True)
     split: tuple[Any, Any, Any, Any] = tuple(
-        train_test_split(features, target, test_size=0.25, random_state=7, stratify=target)
+        train_test_split(features, target, test_size=0.25, random_state=seed, stratify=target)
     )
     return split
+
+
+def _train_seeds(client: Any, recipe: Recipe, parent_id: str) -> None:
+    """SEEDS child runs of `parent_id`: the recipe on another split each (seed 0..4),
+    logged in one batch a run."""
+    from mlflow.entities import Metric, Param, RunTag
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    experiment = client.get_run(parent_id).info.experiment_id
+    now = int(time.time() * 1000)
+    for seed in range(SEEDS):
+        x_train, x_test, y_train, y_test = _dataset(seed)
+        model = GradientBoostingClassifier(random_state=seed, **recipe.params)
+        model.fit(x_train, y_train)
+        scores = _scores(model, x_test, y_test)
+        tags = {"mlflow.parentRunId": parent_id, "mlflow.source.git.commit": recipe.commit}
+        run = client.create_run(experiment, run_name=f"{recipe.name}-seed-{seed}", tags=tags)
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in scores.items()],
+            params=[Param(k, str(v)) for k, v in {**recipe.params, "seed": seed}.items()],
+            tags=[RunTag("mlflow.source.name", "train.py")],
+        )
+        client.set_terminated(run.info.run_id)
 
 
 def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str]:
@@ -205,27 +234,30 @@ def _log_curves(model: Any, x_train: Any, y_train: Any, x_test: Any, y_test: Any
         client.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
-def _log_scores(model: Any, x_test: Any, y_test: Any) -> None:
-    import mlflow
+def _scores(model: Any, x_test: Any, y_test: Any) -> dict[str, float]:
     from sklearn import metrics as skm
 
     predicted = model.predict(x_test)
     proba = model.predict_proba(x_test)[:, 1]
+    return {
+        "accuracy": float(skm.accuracy_score(y_test, predicted)),
+        "f1": float(skm.f1_score(y_test, predicted)),
+        "precision": float(skm.precision_score(y_test, predicted)),
+        "recall": float(skm.recall_score(y_test, predicted)),
+        "roc_auc": float(skm.roc_auc_score(y_test, proba)),
+        "log_loss": float(skm.log_loss(y_test, proba)),
+    }
+
+
+def _log_scores(model: Any, x_test: Any, y_test: Any) -> None:
+    import mlflow
+
     started = time.perf_counter()
     for _ in range(20):
         model.predict(x_test[:1])
     latency_ms = (time.perf_counter() - started) / 20 * 1000
-    mlflow.log_metrics(
-        {
-            "accuracy": float(skm.accuracy_score(y_test, predicted)),
-            "f1": float(skm.f1_score(y_test, predicted)),
-            "precision": float(skm.precision_score(y_test, predicted)),
-            "recall": float(skm.recall_score(y_test, predicted)),
-            "roc_auc": float(skm.roc_auc_score(y_test, proba)),
-            "log_loss": float(skm.log_loss(y_test, proba)),
-            "predict_latency_ms": round(latency_ms, 3),
-        }
-    )
+    scores = _scores(model, x_test, y_test)
+    mlflow.log_metrics({**scores, "predict_latency_ms": round(latency_ms, 3)})
 
 
 def _log_dataset(features: Any, target: Any) -> None:
