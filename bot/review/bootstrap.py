@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +31,6 @@ MAX_ROWS = 200_000
 RESAMPLES = 1000
 SEED = 14  # fixed: the same tables always give the same interval
 MAX_TABLE_BYTES = 256 * 1024 * 1024
-_CHUNK_CELLS = 4_000_000  # resample weights held at once
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION = ("rmse", "mae")
 _CLIP = 1e-15
@@ -129,59 +128,83 @@ def match(cand: Table, base: Table) -> tuple[Array, Array, Array]:
     return labels, cand.scores[order_c], base.scores[order_b]
 
 
-# --- metrics under resampling weights (one row of `w` per resample) ---------------------
+# --- metrics under resampling weights ---------------------------------------------------
+# A resample is a weight per row (how often it was drawn). Most metrics are ratios of
+# weighted sums of per-row columns, so one matrix product per resample gives them all;
+# roc_auc sums weights per tied-score group (exact, ties count half).
+
+Sums = dict[str, float]
+Draw = npt.NDArray[np.intp]  # the rows of one resample (row indices, with repeats)
 
 
-def _divide(top: Array, bottom: Array) -> Array:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
+@dataclass(frozen=True)
+class Scorer:
+    """One model's per-row columns and how each metric follows from their sums."""
+
+    names: tuple[str, ...]
+    columns: Array  # names x rows (contiguous per name)
+    metrics: dict[str, Callable[[Sums, Draw], float]]
 
 
-def _classification(y: Array, s: Array, threshold: float) -> dict[str, Callable[[Array], Array]]:
+def _ratio(top: float, bottom: float) -> float:
+    return top / bottom if bottom > 0 else math.nan
+
+
+def _auc(groups: npt.NDArray[np.intp], y: Array) -> Callable[[Sums, Draw], float]:
+    """roc_auc of a resample: negatives and positives counted per tied-score group."""
+    code = groups * 2 + y.astype(np.intp)
+    size = 2 * (int(groups.max()) + 1)
+
+    def auc(_: Sums, draw: Draw) -> float:
+        counts = np.bincount(code[draw], minlength=size).reshape(-1, 2)
+        wn, wp = counts[:, 0], counts[:, 1]
+        below = np.cumsum(wn) - wn  # integers: exact, and no BLAS call
+        twice = int((wp * (2 * below + wn)).sum())
+        return _ratio(twice / 2, float(wp.sum()) * float(wn.sum()))
+
+    return auc
+
+
+def classification(y: Array, s: Array, threshold: float) -> Scorer:
     pred = (s >= threshold).astype(float)
-    tp, fp, fn = pred * y, pred * (1 - y), (1 - pred) * y
     p = np.clip(s, _CLIP, 1 - _CLIP)
-    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
-    order = np.argsort(s, kind="stable")
-    _, starts = np.unique(s[order], return_index=True)
-    pos, neg = y[order], 1 - y[order]
-
-    def auc(w: Array) -> Array:
-        ws = w[:, order]
-        wp = np.add.reduceat(ws * pos, starts, axis=1)
-        wn = np.add.reduceat(ws * neg, starts, axis=1)
-        below = np.cumsum(wn, axis=1) - wn
-        pairs = (wp * (below + 0.5 * wn)).sum(axis=1)
-        return _divide(pairs, wp.sum(axis=1) * wn.sum(axis=1))
-
-    return {
-        "accuracy": lambda w: w @ (pred == y).astype(float) / w.sum(axis=1),
-        "precision": lambda w: _divide(w @ tp, w @ pred),
-        "recall": lambda w: _divide(w @ tp, w @ y),
-        "f1": lambda w: _divide(2 * (w @ tp), 2 * (w @ tp) + w @ fp + w @ fn),
-        "roc_auc": auc,
-        "log_loss": lambda w: w @ loss / w.sum(axis=1),
+    cols = {
+        "n": np.ones_like(y),
+        "correct": (pred == y).astype(float),
+        "tp": pred * y,
+        "fp": pred * (1 - y),
+        "fn": (1 - pred) * y,
+        "pred": pred,
+        "pos": y,
+        "loss": -(y * np.log(p) + (1 - y) * np.log(1 - p)),
     }
+    _, groups = np.unique(s, return_inverse=True)
+    metrics: dict[str, Callable[[Sums, Draw], float]] = {
+        "accuracy": lambda t, _: _ratio(t["correct"], t["n"]),
+        "precision": lambda t, _: _ratio(t["tp"], t["pred"]),
+        "recall": lambda t, _: _ratio(t["tp"], t["pos"]),
+        "f1": lambda t, _: _ratio(2 * t["tp"], 2 * t["tp"] + t["fp"] + t["fn"]),
+        "roc_auc": _auc(groups.ravel().astype(np.intp), y),
+        "log_loss": lambda t, _: _ratio(t["loss"], t["n"]),
+    }
+    return Scorer(tuple(cols), np.vstack(list(cols.values())), metrics)
 
 
-def _regression(y: Array, s: Array) -> dict[str, Callable[[Array], Array]]:
+def regression(y: Array, s: Array) -> Scorer:
     err = s - y
-    return {
-        "rmse": lambda w: np.sqrt(w @ (err * err) / w.sum(axis=1)),
-        "mae": lambda w: w @ np.abs(err) / w.sum(axis=1),
+    cols = {"n": np.ones_like(y), "se": err * err, "ae": np.abs(err)}
+    metrics: dict[str, Callable[[Sums, Draw], float]] = {
+        "rmse": lambda t, _: math.sqrt(t["se"] / t["n"]),
+        "mae": lambda t, _: _ratio(t["ae"], t["n"]),
     }
+    return Scorer(tuple(cols), np.vstack(list(cols.values())), metrics)
 
 
-def _metrics(
-    y: Array, s: Array, config: EvalTableConfig, binary: bool
-) -> dict[str, Callable[[Array], Array]]:
-    return _classification(y, s, config.threshold) if binary else _regression(y, s)
-
-
-def _weights(rng: np.random.Generator, n: int, count: int) -> Array:
-    return np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(count)]).astype(
-        float
-    )
+def _scores(scorer: Scorer, draw: Draw, wanted: Sequence[str]) -> list[float]:
+    # einsum, not BLAS: OpenBLAS threads crawl on a busy machine
+    w = np.bincount(draw, minlength=scorer.columns.shape[1]).astype(float)
+    sums = dict(zip(scorer.names, np.einsum("kn,n->k", scorer.columns, w).tolist(), strict=True))
+    return [scorer.metrics[m](sums, draw) for m in wanted]
 
 
 def _interval(point: float, diffs: Array, rows: int) -> Estimate:
@@ -209,33 +232,32 @@ def compare_tables(cand_data: bytes, base_data: bytes, config: EvalTableConfig) 
     if config.task is TableTask.CLASSIFICATION and not zero_one:
         return Result(notes=("no bootstrap: classification labels must be 0 or 1",))
     binary = zero_one and config.task is not TableTask.REGRESSION
-    mine, theirs = _metrics(y, sc, config, binary), _metrics(y, sb, config, binary)
-    wanted = dict(config.metrics) or {name: name for name in mine}
-    usable = {key: name for key, name in wanted.items() if name in mine}
-    estimates = _resample(y, mine, theirs, usable)
-    return Result(estimates, tuple(notes))
+    if binary:
+        mine, theirs = (
+            classification(y, sc, config.threshold),
+            classification(y, sb, config.threshold),
+        )
+    else:
+        mine, theirs = regression(y, sc), regression(y, sb)
+    wanted = dict(config.metrics) or {name: name for name in mine.metrics}
+    usable = {key: name for key, name in wanted.items() if name in mine.metrics}
+    return Result(_resample(len(y), mine, theirs, usable), tuple(notes))
 
 
 def _resample(
-    y: Array,
-    mine: Mapping[str, Callable[[Array], Array]],
-    theirs: Mapping[str, Callable[[Array], Array]],
-    usable: Mapping[str, str],
+    n: int, mine: Scorer, theirs: Scorer, usable: Mapping[str, str]
 ) -> dict[str, Estimate]:
-    n = len(y)
-    ones = np.ones((1, n))
     names = sorted(set(usable.values()))
-    points = {m: float(mine[m](ones)[0] - theirs[m](ones)[0]) for m in names}
+    every = np.arange(n, dtype=np.intp)
+    points = np.subtract(_scores(mine, every, names), _scores(theirs, every, names))
     rng = np.random.default_rng(SEED)
-    chunk = max(1, min(RESAMPLES, _CHUNK_CELLS // n))
-    diffs: dict[str, list[Array]] = {m: [] for m in names}
-    for start in range(0, RESAMPLES, chunk):
-        w = _weights(rng, n, min(chunk, RESAMPLES - start))
-        for m in names:
-            diffs[m].append(mine[m](w) - theirs[m](w))
+    diffs = np.empty((RESAMPLES, len(names)))
+    for b in range(RESAMPLES):
+        draw = rng.integers(0, n, n, dtype=np.intp)
+        diffs[b] = np.subtract(_scores(mine, draw, names), _scores(theirs, draw, names))
     out: dict[str, Estimate] = {}
     for key, m in usable.items():
-        d = np.concatenate(diffs[m])
-        if math.isfinite(points[m]) and np.isfinite(d).sum() >= RESAMPLES // 2:
-            out[key] = _interval(points[m], d, n)
+        j = names.index(m)
+        if math.isfinite(points[j]) and np.isfinite(diffs[:, j]).sum() >= RESAMPLES // 2:
+            out[key] = _interval(float(points[j]), diffs[:, j], n)
     return out
