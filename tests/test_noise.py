@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from scipy import stats as sp
 
@@ -72,22 +74,26 @@ def test_holm_decides_significance_across_the_review() -> None:
     assert [marked[k].significant for k in "abcd"] == [True, False, False, False]
 
 
-def test_many_noisy_metrics_raise_no_false_alarm() -> None:
-    # twenty metrics, each with a borderline difference: uncorrected, several would be
-    # "significant"; after Holm none is
+def test_many_borderline_metrics_raise_no_false_alarm() -> None:
+    # twenty metrics, each with a difference that alone is "significant" (p < 0.05);
+    # Holm's correction across the review's twenty comparisons keeps all within noise
     keys = [f"m{i:02d}" for i in range(20)]
-    bump = [0.004 if i % 2 else -0.004 for i in range(5)]
-    cand_samples = {
-        k: Samples(tuple(v + b + 0.002 for v, b in zip(PROD, bump, strict=True)), SEEDS)
-        for k in keys
-    }
-    prod_samples = {k: Samples(PROD, SEEDS) for k in keys}
-    cand = RunSnapshot("a" * 32, "1", samples=cand_samples)
-    prod = RunSnapshot("b" * 32, "1", samples=prod_samples)
+    diffs = (0.006, 0.014, 0.006, 0.014, 0.01)
+    cand_values = tuple(v + d for v, d in zip(PROD, diffs, strict=True))
+    p_alone = sp.ttest_rel(cand_values, PROD).pvalue
+    assert 0.05 / 20 < p_alone < 0.05
+    cand = RunSnapshot("a" * 32, "1", samples={k: Samples(cand_values, SEEDS) for k in keys})
+    prod = RunSnapshot("b" * 32, "1", samples={k: Samples(PROD, SEEDS) for k in keys})
     rows = metric_rows([cand], prod, MetricsConfig())
     assert all(r.cells[0].estimate is not None for r in rows)
     assert {r.cells[0].change for r in rows} == {Change.NOISE}
     assert verdict_line(rows, True, 1) == "20 metrics within noise (not significant)"
+    alone = metric_rows(
+        [cand],
+        replace(prod, samples={"m00": Samples(PROD, SEEDS)}),
+        MetricsConfig(include=("m00",)),
+    )
+    assert alone[0].cells[0].change is Change.BETTER  # one comparison: significant
 
 
 def test_a_significant_regression_beyond_threshold_is_flagged_and_sorted_first() -> None:
