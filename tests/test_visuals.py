@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
-from bot.config.schema import Config, PlotsConfig
+from bot.config.schema import BaselineConfig, Config, PlotsConfig
 from bot.domain import PlotImage
 from bot.plots import artifacts as artifact_plots
 from bot.plots import charts as plots
@@ -78,8 +78,12 @@ def test_plots_reach_the_image_host_and_the_report(
     register(mlflow_client, model, production, aliases=["production"])
     images = FakeImages()
     report = build_review(
-        ReviewRequest(texts=[f"runs:/{candidate}/m"]), MlflowRuns(mlflow_server), Config(), images
+        ReviewRequest(texts=[f"runs:/{candidate}/m"]),
+        MlflowRuns(mlflow_server),
+        Config(baseline=BaselineConfig(model=model)),
+        images,
     )
+    assert report.baseline.run is not None  # the metrics chart shows changes against it
     names = [i.name for i in report.images]
     assert names[0] == "metrics.png" and "curve-loss.png" in names
     assert all(i.url.startswith(images.base_url) for i in report.images)
