@@ -167,6 +167,9 @@ def test_scripts_take_values_only_from_env_and_actions_are_pinned_by_commit() ->
         assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{name}: no version comment"
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
     assert "cache" not in python["with"] and "cache-dependency-path" not in python["with"]
+    install = next(s for s in steps if s.get("id") == "install")["run"]
+    # uv (pip) and the dependencies (uv) only by hash; the bot itself with no resolution
+    assert install.count("--require-hashes") == 2 and "--no-deps --no-build-isolation" in install
 
 
 def _name(requirement: str) -> str:
