@@ -326,3 +326,17 @@ def test_changed_files_are_listed_only_when_the_config_asks_for_them(world) -> N
     github.pulls[7] = replace(github.pulls[7], body="no run")
     review_pull_request(7, deps)  # no run linked: are model paths touched?
     assert github.reads.count("changed_files") == 1
+
+
+def test_fail_on_regression_holds_an_approved_merge_while_a_bar_is_missed(world) -> None:
+    github, _, deps = world
+    rules = "metrics:\n  rules:\n    val_auc: {min: 0.95}\ngate:\n  fail_on_regression: true\n"
+    github.files[(".github/model-review.yml", "2" * 40)] = CONFIG + rules
+    review_pull_request(7, deps)
+    _approve(github, "bob", "2026-11-27T11:00:00Z")
+    _approve(github, "carol", "2026-11-27T11:05:00Z")
+    outcome = review_pull_request(7, deps)
+    assert github.status_of("1" * 40) is GateState.FAILURE
+    assert outcome.gate is not None
+    assert outcome.gate.description == "absolute bar missed by val_auc (gate.fail_on_regression)"
+    assert "🚫 below min 0.95" in github.comment_list[0].body
