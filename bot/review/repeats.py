@@ -1,6 +1,8 @@
 """Find the repeated measures behind a run's metrics (through the RunsPort).
 
-1. Child runs: runs with the tag `mlflow.parentRunId` = the run (one search a run).
+1. Child runs: runs with the tag `mlflow.parentRunId` = the run (one search a run),
+   when they repeat one recipe (the same params but for seed / fold labels): the
+   trials of a hyperparameter search are not repeats.
 2. Sibling repeats (`uncertainty.vary`): runs of the same experiment with the same git
    commit and the same params except those listed. That one search by commit also
    returns the children that carry the commit, so a run costs at most ONE search.
@@ -64,6 +66,15 @@ def _finished(found: Sequence[RunSnapshot]) -> list[RunSnapshot]:
     return [r for r in found if r.status == "FINISHED"]
 
 
+def _one_recipe(children: Sequence[RunSnapshot], labels: Sequence[str]) -> list[RunSnapshot]:
+    """The children when they are repeats of one recipe (params equal except the labels);
+    [] when they differ (e.g. the trials of a hyperparameter search)."""
+    first = children[0] if children else None
+    if first is None or all(_same_recipe(first, c, labels) for c in children):
+        return list(children)
+    return []
+
+
 def _repeats(
     runs: RunsPort, run: RunSnapshot, config: UncertaintyConfig
 ) -> tuple[list[RunSnapshot], str, int]:
@@ -72,7 +83,9 @@ def _repeats(
         found = _finished(
             runs.related_runs(run.experiment_id, TAG_GIT_COMMIT, run.git_commit, MAX_REPEATS)
         )
-        children = [r for r in found if r.tags.get(TAG_PARENT_RUN) == run.run_id]
+        children = _one_recipe(
+            [r for r in found if r.tags.get(TAG_PARENT_RUN) == run.run_id], config.vary
+        )
         if children and config.children:
             return children, CHILDREN, 1
         parent = run.tags.get(TAG_PARENT_RUN)
@@ -84,7 +97,7 @@ def _repeats(
         return siblings, REPEATS, 1
     if config.children:
         found = runs.related_runs(run.experiment_id, TAG_PARENT_RUN, run.run_id, MAX_REPEATS)
-        return _finished(found), CHILDREN, 1
+        return _one_recipe(_finished(found), config.vary or DEFAULT_LABELS), CHILDREN, 1
     return [], "", 0
 
 
