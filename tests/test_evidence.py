@@ -31,7 +31,7 @@ def _children(
     client: MlflowClient, exp: str, parent: str, values: list[float], seeds: bool = True
 ) -> None:
     for i, v in enumerate(values):
-        params = {"seed": i} if seeds else {"note": f"repeat-{i}-{parent[:4]}"}
+        params = {"seed": i} if seeds else {}
         make_run(
             client, exp, params=params, metrics={"accuracy": v}, tags={"mlflow.parentRunId": parent}
         )
