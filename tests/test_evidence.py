@@ -131,8 +131,10 @@ def test_sibling_repeats_of_one_commit_against_a_single_production_value(
     assert cell.estimate is not None and cell.estimate.method == "one-sample t"
     assert cell.estimate.delta == pytest.approx(sum(CAND) / 5 - 0.85)
     assert cell.change is Change.BETTER
-    commit_searches = [p for _, p in log.sent if p.endswith("/runs/search")]
-    assert len(commit_searches) <= 4  # refs, baseline, + one per side for repeats
+    with_vary = _searches(log)
+    log.sent.clear()
+    _review(mlflow_server, mlflow_client, ids[0], prod, "uncertainty: {children: false}")
+    assert with_vary - _searches(log) == 2  # one search by commit per side, no more
 
 
 def test_fold_steps_are_paired_by_step_and_cost_one_history_request_per_key(
