@@ -397,6 +397,7 @@ class Review:
     submitted_at: str  # ISO 8601 UTC, e.g. "2026-11-27T10:00:00Z"
     commit_id: str | None = None
     review_id: int | None = None
+    bot: bool = False  # the reviewer's account is a bot (`user.type` "Bot"): never counts
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,21 @@ class GateDecision:
     waiting_for: tuple[str, ...] = ()
     changes_requested_by: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # why reviews did not count, for the comment
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What was verified on GitHub about the people who reviewed, for the gate.
+
+    Logins and teams ("org/slug") are casefolded. A reviewer not in `writers` never
+    counts; a team slot is held only by `members[team]`; a team in `unverified`
+    (membership could not be read) holds no one and the value says how to enable it.
+    """
+
+    writers: frozenset[str] = frozenset()  # write, maintain or admin on the repository
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # active members
+    unverified: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- the pull request -------------------------------------------------------
@@ -428,6 +444,8 @@ class Comment:
     url: str = ""
     created_at: str = ""
     updated_at: str = ""
+    association: str = ""  # author_association: OWNER, MEMBER, COLLABORATOR, NONE, ...
+    bot: bool = False  # written by a bot account (`user.type` "Bot")
 
 
 @dataclass(frozen=True)

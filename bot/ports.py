@@ -147,6 +147,17 @@ class GitHubPort(Protocol):
         """A file's text at a ref; None when it does not exist."""
         ...
 
+    def permission(self, login: str) -> str:
+        """`login`'s permission on the repository: admin, maintain, write, triage, read
+        or none (no such user)."""
+        ...
+
+    def team_membership(self, team: str, login: str) -> bool | None:
+        """Whether `login` is an active member of `team` ("org/slug", child teams
+        included, pending invitations not); None when it cannot be verified (no token
+        that may read the organisation's teams)."""
+        ...
+
     def create_comment(self, number: int, body: str) -> Comment: ...
 
     def update_comment(self, comment_id: int, body: str) -> Comment: ...

@@ -263,6 +263,11 @@ class FakeGitHub:
     read_only: bool = False
     writes: list[str] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)
+    # who may do what: permission by login (else `default_permission`), active members
+    # by team ("org/slug"); `teams=None`: membership cannot be read (no org token)
+    permissions: dict[str, str] = field(default_factory=dict)
+    default_permission: str = "write"
+    teams: dict[str, set[str]] | None = field(default_factory=dict)
     _next_id: int = 1000
 
     def _write(self, what: str) -> None:
@@ -298,6 +303,16 @@ class FakeGitHub:
 
     def file_at(self, path: str, ref: str) -> str | None:
         return self.files.get((path, ref))
+
+    def permission(self, login: str) -> str:
+        self.reads.append(f"permission {login}")
+        return self.permissions.get(login, self.default_permission)
+
+    def team_membership(self, team: str, login: str) -> bool | None:
+        if self.teams is None:
+            return None
+        self.reads.append(f"membership {team} {login}")
+        return login in self.teams.get(team, set())
 
     def create_comment(self, number: int, body: str) -> Comment:
         self._write("create_comment")

@@ -46,11 +46,43 @@ def _retarget(obj: Json, repo: str, api: str) -> Json:
 
 
 def user(login: str, api: str = API) -> Json:
+    """A user as GitHub nests it in payloads; a login ending in `[bot]` is an App's bot
+    account (`type: Bot`), as GitHub reports renovate[bot] or github-actions[bot]."""
     base = copy.deepcopy(webhook("pull_request", "opened")["pull_request"]["user"])
     data = json.loads(json.dumps(base).replace("Codertocat", login).replace(API, api))
     data["id"] = zlib.crc32(login.encode()) % 10**8
+    if login.endswith("[bot]"):
+        data["type"] = "Bot"
     result: Json = data
     return result
+
+
+ROLES = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
+
+
+def collaborator_permission(login: str, role: str) -> Json:
+    """GET /repos/O/R/collaborators/USER/permission (docs.github.com/rest/collaborators/
+    collaborators#get-repository-permissions-for-a-user): the legacy `permission`
+    (maintain reads as write, triage as read), `role_name`, and the user with their
+    `permissions` and `role_name`. `role` "none": no access (public repositories)."""
+    legacy = ROLES.get(role, "none")
+    order = ["pull", "triage", "push", "maintain", "admin"]
+    level = {"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}.get(role, 0)
+    person = user(login)
+    person["permissions"] = {name: i < level for i, name in enumerate(order)}
+    person["role_name"] = role
+    return {"permission": legacy, "role_name": role, "user": person}
+
+
+def team_membership(org: str, slug: str, login: str, state: str = "active") -> Json:
+    """GET /orgs/O/teams/T/memberships/USER (docs.github.com/rest/teams/members#get-team-
+    membership-for-a-user): 200 for an active or `pending` member (members of child
+    teams included), 404 for anyone else."""
+    return {
+        "url": f"{API}/teams/{zlib.crc32(slug.encode()) % 10**7}/memberships/{login}",
+        "role": "member",
+        "state": state,
+    }
 
 
 def team(slug: str, org: str, api: str = API) -> Json:
@@ -176,10 +208,12 @@ def issue_comment(
     number: int = 7,
     created_at: str = "2026-11-26T10:00:00Z",
     updated_at: str | None = None,
+    association: str = "OWNER",
 ) -> Json:
     """GET /issues/comments/ID (and one item of GET /issues/N/comments)."""
     data = _retarget(webhook("issue_comment", "created")["comment"], repo, API)
     data.update(id=comment_id, body=body, user=user(login), created_at=created_at)
+    data["author_association"] = "NONE" if login.endswith("[bot]") else association
     data["updated_at"] = updated_at or created_at
     data["url"] = f"{API}/repos/{repo}/issues/comments/{comment_id}"
     data["html_url"] = f"{WEB}/{repo}/pull/{number}#issuecomment-{comment_id}"

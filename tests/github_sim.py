@@ -136,6 +136,12 @@ class GitHubSim(GitData):
     refused: list[str] = field(default_factory=list)
     # where the API answers (links in answers lead back here)
     url: str = gp.API
+    # who may do what: role by login (else `role`); team "org/slug" -> {login: state}
+    # ("active" or "pending"); `teams_refused`: GitHub answers 403 (no Members: read)
+    roles: dict[str, str] = field(default_factory=dict)
+    role: str = "write"
+    members: dict[str, dict[str, str]] = field(default_factory=dict)
+    teams_refused: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -153,9 +159,11 @@ class GitHubSim(GitData):
         self.requested = [r for r in self.requested if r != login]
         return review
 
-    def add_comment(self, body: str, login: str) -> Json:
+    def add_comment(self, body: str, login: str, association: str = "OWNER") -> Json:
         self.next_id += 1
-        comment = gp.issue_comment(self.next_id, body, login, repo=self.repo, number=self.number)
+        comment = gp.issue_comment(
+            self.next_id, body, login, repo=self.repo, number=self.number, association=association
+        )
         self.comments.append(comment)
         return comment
 
@@ -224,10 +232,14 @@ class GitHubSim(GitData):
             ("POST", r"/git/blobs", "git/blobs", self._create_blob, _any),
             ("POST", r"/git/commits", "git/commits", self._create_commit, _any),
             ("GET", r"/git/commits/([0-9a-f]{40})", "git/commits/SHA", self._git_commit, _any),
+            ("GET", r"/collaborators/([^/]+)/permission", "collaborators/U/permission",
+             self._permission, _any),
             ("GET", r"", "repos/R", self._repository, _any),
         ]  # fmt: skip
         repo = re.escape(f"/repos/{self.repo}")
-        return [(m, re.compile(rf"{repo}{p}"), name, fn, ok) for m, p, name, fn, ok in table]
+        routes = [(m, re.compile(rf"{repo}{p}"), name, fn, ok) for m, p, name, fn, ok in table]
+        team = re.compile(r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)")
+        return [*routes, ("GET", team, "orgs/O/teams/T/memberships/U", self._membership, _any)]
 
     def handle(self, method: str, target: str, body: object) -> Answer:
         """Answer one request: `target` is the path and query after the host."""
@@ -394,6 +406,19 @@ class GitHubSim(GitData):
         self.comments.remove(comment)
         self.writes.append("delete_comment")
         return 204, None, {}
+
+    # --- people -------------------------------------------------------------------------------
+    def _permission(self, login: str, **_: Any) -> Answer:
+        login = unquote(login)
+        return 200, gp.collaborator_permission(login, self.roles.get(login, self.role)), {}
+
+    def _membership(self, org: str, slug: str, login: str, **_: Any) -> Answer:
+        if self.teams_refused:
+            return 403, gp.error("Resource not accessible by integration"), {}
+        state = self.members.get(f"{unquote(org)}/{unquote(slug)}", {}).get(unquote(login))
+        if state is None:
+            return 404, gp.error("Not Found"), {}
+        return 200, gp.team_membership(org, slug, login, state), {}
 
     # --- statuses ------------------------------------------------------------------------------
     def _combined(self, sha: str, **_: Any) -> Answer:

@@ -17,6 +17,7 @@ TABLES = {
     "input": "Hostile input",
     "fault": "Faults: MLflow and GitHub failing",
     "race": "Races",
+    "gate": "Gate integrity: who can turn the gate green, and what they approved",
 }
 
 _F = TypeVar("_F", bound=Callable[..., object])

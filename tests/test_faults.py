@@ -70,14 +70,20 @@ def bounded_github(
 
 @pytest.fixture
 def runs(mlflow_client: MlflowClient) -> dict[str, str]:
-    experiment, model = unique_name("faults"), unique_name("faults-model")
+    return three_runs(mlflow_client, "faults")
+
+
+def three_runs(mlflow_client: MlflowClient, prefix: str) -> dict[str, str]:
+    """Production (v1) and two candidates (v2, v3) of a new registered model, by role;
+    "model" is its name."""
+    experiment, model = unique_name(prefix), unique_name(f"{prefix}-model")
     prod = make_run(mlflow_client, experiment, {"depth": 4}, {"val_f1": 0.80}, run_name="prod")
     first = make_run(mlflow_client, experiment, {"depth": 6}, {"val_f1": 0.84}, run_name="one")
     second = make_run(mlflow_client, experiment, {"depth": 8}, {"val_f1": 0.85}, run_name="two")
     register(mlflow_client, model, prod, aliases=["production"])
     register(mlflow_client, model, first)
     register(mlflow_client, model, second)
-    return {"production": prod, "first": first, "second": second}
+    return {"production": prod, "first": first, "second": second, "model": model}
 
 
 @dataclass
@@ -130,11 +136,18 @@ class Action:
         self.sim.install(self.rsps)
 
 
+@contextmanager
+def acting(tmp_path: Path, tracking_uri: str, run_id: str) -> Iterator[Action]:
+    """The Action for PR 7, which links `run_id`, against the GitHub stand-in."""
+    sim = GitHubSim(body=f"Retrain: runs:/{run_id}/model", config=CONFIG)
+    with sim.mocked("http://127.0.0.1", install=False) as rsps:  # MLflow, real or failing
+        yield Action(tmp_path, tracking_uri, sim, rsps)
+
+
 @pytest.fixture
 def action(tmp_path: Path, tracking_env: str, runs: dict[str, str]) -> Iterator[Action]:
-    sim = GitHubSim(body=f"Retrain: runs:/{runs['first']}/model", config=CONFIG)
-    with sim.mocked("http://127.0.0.1", install=False) as rsps:  # MLflow, real or failing
-        yield Action(tmp_path, tracking_env, sim, rsps)
+    with acting(tmp_path, tracking_env, runs["first"]) as running:
+        yield running
 
 
 def states(sim: GitHubSim) -> list[str]:
@@ -517,7 +530,7 @@ def _deletes(action: Action) -> Callable[[PreparedRequest], tuple[int, dict[str,
     "fault",
     "GitHub stores the comment but the answer is lost (502), so the retried POST "
     "creates a second one",
-    "The next event finds both, keeps the newest and deletes the other: one comment",
+    "The next event finds both, keeps the oldest and deletes the other: one comment",
 )
 def test_a_lost_answer_duplicate_is_removed_on_the_next_event(action: Action) -> None:
     def stored_then_502(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -534,7 +547,7 @@ def test_a_lost_answer_duplicate_is_removed_on_the_next_event(action: Action) ->
     code, out = action()
     assert code == 0 and out["gate"] == "pending"
     assert len(action.sim.bot_comments) == 1
-    assert action.sim.bot_comments[0]["id"] == max(c["id"] for c in action.sim.comments)
+    assert action.sim.bot_comments[0]["id"] == min(c["id"] for c in action.sim.comments)
 
 
 @row(
@@ -543,7 +556,7 @@ def test_a_lost_answer_duplicate_is_removed_on_the_next_event(action: Action) ->
     "before either writes, so both create one)",
     "Documented defence: the README's workflow runs one job per PR at a time "
     "(`concurrency:` group by PR number). Should two still race, the next event keeps "
-    "the newest comment and deletes the other: one comment, the bot's own state",
+    "the oldest comment and deletes the other: one comment, the bot's own state",
 )
 def test_two_concurrent_runs_converge_to_one_comment() -> None:
     github, deps = _fake_world()
@@ -571,11 +584,11 @@ def test_two_concurrent_runs_converge_to_one_comment() -> None:
         thread.join(30)
     assert failures == []
     assert len(github.comment_list) == 2  # the race happened
-    newest = max(c.comment_id for c in github.comment_list)
+    oldest = min(c.comment_id for c in github.comment_list)
     github.comments = listed  # type: ignore[method-assign]
 
     review_pull_request(7, deps)
-    assert [c.comment_id for c in github.comment_list] == [newest]
+    assert [c.comment_id for c in github.comment_list] == [oldest]
     assert decode_state(github.comment_list[0].body) is not None
     assert github.writes.count("delete_comment") == 1
 
@@ -594,7 +607,7 @@ def test_the_readme_workflow_serialises_runs_per_pull_request() -> None:
 
 @row(
     "race",
-    "Two runs find the same two comments; the other run deletes the older one between "
+    "Two runs find the same two comments; the other run deletes the newer one between "
     "this run's listing and its delete (GitHub answers 404)",
     "The 404 means the desired state is reached: no error, the gate is untouched "
     "(`pending`), one comment left",
@@ -605,12 +618,12 @@ def test_a_duplicate_already_deleted_by_another_run_is_fine(action: Action) -> N
     (first,) = action.sim.bot_comments
     twin = {**first, "id": first["id"] + 1}  # what the concurrent run posted
     action.sim.comments.append(twin)
-    url = re.compile(rf"{re.escape(REPO)}/issues/comments/{first['id']}$")
+    url = re.compile(rf"{re.escape(REPO)}/issues/comments/{twin['id']}$")
     action.rsps.add("DELETE", url, status=404, json=gp.error("Not Found"))
     code, out = action()
     assert code == 0 and out["gate"] == "pending"
     assert states(action.sim)[-1] == "pending" and "error" not in states(action.sim)
-    assert action.calls("DELETE", rf"issues/comments/{first['id']}") == 1
+    assert action.calls("DELETE", rf"issues/comments/{twin['id']}") == 1
 
 
 def _fake_world() -> tuple[FakeGitHub, Deps]:

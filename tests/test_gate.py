@@ -6,13 +6,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import Assignment, GateState, Review, ReviewState
-from bot.review.gate import MAX_DESCRIPTION, decide, fit, latest_reviews, parse_time
+from bot.domain import Assignment, GateDecision, GateState, Review, ReviewState, Standing
+from bot.review import gate as gate_module
+from bot.review.gate import MAX_DESCRIPTION, fit, latest_reviews, parse_time
 
 HEAD = "h" * 40
 OLD = "o" * 40
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 PAIR = Assignment(primary="alice", secondary="bob")
+
+
+def everyone(reviews: list[Review], assignment: Assignment) -> Standing:
+    """Every reviewer verified: write access, and a member of each team slot."""
+    logins = frozenset(r.user.casefold() for r in reviews)
+    teams = [h for h in (assignment.primary, assignment.secondary) if h and "/" in h]
+    return Standing(writers=logins, members={t.casefold(): logins for t in teams})
+
+
+def decide(  # noqa: PLR0917 (the signature of gate.decide)
+    reviews: list[Review],
+    assignment: Assignment,
+    author: str,
+    changed_at: str | None,
+    head_sha: str,
+    stale_on_new_commits: bool,
+    **options: object,
+) -> GateDecision:
+    """The rules of time, slots and states, with every reviewer verified (who counts
+    is tested below with explicit standings)."""
+    options.setdefault("standing", everyone(reviews, assignment))
+    return gate_module.decide(
+        reviews, assignment, author, changed_at, head_sha, stale_on_new_commits, **options
+    )  # type: ignore[arg-type]
 
 
 def at(minutes: int) -> str:
@@ -367,3 +392,84 @@ def test_author_never_counts(raw: list[tuple[str, str, int, bool]], author: str)
     if author.lower() in ("alice", "bob"):
         assert decision.state is not GateState.SUCCESS
     assert author.lower() not in [a.lower() for a in decision.approved_by]
+
+
+# --- who counts (issue #11, row 1) ---------------------------------------------------
+
+TEAM_PAIR = Assignment(primary="alice", secondary="acme/ml-leads")
+
+
+def standing(
+    writers: set[str], members: set[str] = frozenset(), unverified: bool = False
+) -> Standing:  # type: ignore[assignment]
+    team = "acme/ml-leads"
+    return Standing(
+        writers=frozenset(writers),
+        members={} if unverified else {team: frozenset(members)},
+        unverified={team: "list the team under reviewers.teams"} if unverified else {},
+    )
+
+
+def counted(
+    reviews: list[Review], who: Standing, assignment: Assignment = TEAM_PAIR
+) -> GateDecision:
+    return gate_module.decide(reviews, assignment, "carol", None, HEAD, False, standing=who)
+
+
+def test_a_team_slot_needs_a_verified_member_with_write_access() -> None:
+    reviews = [rv("alice", "APPROVED", 1), rv("mallory", "APPROVED", 2)]
+    stranger = counted(reviews, standing({"alice"}, members={"mallory"}))
+    assert stranger.state is GateState.PENDING
+    assert any("@mallory has no write access" in n for n in stranger.notes)
+    outsider = counted(reviews, standing({"alice", "mallory"}))
+    assert outsider.state is GateState.PENDING
+    assert any("not a verified active member of @acme/ml-leads" in n for n in outsider.notes)
+    member = counted(reviews, standing({"alice", "mallory"}, members={"mallory"}))
+    assert member.state is GateState.SUCCESS and member.approved_by == ("alice", "mallory")
+
+
+def test_two_team_slots_are_not_filled_by_throwaway_accounts() -> None:
+    teams = Assignment(primary="acme/ml-leads", secondary="acme/ml-leads2")
+    reviews = [rv("throwaway1", "APPROVED", 1), rv("throwaway2", "APPROVED", 2)]
+    assert counted(reviews, Standing(), teams).state is GateState.PENDING
+
+
+def test_bots_never_count_even_with_write_access_and_membership() -> None:
+    bot = Review("renovate[bot]", ReviewState.APPROVED, at(2), HEAD, 2, bot=True)
+    app = Review("deploy-app", ReviewState.APPROVED, at(3), HEAD, 3, bot=True)
+    everybody = standing({"alice", "renovate[bot]", "deploy-app"}, {"renovate[bot]", "deploy-app"})
+    decision = counted([rv("alice", "APPROVED", 1), bot, app], everybody)
+    assert decision.state is GateState.PENDING and decision.approved_by == ("alice",)
+
+
+def test_a_user_slot_holder_without_write_access_does_not_count() -> None:
+    reviews = [rv("alice", "APPROVED", 1), rv("bob", "CHANGES_REQUESTED", 2)]
+    decision = counted(reviews, standing({"bob"}), PAIR)
+    assert decision.state is GateState.FAILURE  # bob's objection counts, alice's approval not
+    assert decision.approved_by == () and "@alice has no write access" in decision.notes[0]
+
+
+def test_a_non_member_cannot_block_a_team_slot_either() -> None:
+    reviews = [
+        rv("alice", "APPROVED", 1),
+        rv("dan", "APPROVED", 2),
+        rv("eve", "CHANGES_REQUESTED", 3),
+    ]
+    decision = counted(reviews, standing({"alice", "dan", "eve"}, members={"dan"}))
+    assert decision.state is GateState.SUCCESS
+
+
+def test_unverifiable_membership_keeps_the_team_slot_pending_and_says_how_to_fix_it() -> None:
+    reviews = [rv("alice", "APPROVED", 1), rv("dan", "APPROVED", 2)]
+    decision = counted(reviews, standing({"alice", "dan"}, unverified=True))
+    assert decision.state is GateState.PENDING
+    assert "waiting for @acme/ml-leads (secondary)" in decision.description
+    assert (
+        "reviewers.teams" in decision.notes[0]
+        and "secondary slot stays pending" in decision.notes[0]
+    )
+
+
+def test_without_a_standing_nothing_counts() -> None:
+    reviews = [rv("alice", "APPROVED", 1), rv("bob", "APPROVED", 2)]
+    assert gate_module.decide(reviews, PAIR, "carol", None, HEAD, False).state is GateState.PENDING

@@ -20,8 +20,12 @@ def payload(event: str, action: str) -> dict[str, Any]:
     return data
 
 
-def pr_comment(body: str, association: str = "MEMBER", user_type: str = "User") -> Event:
+def pr_comment(
+    body: str, association: str = "MEMBER", user_type: str = "User", login: str = "mallory"
+) -> Event:
+    """A comment by `login` on a PR opened by Codertocat (the fixture's issue author)."""
     data = copy.deepcopy(payload("issue_comment", "created"))
+    data["comment"]["user"]["login"] = login
     data["issue"]["pull_request"] = {
         "url": "https://api.github.com/repos/x/y/pulls/1",
         "html_url": "https://github.com/x/y/pull/1",
@@ -76,6 +80,13 @@ def test_refresh_command_from_a_collaborator_runs_the_review() -> None:
 def test_commands_from_outsiders_are_ignored(association: str) -> None:
     decision = route(pr_comment("/model-review refresh", association))
     assert decision.action is Action.IGNORE and association in decision.reason
+
+
+def test_the_pr_authors_own_refresh_runs_but_not_a_reassign() -> None:
+    mine = route(pr_comment("/model-review refresh", "CONTRIBUTOR", login="Codertocat"))
+    assert mine.action is Action.COMMAND and mine.command is not None
+    grab = "/model-review reassign primary @Codertocat"
+    assert route(pr_comment(grab, "CONTRIBUTOR", login="Codertocat")).action is Action.IGNORE
 
 
 def test_comments_on_issues_and_by_bots_and_without_commands_are_ignored() -> None:

@@ -92,7 +92,7 @@ def test_tampered_state_is_ignored() -> None:
 
 
 def test_unknown_version_is_ignored() -> None:
-    assert decode_state(encode_state(replace(STATE, version=2))) is None
+    assert decode_state(encode_state(replace(STATE, version=3))) is None
     payload = _payload(encode_state(STATE))
     payload["v"] = True  # a bool is not a version, even though True == 1
     assert decode_state(_block(payload)) is None
@@ -201,11 +201,11 @@ def test_find_bot_comment_needs_author_and_marker() -> None:
     assert find_bot_comment(comments[:2], BOT) is None
 
 
-def test_newest_bot_comment_wins_and_others_are_duplicates() -> None:
-    comments = [comment(cid, BOT, f"{MARKER}\n{cid}") for cid in (5, 12, 9)]
+def test_the_oldest_bot_comment_wins_and_newer_ones_are_duplicates() -> None:
+    comments = [comment(cid, BOT, f"{MARKER}\n{cid}") for cid in (9, 12, 5)]
     found = find_bot_comment(comments, BOT)
-    assert found is not None and found.comment_id == 12
-    assert [c.comment_id for c in duplicate_bot_comments(comments, BOT)] == [9, 5]
+    assert found is not None and found.comment_id == 5  # a forger can only post newer ones
+    assert [c.comment_id for c in duplicate_bot_comments(comments, BOT)] == [9, 12]
 
 
 # --- next_state ---------------------------------------------------------------------

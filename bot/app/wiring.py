@@ -65,6 +65,7 @@ def github_for(env: Mapping[str, str]) -> GitHubFactory:
     from bot.githost.client import GitHubRepo
 
     throttle = pacing_on(env)
+    org_token = env.get("MODEL_REVIEW_ORG_TOKEN") or None  # reads team membership
 
     def build(
         repo: str, token: str, base_url: str, bot_login: str, server_url: str | None
@@ -76,6 +77,7 @@ def github_for(env: Mapping[str, str]) -> GitHubFactory:
             bot_login=bot_login,
             server_url=server_url,
             throttle=throttle,
+            org_token=org_token,
         )
 
     return build

@@ -94,6 +94,9 @@ class ReviewersConfig:
     primary: tuple[str, ...] = ()  # logins or org/team slugs
     secondary: tuple[str, ...] = ()
     models: tuple[ModelPools, ...] = ()  # in file order: the first match wins
+    # org/team -> its members, listed by hand: used instead of asking GitHub (whose
+    # team membership the Action's GITHUB_TOKEN cannot read)
+    teams: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ def load_config(text: str | None, source: str = CONFIG_PATH) -> Config:
 
 
 _LOGIN = (re.compile(r"@?[A-Za-z0-9-]+(?:/[A-Za-z0-9_.-]+)?"), "a GitHub login or org/team")
+_TEAM = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9_.-]+")
 _ALIAS = (re.compile(r"[A-Za-z0-9_-]+"), "an MLflow alias")
 _RUN_ID = (re.compile(r"[A-Za-z0-9_-]+"), "an MLflow run id")
 _BRANCH = (re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}"), "a usable branch name")
@@ -243,6 +247,14 @@ def _sections(r: NodeReader) -> dict[str, Read]:
     def logins(path: str, node: yaml.Node) -> tuple[str, ...]:
         found = (item.removeprefix("@") for item in r.texts(path, node, like=_LOGIN))
         return tuple(dict.fromkeys(found))  # once each, in order
+
+    def team_lists(path: str, node: yaml.Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        found = []
+        for name, full, key, value in r.entries(path, node):
+            if not _TEAM.fullmatch(name.removeprefix("@")):
+                r.fail(full, key, f"`{name}` is not an org/team slug")
+            found.append((name.removeprefix("@"), logins(full, value)))
+        return tuple(found)
 
     def direction(path: str, node: yaml.Node) -> Direction:
         return r.choice(path, node, _DIRECTIONS)
@@ -305,7 +317,8 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         ),
         "params": section(ParamsConfig, {"ignore": r.texts}),
         "reviewers": section(
-            ReviewersConfig, {"primary": logins, "secondary": logins, "models": model_pools}
+            ReviewersConfig,
+            {"primary": logins, "secondary": logins, "models": model_pools, "teams": team_lists},
         ),
         "gate": section(
             GateConfig,

@@ -31,6 +31,7 @@ from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
 from bot.domain import Comment, GateState, PullRequest, Review
 from bot.errors import GitHubError
 from bot.githost import data as gd
+from bot.githost import people
 from bot.githost.data import RetryPolicy
 from bot.githost.pacing import WritePacer
 
@@ -136,11 +137,15 @@ class GitHubRepo:
         throttle: bool = True,
         retry: RetryPolicy | None = None,
         server_url: str | None = None,
+        org_token: str | None = None,
+        read_teams: bool = False,
     ) -> None:
         """`auth` (a github.Auth.Auth, e.g. an App installation) wins over `token`;
         `throttle=False` drops the pacing of writes (tests; reads are never paced,
-        see bot.githost.pacing); `server_url` overrides the web address derived from `base_url`."""
-        from github import Auth, Github
+        see bot.githost.pacing); `server_url` overrides the web address derived from `base_url`.
+        Team membership is read with `org_token` when given, else with the main
+        credentials if `read_teams` (an App with Members: read), else not at all."""
+        from github import Auth
 
         gd.check_repo_name(repo_full_name)
         if auth is not None and not isinstance(auth, Auth.Auth):
@@ -150,8 +155,20 @@ class GitHubRepo:
         self.base_url = base_url.rstrip("/")
         self.server_url = (server_url or gd.web_url_for(self.base_url)).rstrip("/")
         self._bot_login = bot_login
-        self._gh = Github(
-            auth=auth if auth is not None else (Auth.Token(token) if token else None),
+        self._gh = self._client(
+            auth if auth is not None else (Auth.Token(token) if token else None), policy
+        )
+        self._teams = self._client(Auth.Token(org_token), policy) if org_token else None
+        if self._teams is None and read_teams:
+            self._teams = self._gh
+        self._pacer = WritePacer() if throttle else None
+        self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
+
+    def _client(self, auth: Any, policy: RetryPolicy) -> Any:
+        from github import Github
+
+        return Github(
+            auth=auth,
             base_url=self.base_url,
             timeout=policy.timeout,
             per_page=PER_PAGE,
@@ -160,8 +177,15 @@ class GitHubRepo:
             seconds_between_writes=None,
             lazy=True,
         )
-        self._pacer = WritePacer() if throttle else None
-        self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
+
+    def permission(self, login: str) -> str:
+        """1 request: see bot.githost.people.permission."""
+        return people.permission(self._gh, self._calling, self.repo_full_name, login)
+
+    def team_membership(self, team: str, login: str) -> bool | None:
+        """1 request, none without a token that may read teams: see
+        bot.githost.people.is_member."""
+        return people.is_member(self._teams, self._calling, team, login)
 
     def _calling(
         self, action: str, permission: str, hints: Mapping[int, str] | None = None
@@ -441,5 +465,9 @@ class AppInstallations:
         bot_login)."""
         auth = self.installation_auth(installation_id)
         return GitHubRepo(
-            repo_full_name, auth=auth, bot_login=self.bot_login(), **self._repo_options
+            repo_full_name,
+            auth=auth,
+            bot_login=self.bot_login(),
+            read_teams=True,  # the App asks for Members: read (app.yml)
+            **self._repo_options,
         )

@@ -161,16 +161,30 @@ def _iso(moment: datetime | None) -> str:
     return "" if moment is None else iso_seconds(moment)
 
 
+def sent(item: object) -> Mapping[str, Any]:
+    """The JSON GitHub sent for a PyGithub object, without a request (`raw_data`
+    would fetch an object of a listing again to complete it)."""
+    data = getattr(item, "_rawData", None)
+    return data if isinstance(data, Mapping) else {}
+
+
 def comment_from_object(item: IssueComment) -> Comment:
-    """A Comment from PyGithub's IssueComment."""
-    login = item.user.login if item.user is not None else ""
+    """A Comment from PyGithub's IssueComment (no request)."""
+    return comment_from_json(sent(item))
+
+
+def comment_from_json(data: Mapping[str, Any]) -> Comment:
+    """A Comment from an issue comment as the REST API returns it."""
+    user = data.get("user") or {}
     return Comment(
-        item.id,
-        login,
-        item.body or "",
-        item.html_url or "",
-        _iso(item.created_at),
-        _iso(item.updated_at),
+        int(data["id"]),
+        str(user.get("login") or ""),
+        str(data.get("body") or ""),
+        str(data.get("html_url") or ""),
+        str(data.get("created_at") or ""),
+        str(data.get("updated_at") or ""),
+        association=str(data.get("author_association") or "NONE"),
+        bot=user.get("type") == "Bot",
     )
 
 
@@ -183,7 +197,31 @@ def review_from_object(item: PullRequestReview) -> Review | None:
         return None
     if state is ReviewState.PENDING or item.user is None:
         return None
-    return Review(item.user.login, state, _iso(item.submitted_at), item.commit_id or None, item.id)
+    user = sent(item).get("user") or {}
+    return Review(
+        item.user.login,
+        state,
+        _iso(item.submitted_at),
+        item.commit_id or None,
+        item.id,
+        bot=user.get("type") == "Bot",
+    )
+
+
+def permission_from_json(data: Mapping[str, Any]) -> str:
+    """A user's permission on a repository (GET /collaborators/USER/permission):
+    `role_name` when it is one of GitHub's base roles (it tells maintain and triage
+    apart), else the legacy `permission` (admin, write, read or none)."""
+    role = str(data.get("role_name") or "")
+    if role in {"admin", "maintain", "write", "triage", "read"}:
+        return role
+    return str(data.get("permission") or "none")
+
+
+def active_membership(data: Mapping[str, Any]) -> bool:
+    """A team membership (GET /orgs/O/teams/T/memberships/USER) that counts: `active`;
+    a `pending` invitation does not."""
+    return data.get("state") == "active"
 
 
 def pull_from_json(data: Mapping[str, Any], repo: str) -> PullRequest:

@@ -44,6 +44,7 @@ from bot.domain import (
     VersionRecord,
 )
 from bot.errors import ModelReviewError
+from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
 from bot.handlers.pull_request import models_gate, run_fingerprint
 from bot.handlers.record import (
@@ -294,7 +295,9 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     report = build_review(ReviewRequest(texts=thread.texts, commits=pr.commits), runs, config)
     if not report.candidates:
         return Closing("Closed with no model under review: nothing to record in MLflow")
-    fresh = next_state(state, run_fingerprint(report), deps.now(), head_sha=pr.head_sha)
+    fresh = next_state(
+        state, run_fingerprint(report), deps.now(), head_sha=pr.head_sha, basis=basis_of(report)
+    )
     reviews = gh.reviews(pr.number)
     decision = decide(
         reviews,
@@ -303,12 +306,17 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
         fresh.changed_at,
         pr.head_sha,
         config.gate.stale_on_new_commits,
+        standing=thread.people.standing(
+            reviews, state.assignment, pr.author, config.reviewers.teams
+        ),
     )
     memory = load_slots(state.extra)
     if memory:  # several models under review: each model's own slots, as assigned
         groups = model_groups(report.candidates, config.reviewers)
         now = deps.now()
-        decision = models_gate(report, groups, memory, reviews, pr, config, now, reassign=False)[0]
+        decision = models_gate(
+            report, groups, memory, reviews, pr, config, now, people=thread.people, reassign=False
+        )[0]
     decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None

@@ -17,6 +17,7 @@ from bot.config.schema import CONFIG_PATH, Config, load_config
 from bot.domain import Comment, GateDecision, PullRequest
 from bot.handlers.publish import Publisher
 from bot.handlers.state import BotState, decode_state, find_bot_comment
+from bot.handlers.trust import People
 from bot.ports import GitHubPort, ImagePort, RunsPort
 
 
@@ -57,7 +58,9 @@ class Thread:
     mine: Comment | None  # the bot's own comment
     previous: BotState | None  # the state block in it
     publisher: Publisher
-    texts: list[str]  # where references to runs are looked for
+    texts: list[str]  # where references to runs are looked for (bot.handlers.trust)
+    people: People  # who may do what, asked once per person within this event
+    ignored: str | None = None  # says that untrusted comments' references were ignored
 
 
 def load_thread(deps: Deps, pr: PullRequest) -> Thread:
@@ -70,12 +73,10 @@ def load_thread(deps: Deps, pr: PullRequest) -> Thread:
     previous = decode_state(mine.body) if mine else None
     dry = deps.forks_read_only and pr.from_fork
     publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
-    return Thread(pr, comments, mine, previous, publisher, review_texts(pr, comments, bot_login))
-
-
-def review_texts(pr: PullRequest, comments: list[Comment], bot_login: str) -> list[str]:
-    """The title, the body and every comment not written by the bot."""
-    return [pr.title, pr.body, *(c.body for c in comments if c.author != bot_login)]
+    people = People(gh)
+    chosen = people.texts(pr, comments, bot_login)  # the author's and writers' only
+    texts = list(chosen.texts)
+    return Thread(pr, comments, mine, previous, publisher, texts, people, chosen.problem)
 
 
 def load_pr_config(deps: Deps, pr: PullRequest) -> Config:

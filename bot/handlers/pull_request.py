@@ -26,6 +26,7 @@ from bot.domain import (
     ReviewReport,
 )
 from bot.errors import ConfigError, ModelReviewError
+from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
 from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
@@ -36,6 +37,7 @@ from bot.handlers.state import (
     fingerprint,
     next_state,
 )
+from bot.handlers.trust import People
 from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment
 from bot.render.markdown import clean
@@ -83,6 +85,8 @@ class _Context:
     mine: Comment | None
     previous: BotState | None
     texts: list[str]
+    people: People
+    problems: tuple[str, ...] = ()  # about the PR's text, for the comment
 
 
 def review_pull_request(number: int, deps: Deps, command: Command | None = None) -> Outcome:
@@ -98,7 +102,8 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
         return _fail_closed(publisher, Config(), previous, deps, str(exc))
     if pr.draft and not config.gate.review_drafts:
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
-    ctx = _Context(pr, config, thread.mine, previous, thread.texts)
+    problems = (thread.ignored,) if thread.ignored else ()
+    ctx = _Context(pr, config, thread.mine, previous, thread.texts, thread.people, problems)
     if must_not_publish(pr.private, config.mlflow):
         return _unpublished(ctx, deps, publisher)
     try:
@@ -109,7 +114,9 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
 
 def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
     pr, config = ctx.pr, ctx.config
-    request = ReviewRequest(texts=ctx.texts, commits=pr.commits, pr_url=pr.html_url or None)
+    request = ReviewRequest(
+        texts=ctx.texts, commits=pr.commits, pr_url=pr.html_url or None, problems=ctx.problems
+    )
     runs = deps.runs(config)
     previous_body = ctx.mine.body if ctx.mine else None
     images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
@@ -133,6 +140,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         assignment=assignment,
         head_sha=pr.head_sha,
         extra=extra,
+        basis=basis_of(report),
     )
     reviews: list[Review] = []
     if report.candidates:
@@ -144,7 +152,9 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
             state.changed_at,
             pr.head_sha,
             config.gate.stale_on_new_commits,
+            standing=ctx.people.standing(reviews, assignment, pr.author, config.reviewers.teams),
         )
+        report = _with_problems(report, (*decision.notes, *_stale_why(decision, state)))
         decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
@@ -216,7 +226,10 @@ def _review_models(
     memory = load_slots(ctx.previous.extra if ctx.previous else {})
     reviews = deps.github.reviews(pr.number)
     now = deps.now()
-    decision, slots, kept = models_gate(report, groups, memory, reviews, pr, config, now)
+    decision, slots, kept = models_gate(
+        report, groups, memory, reviews, pr, config, now, people=ctx.people
+    )
+    report = _with_problems(report, decision.notes)
     decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
     state = next_state(
         ctx.previous,
@@ -225,6 +238,7 @@ def _review_models(
         assignment=Assignment(None, None),  # per model, in `extra`
         head_sha=pr.head_sha,
         extra=save_slots(extra, kept),
+        basis=basis_of(report),
     )
     previous = [memory[s.label].assignment if s.label in memory else None for s in slots]
     gated = _Gated(report, runs, state, decision, reviews)
@@ -259,10 +273,12 @@ def models_gate(  # noqa: PLR0917 (every part of the decision)
     config: Config,
     now: str,
     *,
+    people: People,
     reassign: bool = True,
 ) -> tuple[GateDecision, tuple[ModelSlots, ...], dict[str, SlotMemory]]:
     """The gate over several models; `reassign=False` keeps the remembered slots
-    (at merge time nobody new is assigned)."""
+    (at merge time nobody new is assigned). `people` verifies who counts; what each
+    model's approvals are of includes its baseline and registered versions."""
 
     def choose(pools: Pools, before: Assignment | None) -> Assignment:
         if not reassign:
@@ -273,10 +289,15 @@ def models_gate(  # noqa: PLR0917 (every part of the decision)
 
     def judge(assignment: Assignment, changed_at: str) -> GateDecision:
         stale = config.gate.stale_on_new_commits
-        return decide(reviews, assignment, pr.author, changed_at, pr.head_sha, stale)
+        teams = config.reviewers.teams
+        standing = people.standing(reviews, assignment, pr.author, teams)
+        return decide(
+            reviews, assignment, pr.author, changed_at, pr.head_sha, stale, standing=standing
+        )
 
     def fingerprint_of(candidates: Sequence[Candidate]) -> str:
-        return run_fingerprint(replace(report, candidates=tuple(candidates)))
+        part = replace(report, candidates=tuple(candidates))
+        return fingerprint([run_fingerprint(part), *sorted(basis_of(part).values())])
 
     return gate_models(groups, memory, now, fingerprint=fingerprint_of, choose=choose, judge=judge)
 
@@ -318,7 +339,11 @@ def _no_model(
         from bot.render.comment import render_no_model
 
         state = next_state(
-            ctx.previous, run_fingerprint(report), deps.now(), head_sha=ctx.pr.head_sha
+            ctx.previous,
+            run_fingerprint(report),
+            deps.now(),
+            head_sha=ctx.pr.head_sha,
+            basis=basis_of(report),
         )
         if state.extra.get(RECORDED) and not publisher.dry_run:
             # the runs this PR had approved left the review: their record goes stale
@@ -384,6 +409,13 @@ def _fail_closed(
     finally:
         publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
+
+
+def _stale_why(decision: GateDecision, state: BotState) -> tuple[str, ...]:
+    """Why approvals are stale, when some are and the state knows."""
+    if not decision.stale or not state.why:
+        return ()
+    return (f"approvals given before {state.changed_at} no longer count: {state.why}",)
 
 
 def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:

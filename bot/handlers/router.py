@@ -120,11 +120,11 @@ def _route_comment(event: Event) -> Decision:
     if command is None:
         return Decision(Action.IGNORE, "the comment holds no /model-review command")
     association = str(comment.get("author_association") or "NONE")
-    if association not in WRITE_ACCESS:
+    if association not in WRITE_ACCESS and not _authors_refresh(event, command):
         return Decision(
             Action.IGNORE,
             f"@{user.get('login')} ({association}) may not run model-review commands: "
-            "only owners, members and collaborators can",
+            "only owners, members and collaborators can (and the PR's author `refresh`)",
         )
     if command.kind is CommandKind.INVALID:
         return Decision(Action.COMMAND, f"invalid command: {command.problem}", command)
@@ -146,3 +146,13 @@ def _route_changed_comment(
             Action.IGNORE, f"the {event.action} comment held no MLflow reference, and holds none"
         )
     return Decision(Action.REVIEW, f"a comment with an MLflow reference was {event.action}")
+
+
+def _authors_refresh(event: Event, command: Command) -> bool:
+    """The PR's author may ask for a re-run (`refresh`): it changes nothing the review
+    depends on. The README's workflow lets the author's comments start a job too."""
+    if command.kind is not CommandKind.REFRESH:
+        return False
+    author = ((event.payload.get("issue") or {}).get("user") or {}).get("login")
+    commenter = ((event.payload.get("comment") or {}).get("user") or {}).get("login")
+    return bool(author) and str(author).casefold() == str(commenter or "").casefold()

@@ -3,7 +3,7 @@
 The bot keeps no database. Its one PR comment starts with `MARKER` and ends with a
 state block::
 
-    <!-- model-review:state {"changed_at": "...", ..., "v": 1, "sum": "..."} -->
+    <!-- model-review:state {"changed_at": "...", ..., "v": 2, "sum": "..."} -->
 
 The JSON is written with `<`, `>` and `&` as `\\u003c`, `\\u003e`, `\\u0026`, so no
 value can ever close the HTML comment early (`-->` cannot appear inside it) and the
@@ -14,6 +14,12 @@ corruption; it is not a signature, as the bot holds no secret).
 The bot writes exactly one block, at the end of its comment. Should a body hold
 several (a hand edit, a pasted copy), the LAST well-formed one is used and the
 others are ignored.
+
+Versions: 2 adds `basis` (what an approval is of besides the runs: the production
+baseline and the candidates' registered versions, see bot.handlers.approved) and
+`why` (why `changed_at` last moved). A version 1 block is still read; it has no
+basis, and the first event after the upgrade adopts the current one without moving
+`changed_at`, so deploying version 2 does not make every open PR's approvals stale.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from typing import Any
 
 from bot.constants import MARKER
 from bot.domain import Assignment, Comment
+from bot.handlers.approved import change_reason
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+READABLE_VERSIONS = frozenset({1, 2})
 
 _OPEN = "<!-- model-review:state "
 _CLOSE = " -->"
@@ -50,6 +58,9 @@ class BotState:
     head_sha: str | None = None  # head commit the state was written for
     body_hash: str | None = None  # of the comment without the state block
     extra: Mapping[str, str] = field(default_factory=dict)  # room for later
+    # what else was approved (bot.handlers.approved); None: not known (version 1)
+    basis: Mapping[str, str] | None = field(default_factory=dict)
+    why: str = ""  # why changed_at last moved (user-facing)
 
     @property
     def assignment(self) -> Assignment:
@@ -83,7 +94,7 @@ def _payload(state: BotState) -> dict[str, Any]:
         "head_sha": state.head_sha,
         "body_hash": state.body_hash,
         "extra": dict(state.extra),
-    }
+    } | ({} if state.version == 1 else {"basis": dict(state.basis or {}), "why": state.why})
 
 
 def _checksum(payload: Mapping[str, Any]) -> str:
@@ -139,17 +150,22 @@ def _valid(payload: object) -> bool:
     if not isinstance(payload, dict):
         return False
     version = payload.get("v")
-    if type(version) is not int or version != STATE_VERSION:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         return False
     if payload.get("sum") != _checksum(payload):
         return False
-    extra = payload.get("extra", {})
     return (
         all(_opt_str(payload.get(k)) for k in ("primary", "secondary", "head_sha", "body_hash"))
         and isinstance(payload.get("fingerprint"), str)
         and _is_iso(payload.get("changed_at"))
-        and isinstance(extra, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items())
+        and _texts(payload.get("extra", {}))
+        and (version == 1 or (_texts(payload.get("basis")) and isinstance(payload.get("why"), str)))
+    )
+
+
+def _texts(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     )
 
 
@@ -169,6 +185,8 @@ def _parse_block(text: str) -> BotState | None:
         head_sha=payload.get("head_sha"),
         body_hash=payload.get("body_hash"),
         extra=dict(payload.get("extra", {})),
+        basis=dict(payload["basis"]) if payload["v"] >= 2 else None,
+        why=payload.get("why", ""),
     )
 
 
@@ -195,20 +213,24 @@ def _is_bot_comment(comment: Comment, bot_login: str) -> bool:
 
 def _bot_comments(comments: Sequence[Comment], bot_login: str) -> list[Comment]:
     mine = [c for c in comments if _is_bot_comment(c, bot_login)]
-    return sorted(mine, key=lambda c: c.comment_id, reverse=True)
+    return sorted(mine, key=lambda c: c.comment_id)
 
 
 def find_bot_comment(comments: Sequence[Comment], bot_login: str) -> Comment | None:
     """The bot's comment: authored by `bot_login` AND starting with MARKER (after
     leading whitespace). A comment by anyone else quoting the marker never counts.
-    With several, the newest (highest id) wins."""
+
+    With several, the OLDEST (lowest id: GitHub numbers comments in the order it
+    stores them) is the real one. In the Action every workflow of the repository
+    posts as `github-actions[bot]`, so a newer comment with the marker may be a
+    forgery carrying a hand-made state block; nobody can post an older one."""
     mine = _bot_comments(comments, bot_login)
     return mine[0] if mine else None
 
 
 def duplicate_bot_comments(comments: Sequence[Comment], bot_login: str) -> list[Comment]:
-    """The bot's comments other than the one find_bot_comment picks (to delete),
-    newest first."""
+    """The bot's comments other than the one find_bot_comment picks (to delete, never
+    to read state from), oldest first."""
     return _bot_comments(comments, bot_login)[1:]
 
 
@@ -224,16 +246,21 @@ def next_state(
     head_sha: str | None = None,
     body_hash: str | None = None,
     extra: Mapping[str, str] | None = None,
+    basis: Mapping[str, str] | None = None,
 ) -> BotState:
-    """The state to write after this event.
+    """The state to write after this event (always of the current version).
 
-    `changed_at` stays when the fingerprint is unchanged and becomes `now` when it
-    changed (or there was no previous state). Each keyword left as None keeps the
-    previous value.
+    `changed_at` stays when the fingerprint and the `basis` are unchanged and
+    becomes `now` when either changed (or there was no previous state); `why` says
+    which. A previous state without a basis (version 1) adopts the current one
+    without a change (the migration). Each keyword left as None keeps the previous
+    value.
     """
     if previous is None:
-        previous = BotState(fingerprint=fingerprint, changed_at=now)
-    changed = previous.fingerprint != fingerprint or not previous.changed_at
+        previous = BotState(fingerprint=fingerprint, changed_at=now, basis=dict(basis or {}))
+    before = previous.basis if previous.basis is not None else basis
+    why = change_reason(previous.fingerprint != fingerprint, before or {}, basis or before or {})
+    changed = why is not None or not previous.changed_at
     return BotState(
         primary=assignment.primary if assignment else previous.primary,
         secondary=assignment.secondary if assignment else previous.secondary,
@@ -242,4 +269,6 @@ def next_state(
         head_sha=head_sha if head_sha is not None else previous.head_sha,
         body_hash=body_hash if body_hash is not None else previous.body_hash,
         extra=dict(extra) if extra is not None else dict(previous.extra),
+        basis=dict(basis) if basis is not None else previous.basis,
+        why=(why or "") if changed else previous.why,
     )

@@ -1,19 +1,23 @@
 """The merge gate: from the PR's reviews to the `model-review` commit status.
 
-Rules (see "Approval gate rules" in the design guide):
+Rules (see "Approval gate rules" in the design guide and the table in
+docs/security.md):
 
 - A reviewer's effective review is their latest APPROVED, CHANGES_REQUESTED or
   DISMISSED review, ordered by `submitted_at` then `review_id`; COMMENTED and
-  PENDING reviews change nothing. The PR author's reviews never count. Logins are
-  compared case-insensitively.
-- An approval submitted before `changed_at` (when the runs under review last
-  changed) is stale: a review is of the model. With `stale_on_new_commits`, an
-  approval of another commit than the head is stale too. A time that cannot be
-  read makes the approval stale (fail closed).
-- A team slot ("org/team") is satisfied by a fresh approval from anyone who is not
-  the author and not the person holding the other slot (team membership cannot be
-  read with GITHUB_TOKEN); symmetrically, a current change request from any such
-  reviewer holds it.
+  PENDING reviews change nothing. Logins are compared case-insensitively.
+- Who counts (`Standing`, verified on GitHub by bot.handlers.trust): never the PR
+  author, never a bot, never someone without write access to the repository. A
+  user slot is held by its login; a team slot ("org/team") by a verified active
+  member of the team who does not hold the other slot. When the team's membership
+  cannot be verified the slot stays pending and the decision's notes say how to
+  enable verification. A review that does not count changes nothing, in either
+  direction (approval or change request).
+- An approval submitted before `changed_at` (when what is under review last
+  changed: runs, their registered versions, the production baseline) is stale: a
+  review is of the model. With `stale_on_new_commits`, an approval of another
+  commit than the head is stale too. A time that cannot be read makes the approval
+  stale (fail closed).
 - Any current change request from a required reviewer: FAILURE. Both slots
   approved: SUCCESS. Otherwise PENDING; an empty slot is never satisfied.
 - When the bot could not check (`error`), the state is ERROR: GitHub shows it apart
@@ -27,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.constants import STATUS_DESCRIPTION_LIMIT, login_key
-from bot.domain import Assignment, GateDecision, GateState, Review, ReviewState
+from bot.domain import Assignment, GateDecision, GateState, Review, ReviewState, Standing
 
 MAX_DESCRIPTION = STATUS_DESCRIPTION_LIMIT
 EFFECTIVE = frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.DISMISSED})
+COUNTING = frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED})
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _STALE_RUNS = "older than the current runs"
 _STALE_COMMIT = "for an older commit"
@@ -50,8 +55,14 @@ def parse_time(raw: str | None) -> datetime | None:
 _key = login_key
 
 
+def is_bot(review: Review) -> bool:
+    """A bot account: GitHub says so (`type: Bot`), or its login ends with `[bot]`."""
+    return review.bot or review.user.strip().lower().endswith("[bot]")
+
+
 def latest_reviews(reviews: Sequence[Review], author: str) -> dict[str, Review]:
-    """Each reviewer's effective review, by casefolded login; the author left out."""
+    """Each reviewer's effective review, by casefolded login; the author and bots
+    left out."""
     ordered = sorted(
         enumerate(reviews),
         key=lambda pair: (
@@ -62,9 +73,14 @@ def latest_reviews(reviews: Sequence[Review], author: str) -> dict[str, Review]:
     )
     latest: dict[str, Review] = {}
     for _, review in ordered:
-        if review.state in EFFECTIVE and _key(review.user) != _key(author):
+        if review.state in EFFECTIVE and _key(review.user) != _key(author) and not is_bot(review):
             latest[_key(review.user)] = review
     return latest
+
+
+NO_WRITE = "@{} has no write access to this repository: their review does not count"
+NOT_MEMBER = "@{} is not a verified active member of @{}: their review does not count for it"
+UNVERIFIED = "membership of @{} could not be verified, so its {} slot stays pending: {}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,13 @@ class _Rules:
     changed_at: str | None
     head_sha: str
     stale_on_new_commits: bool
+    standing: Standing = field(default_factory=Standing)
+
+    def writer(self, login: str) -> bool:
+        return _key(login) in self.standing.writers
+
+    def member(self, team: str, login: str) -> bool:
+        return _key(login) in self.standing.members.get(_key(team), frozenset())
 
     def stale_reason(self, review: Review) -> str | None:
         """Why an approval no longer counts, or None when it is fresh."""
@@ -93,6 +116,11 @@ class _Tally:
     changes: list[str] = field(default_factory=list)
     stale: list[tuple[str, str]] = field(default_factory=list)  # (login, reason)
     missing: list[str] = field(default_factory=list)  # slot names
+    notes: list[str] = field(default_factory=list)  # why reviews did not count
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def approve(self, login: str, text: str) -> None:
         self.approved.append(text)
@@ -110,6 +138,9 @@ def _user_slot(
     holder: str, name: str, latest: dict[str, Review], rules: _Rules, tally: _Tally
 ) -> None:
     review = latest.get(_key(holder))
+    if review is not None and review.state in COUNTING and not rules.writer(holder):
+        tally.note(NO_WRITE.format(holder))
+        review = None
     if review is None or review.state is ReviewState.DISMISSED:
         tally.waiting.append((holder, name))
     elif review.state is ReviewState.CHANGES_REQUESTED:
@@ -121,9 +152,31 @@ def _user_slot(
         tally.approve(holder, f"@{holder} ({name})")
 
 
+def _holders(
+    team: str, name: str, candidates: list[Review], rules: _Rules, tally: _Tally
+) -> list[Review]:
+    """The reviews that speak for a team slot: by verified members with write access."""
+    hint = rules.standing.unverified.get(_key(team))
+    if hint is not None:
+        tally.note(UNVERIFIED.format(team, name, hint))
+        return []
+    counted = []
+    for review in candidates:
+        if review.state not in COUNTING:
+            continue
+        if not rules.writer(review.user):
+            tally.note(NO_WRITE.format(review.user))
+        elif not rules.member(team, review.user):
+            tally.note(NOT_MEMBER.format(review.user, team))
+        else:
+            counted.append(review)
+    return counted
+
+
 def _team_slot(
     team: str, name: str, candidates: list[Review], rules: _Rules, tally: _Tally
 ) -> None:
+    candidates = _holders(team, name, candidates, rules, tally)
     objections = [r for r in candidates if r.state is ReviewState.CHANGES_REQUESTED]
     for review in objections:
         tally.add_change(review.user)
@@ -212,24 +265,27 @@ def decide(  # noqa: PLR0917 (the agreed signature)
     stale_on_new_commits: bool,
     no_model: bool = False,
     error: str | None = None,
+    standing: Standing | None = None,
 ) -> GateDecision:
     """The commit status for the head commit, from the reviews so far.
 
-    `changed_at`: when the runs under review last changed (None: never stale by
+    `changed_at`: when what is under review last changed (None: never stale by
     time). `error`: the bot could not check (MLflow down, bad config, API error):
     always ERROR, never SUCCESS. `no_model`: nothing to review: SUCCESS.
+    `standing`: who was verified to count (None: nobody, so nothing is approved).
     """
     if error is not None:
         return GateDecision(GateState.ERROR, fit(f"model-review could not check: {error}"))
     if no_model:
         return GateDecision(GateState.SUCCESS, "no model under review")
-    rules = _Rules(changed_at, head_sha, stale_on_new_commits)
+    rules = _Rules(changed_at, head_sha, stale_on_new_commits, standing or Standing())
     tally = _tally(reviews, assignment, author, rules)
     common = {
         "approved_by": tuple(tally.approvers),
         "waiting_for": tuple(holder for holder, _ in tally.waiting),
         "changes_requested_by": tuple(tally.changes),
         "stale": tuple(login for login, _ in tally.stale),
+        "notes": tuple(tally.notes),
     }
     if tally.changes:
         text = f"changes requested by {_mentions(tally.changes)}"

@@ -1,0 +1,164 @@
+"""Who counts: whose reviews can hold a reviewer slot, and whose comments choose what
+is reviewed. The rule table is in docs/security.md.
+
+- Reviews: never a bot, never the PR author, never someone without write access to
+  the repository (write, maintain or admin, read from GitHub: `author_association`
+  alone is not enough, a MEMBER may only read). A team slot is held by an active
+  member of the team (child teams included, pending invitations not), as GitHub
+  says or as `reviewers.teams` lists it. When membership cannot be verified the
+  slot stays pending, and the comment says how to enable verification.
+- References: the PR's title and body (the author's), comments by the author, and
+  comments by people with write access. Other comments are ignored, and the review
+  says so without repeating them.
+
+`People` asks GitHub once per distinct user (permission) and once per distinct
+team and user (membership) within one event, and only about people whose answer
+matters: reviewers with a current approval or change request, and commenters whose
+comment holds a reference and whose `author_association` allows write access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain import Assignment, Comment, PullRequest, Review, Standing
+from bot.ports import GitHubPort
+from bot.review.gate import COUNTING, is_bot, latest_reviews
+from bot.review.refs import find_refs
+from bot.review.reviewers import is_team
+
+ENABLE_TEAMS = (
+    "give model-review a token that can read the organisation's teams (Action: the "
+    "`org-token` input, a token with Members: read or `read:org`; App: the organisation "
+    "permission Members: read), or list the team's members under `reviewers.teams` in "
+    ".github/model-review.yml"
+)
+IGNORED_REFS = (
+    "{n} with MLflow references {was} ignored: only the PR's author and people with write "
+    "access to this repository choose what is reviewed"
+)
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# author_association values that rule out write access without asking GitHub
+NO_ACCESS = frozenset({"NONE", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
+
+
+def _key(login: str) -> str:
+    return login.strip().removeprefix("@").casefold()
+
+
+@dataclass(frozen=True)
+class Texts:
+    """The PR text whose references count, and how many comments were left out."""
+
+    texts: tuple[str, ...]
+    ignored: int = 0
+
+    @property
+    def problem(self) -> str | None:
+        if not self.ignored:
+            return None
+        n = "1 comment" if self.ignored == 1 else f"{self.ignored} comments"
+        return IGNORED_REFS.format(n=n, was="was" if self.ignored == 1 else "were")
+
+
+class People:
+    """GitHub's answers about people for one event, each asked at most once."""
+
+    def __init__(self, github: GitHubPort) -> None:
+        self._github = github
+        self._listed: dict[str, set[str]] = {}  # reviewers.teams: org/team -> members
+        self._permissions: dict[str, str] = {}
+        self._memberships: dict[tuple[str, str], bool | None] = {}
+
+    @property
+    def requests(self) -> int:
+        """The GitHub requests made so far (a team listed in the config costs none)."""
+        asked = [k for k in self._memberships if k[0] not in self._listed]
+        return len(self._permissions) + len(asked)
+
+    def can_write(self, login: str) -> bool:
+        key = _key(login)
+        if key not in self._permissions:
+            self._permissions[key] = self._github.permission(login.strip().removeprefix("@"))
+        return self._permissions[key] in WRITE_PERMISSIONS
+
+    def is_member(self, team: str, login: str) -> bool | None:
+        key = (_key(team), _key(login))
+        if key not in self._memberships:
+            listed = self._listed.get(key[0])
+            if listed is not None:
+                self._memberships[key] = key[1] in listed
+            else:
+                self._memberships[key] = self._github.team_membership(team, login)
+        return self._memberships[key]
+
+    def standing(
+        self,
+        reviews: Sequence[Review],
+        assignment: Assignment,
+        author: str,
+        listed: Sequence[tuple[str, Sequence[str]]] = (),
+    ) -> Standing:
+        """What the gate needs to know about the people whose reviews could count;
+        `listed`: teams whose members the config lists (`reviewers.teams`), read from
+        there instead of GitHub."""
+        self._listed = {_key(team): {_key(m) for m in members} for team, members in listed}
+        latest = latest_reviews(reviews, author)
+        voting = [r for r in latest.values() if r.state in COUNTING and not is_bot(r)]
+        writers = frozenset(_key(r.user) for r in voting if self.can_write(r.user))
+        users = {
+            _key(h) for h in (assignment.primary, assignment.secondary) if h and not is_team(h)
+        }
+        members: dict[str, frozenset[str]] = {}
+        unverified: dict[str, str] = {}
+        for team in (h.strip().removeprefix("@") for h in _teams(assignment)):
+            found, unknown = _members(self, team, [r.user for r in voting], writers - users)
+            members[_key(team)] = found
+            if unknown:
+                unverified[_key(team)] = ENABLE_TEAMS
+        return Standing(writers, members, unverified)
+
+    def texts(self, pr: PullRequest, comments: Sequence[Comment], bot_login: str) -> Texts:
+        """The title, the body and the comments whose references count."""
+        kept = [pr.title, pr.body]
+        ignored = 0
+        for comment in comments:
+            if _key(comment.author) == _key(bot_login):
+                continue
+            if self._trusted(comment, pr.author):
+                kept.append(comment.body)
+            elif find_refs([comment.body]):
+                ignored += 1
+        return Texts(tuple(kept), ignored)
+
+    def _trusted(self, comment: Comment, author: str) -> bool:
+        if comment.bot or comment.author.lower().endswith("[bot]"):
+            return False
+        if _key(comment.author) == _key(author):
+            return True
+        if comment.association.upper() in NO_ACCESS or not find_refs([comment.body]):
+            return False  # nothing to decide, or no write access: no request
+        return self.can_write(comment.author)
+
+
+def _teams(assignment: Assignment) -> list[str]:
+    return [h for h in (assignment.primary, assignment.secondary) if h and is_team(h)]
+
+
+def _members(
+    people: People, team: str, logins: Sequence[str], eligible: frozenset[str]
+) -> tuple[frozenset[str], bool]:
+    """(verified active members among `logins` that are `eligible`, whether some
+    answer was unknown). The first unknown answer stops the lookups: the token cannot
+    read the team, asking about the others would cost requests and say nothing."""
+    found = set()
+    for login in logins:
+        if _key(login) not in eligible:
+            continue
+        answer = people.is_member(team, login)
+        if answer is None:
+            return frozenset(), True
+        if answer:
+            found.add(_key(login))
+    return frozenset(found), False
