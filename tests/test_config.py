@@ -58,6 +58,7 @@ def test_example_file_parses() -> None:
     )
     assert config.metrics.rules[2] == MetricRule("val_auc", direction=Direction.HIGHER)
     assert config.reviewers.secondary == ("acme/ml-leads", "carol")
+    assert config.reviewers.teams == (("acme/ml-leads", ("dan", "erin")),)
     assert config.plots.host is ImageHost.BRANCH
     assert config.plots.max_curves == 4
     assert config.require_review_for == ("models/**", "train/**")
@@ -187,6 +188,8 @@ def test_key_without_value_keeps_the_default() -> None:
         ("plots:\n  branch: 'a b'\n", "plots.branch", 2, "branch name"),
         ("reviewers:\n  primary: [ok, 'bad one']\n", "reviewers.primary[1]", 2, "login"),
         ("reviewers:\n  secondary: a/b/c\n", "reviewers.secondary", 2, "org/team"),
+        ("reviewers:\n  teams:\n    alice: [bob]\n", "reviewers.teams.alice", 3, "org/team"),
+        ("reviewers:\n  teams:\n    a/b: ['x y']\n", "reviewers.teams.a/b[0]", 3, "login"),
         ("mlflow:\n  ui_url: mlflow.acme.io\n", "mlflow.ui_url", 2, "http(s)://"),
         ("baseline:\n  run: 'runs:/abc'\n", "baseline.run", 2, "run id"),
         ("baseline:\n  models:\n    exp: [a]\n", "baseline.models.exp", 3, "non-empty string"),

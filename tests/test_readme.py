@@ -66,3 +66,48 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pytest" in README
     assert ci.rstrip().endswith("python -m pytest")
+
+
+class _Context:
+    """Attribute access into an event payload, as GitHub's expressions read it."""
+
+    def __init__(self, data: object) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> object:
+        value = self._data.get(name) if isinstance(self._data, dict) else None
+        return _Context(value) if isinstance(value, dict) else value
+
+
+def _job_runs(condition: str, event_name: str, event: dict[str, object]) -> bool:
+    """The job's `if:` evaluated for an event: GitHub's expression syntax is close
+    enough to Python's for the operators and functions the README uses."""
+    python = re.sub(r"fromJSON\('([^']*)'\)", r"\1", condition)
+    python = python.replace("&&", " and ").replace("||", " or ")
+    python = python.replace("startsWith(", "_starts(").replace("contains(", "_contains(")
+    names = {
+        "github": _Context({"event_name": event_name, "event": event}),
+        "_starts": lambda text, prefix: str(text or "").lower().startswith(prefix.lower()),
+        "_contains": lambda items, item: item in items,
+    }
+    return bool(eval(python, names))
+
+
+def test_comment_jobs_start_only_for_the_author_and_trusted_people() -> None:
+    (workflow,) = [yaml.safe_load(b) for b in _yaml_blocks() if "jobs:" in b]
+    condition = workflow["jobs"]["review"]["if"]
+
+    def comment(login: str, association: str, body: str = "/model-review refresh") -> bool:
+        event = {
+            "action": "created",
+            "issue": {"pull_request": {"url": "u"}, "user": {"login": "dave"}},
+            "comment": {"user": {"login": login}, "author_association": association, "body": body},
+        }
+        return _job_runs(condition, "issue_comment", event)
+
+    assert comment("dave", "CONTRIBUTOR")  # the PR's author: their own refresh works
+    assert comment("alice", "MEMBER") and comment("bob", "COLLABORATOR")
+    assert comment("owner", "OWNER")
+    assert not comment("mallory", "NONE") and not comment("eve", "CONTRIBUTOR")
+    assert not comment("alice", "MEMBER", body="nice work")  # not a command
+    assert _job_runs(condition, "pull_request", {"action": "opened"})
