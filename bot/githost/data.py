@@ -169,21 +169,19 @@ def sent(item: object) -> Mapping[str, Any]:
 
 
 def comment_from_object(item: IssueComment) -> Comment:
-    """A Comment from PyGithub's IssueComment (no request)."""
-    return comment_from_json(sent(item))
-
-
-def comment_from_json(data: Mapping[str, Any]) -> Comment:
-    """A Comment from an issue comment as the REST API returns it."""
-    user = data.get("user") or {}
+    """A Comment from PyGithub's IssueComment (no request): who wrote it as GitHub
+    sent it (`author_association`, the user's `type`) when the object came from an
+    answer, "" and False for an object PyGithub built itself."""
+    raw = sent(item)
+    user = raw.get("user") or {}
     return Comment(
-        int(data["id"]),
-        str(user.get("login") or ""),
-        str(data.get("body") or ""),
-        str(data.get("html_url") or ""),
-        str(data.get("created_at") or ""),
-        str(data.get("updated_at") or ""),
-        association=str(data.get("author_association") or "NONE"),
+        item.id,
+        item.user.login if item.user is not None else "",
+        item.body or "",
+        item.html_url or "",
+        _iso(item.created_at),
+        _iso(item.updated_at),
+        association=str(raw.get("author_association") or ""),
         bot=user.get("type") == "Bot",
     )
 
