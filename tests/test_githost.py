@@ -944,3 +944,45 @@ def test_writes_go_through_the_write_pacer_and_reads_do_not(
 
     assert len(pacers) == 1
     assert sent_before_each_wait == [["GET", "GET"], ["GET", "GET", "POST"]]
+
+
+# --- people: permission and team membership (issue #11) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "expected"),
+    [("admin", 200, "admin"), ("maintain", 200, "maintain"), ("triage", 200, "triage"),
+     ("read", 200, "read"), ("none", 200, "none"), ("write", 404, "none")],
+)  # fmt: skip
+def test_permission_reads_the_role_and_a_missing_user_is_none(
+    rsps: responses.RequestsMock, gh: GitHubRepo, role: str, status: int, expected: str
+) -> None:
+    answer = gp.collaborator_permission("alice", role) if status == 200 else gp.error("Not Found")
+    rsps.add("GET", f"{R}/collaborators/alice/permission", json=answer, status=status)
+    assert gh.permission("alice") == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "expected"),
+    [("active", 200, True), ("pending", 200, False), (None, 404, False), (None, 403, None)],
+)
+def test_team_membership_with_an_org_token(
+    rsps: responses.RequestsMock, answer: str | None, status: int, expected: bool | None
+) -> None:
+    gh = GitHubRepo(REPO, "ghs_repo", throttle=False, org_token="ghp_org")
+    body = gp.team_membership("acme", "ml-leads", "dan", answer) if answer else gp.error("No")
+    rsps.add(
+        "GET",
+        f"{WIRE}/orgs/acme/teams/ml-leads/memberships/dan",
+        json=body,
+        status=status,
+        match=[matchers.header_matcher({"Authorization": "token ghp_org"})],
+    )
+    assert gh.team_membership("acme/ml-leads", "dan") is expected
+
+
+def test_team_membership_without_a_token_that_reads_teams_asks_nobody(
+    rsps: responses.RequestsMock, gh: GitHubRepo
+) -> None:
+    assert gh.team_membership("acme/ml-leads", "dan") is None
+    assert len(rsps.calls) == 0

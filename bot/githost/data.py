@@ -206,22 +206,6 @@ def review_from_object(item: PullRequestReview) -> Review | None:
     )
 
 
-def permission_from_json(data: Mapping[str, Any]) -> str:
-    """A user's permission on a repository (GET /collaborators/USER/permission):
-    `role_name` when it is one of GitHub's base roles (it tells maintain and triage
-    apart), else the legacy `permission` (admin, write, read or none)."""
-    role = str(data.get("role_name") or "")
-    if role in {"admin", "maintain", "write", "triage", "read"}:
-        return role
-    return str(data.get("permission") or "none")
-
-
-def active_membership(data: Mapping[str, Any]) -> bool:
-    """A team membership (GET /orgs/O/teams/T/memberships/USER) that counts: `active`;
-    a `pending` invitation does not."""
-    return data.get("state") == "active"
-
-
 def pull_from_json(data: Mapping[str, Any], repo: str) -> PullRequest:
     """A PullRequest (without commits and files) from the REST API's pull request."""
     head, base = data["head"], data["base"]

@@ -11,19 +11,35 @@ verify) and no request is made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bot.errors import GitHubError
-from bot.githost import data as gd
 
 if TYPE_CHECKING:
     from github import Github
 
 Calling = Callable[[str, str], AbstractContextManager[None]]  # (action, permission)
 NOT_READABLE = frozenset({401, 403})
+BASE_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
+
+
+def permission_from_json(data: Mapping[str, Any]) -> str:
+    """A user's permission on a repository (GET /collaborators/USER/permission):
+    `role_name` when it is one of GitHub's base roles (it tells maintain and triage
+    apart), else the legacy `permission` (admin, write, read or none)."""
+    role = str(data.get("role_name") or "")
+    if role in BASE_ROLES:
+        return role
+    return str(data.get("permission") or "none")
+
+
+def active_membership(data: Mapping[str, Any]) -> bool:
+    """A team membership (GET /orgs/O/teams/T/memberships/USER) that counts: `active`;
+    a `pending` invitation does not."""
+    return bool(data.get("state") == "active")
 
 
 def permission(gh: Github, calling: Calling, repo: str, login: str) -> str:
@@ -37,7 +53,7 @@ def permission(gh: Github, calling: Calling, repo: str, login: str) -> str:
         if err.status == 404:
             return "none"
         raise
-    return gd.permission_from_json(data)
+    return permission_from_json(data)
 
 
 def is_member(gh: Github | None, calling: Calling, team: str, login: str) -> bool | None:
@@ -59,4 +75,4 @@ def is_member(gh: Github | None, calling: Calling, team: str, login: str) -> boo
         if err.status in NOT_READABLE and not err.rate_limited:
             return None
         raise
-    return gd.active_membership(data)
+    return active_membership(data)

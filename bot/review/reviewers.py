@@ -2,9 +2,8 @@
 commands people write in PR comments to refresh the review or hand a slot over.
 
 Pool entries are GitHub logins or team slugs written `org/team`. A team fills one
-slot. The bot cannot read team membership with the Actions token, so the gate
-(bot.review.gate) counts a team slot as satisfied by an approval from anyone who is not
-the PR author and not the person holding the other slot.
+slot: the gate (bot.review.gate) counts an approval from a verified active member of
+the team with write access who does not hold the other slot (bot.handlers.trust).
 
 Commands (one per comment, on a line of its own, not quoted):
 
@@ -137,8 +136,7 @@ def assign(  # noqa: PLR0917 (the agreed signature)
     empty keeps its previous holder (GitHub drops people from the requested list
     once they review, so the bot remembers) or takes the next reviewer requested on
     the PR; None when there is nobody. A team ("org/team") counts as one reviewer:
-    any approval by someone other than the author and the other slot's holder
-    satisfies it (the gate cannot read team membership with GITHUB_TOKEN).
+    a verified member's approval satisfies it (see bot.review.gate).
     """
     pools = (_dedupe(primary_pool), _dedupe(secondary_pool))
     before = (previous.primary, previous.secondary) if previous else (None, None)
