@@ -40,7 +40,9 @@ def mlflow_rows(shape: Shape) -> list[Row]:
          "which registered model the candidates are versions of; then every version of "
          "that model with its tags (production's history, earlier reviews)"),
         ("GET registered-models/alias", 1, "the production version and its run"),
-        ("GET artifacts/list", runs, "the image files of each run: one listing per run"),
+        ("GET artifacts/list", runs,
+         "the image files of each run: one listing per run (and one per subfolder, "
+         "at most 20 a run; the scenario's images are at the root)"),
         ("GET metrics/get-history-bulk-interval", shape.curves,
          "one per curve: the endpoint takes one metric key, every run at once, and "
          "samples on the server"),
