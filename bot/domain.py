@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.changes import ChangeReport
+
 # --- references -------------------------------------------------------------
 
 
@@ -74,6 +76,9 @@ class DatasetInfo:
     digest: str | None = None
     context: str | None = None  # e.g. "training", "eval"
     source_type: str | None = None
+    source: str | None = None  # where the data came from, as MLflow recorded it
+    columns: tuple[tuple[str, str], ...] | None = None  # (name, type); None: no schema
+    rows: int | None = None  # from the dataset's profile, when it says
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,24 @@ class LoggedModelInfo:
     name: str | None = None
     has_signature: bool | None = None  # None: could not tell
     flavors: tuple[str, ...] = ()
+    signature: Mapping[str, str] | None = None  # MLmodel inputs/outputs/params (JSON text)
+    size_bytes: int | None = None  # MLmodel `model_size_bytes`
+    # MLflow 3 model metrics name the dataset of each value: key -> (name, digest)
+    metric_datasets: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The small files beside a logged model, read for the review of what changed.
+
+    A file is None when it is absent or was not read; `skipped` says why (user-facing).
+    """
+
+    model_id: str
+    requirements: str | None = None  # requirements.txt
+    python_env: str | None = None  # python_env.yaml
+    conda: str | None = None  # conda.yaml (read only without python_env.yaml)
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -562,6 +585,7 @@ class ReviewReport:
     problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
     history: ModelHistory | None = None  # production's history, earlier reviews (issue #16)
     uncertainty_notes: tuple[str, ...] = ()  # where the intervals came from, what was refused
+    changes: tuple[ChangeReport, ...] = ()  # what changed besides metrics, per candidate
 
     @property
     def regressions(self) -> int:

@@ -14,6 +14,8 @@ from bot.domain import (
     Comment,
     GateState,
     HostedImage,
+    LoggedModelInfo,
+    ModelFiles,
     ModelRecord,
     ModelVersionInfo,
     PlotImage,
@@ -74,6 +76,12 @@ class RunsPort(Protocol):
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]: ...
 
     def download_artifact(self, run_id: str, path: str) -> bytes: ...
+
+    def model_files(self, model_id: str) -> tuple[ModelFiles, LoggedModelInfo | None]:
+        """The environment files beside logged model `model_id` (a fixed number of small
+        downloads through the tracking server; what was skipped says why), and its
+        MLmodel facts when they were not read with its run (else None)."""
+        ...
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
         """Store `data` as artifact `path` of the run (plots.host: mlflow)."""

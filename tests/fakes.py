@@ -13,6 +13,8 @@ from bot.domain import (
     Comment,
     GateState,
     HostedImage,
+    LoggedModelInfo,
+    ModelFiles,
     ModelRecord,
     ModelVersionInfo,
     PlotImage,
@@ -40,6 +42,7 @@ class FakeRuns:
     version_tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
     failing_writes: int = 0  # the next N writes fail (reads still work)
+    model_files_by_id: dict[str, ModelFiles] = field(default_factory=dict)
     model_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # --- building the fake ---
@@ -144,6 +147,11 @@ class FakeRuns:
             return self.files[(run_id, path)]
         except KeyError:
             raise TrackingError(f"artifact {path} of run {run_id} not found") from None
+
+    def model_files(self, model_id: str) -> tuple[ModelFiles, LoggedModelInfo | None]:
+        self._check("model_files")
+        found = self.model_files_by_id.get(model_id)
+        return found or ModelFiles(model_id, skipped=(f"no files for {model_id}",)), None
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
         self._check("log_artifact_bytes")

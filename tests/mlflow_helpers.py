@@ -52,6 +52,9 @@ class DatasetSpec:
     digest: str
     context: str | None = "training"
     source_type: str = "code"
+    source: str = "{}"
+    schema: str = ""  # e.g. '{"mlflow_colspec": [{"type": "double", "name": "x"}]}'
+    profile: str = ""  # e.g. '{"num_rows": 100}'
 
 
 def make_run(  # noqa: PLR0917 (the shape other test modules call)
@@ -107,7 +110,14 @@ def make_run(  # noqa: PLR0917 (the shape other test modules call)
 
 
 def _dataset_input(spec: DatasetSpec) -> DatasetInput:
-    dataset = Dataset(name=spec.name, digest=spec.digest, source_type=spec.source_type, source="{}")
+    dataset = Dataset(
+        name=spec.name,
+        digest=spec.digest,
+        source_type=spec.source_type,
+        source=spec.source,
+        schema=spec.schema or None,
+        profile=spec.profile or None,
+    )
     tags = [InputTag("mlflow.data.context", spec.context)] if spec.context else []
     return DatasetInput(dataset=dataset, tags=tags)
 
@@ -121,10 +131,21 @@ def upload_bytes(client: MlflowClient, run_id: str, path: str, data: bytes) -> N
 
 
 def log_model(
-    client: MlflowClient, run_id: str, name: str = "model", signature: bool = True
+    client: MlflowClient,
+    run_id: str,
+    name: str = "model",
+    signature: bool = True,
+    *,
+    inputs: Sequence[ColSpec] | None = None,
+    size_bytes: int | None = None,
+    files: Mapping[str, bytes] | None = None,
+    metrics: Mapping[str, tuple[float, str, str]] | None = None,
 ) -> str:
     """Log an MLflow 3 logged model for `run_id` (an MLmodel file written by MLflow's
-    own `Model` class, with or without a signature) and return its id."""
+    own `Model` class, with or without a signature) and return its id. `inputs`
+    replaces the signature's two double columns; `files` are put beside the MLmodel
+    (requirements.txt, python_env.yaml, ...); `metrics` are logged on the model as
+    MLflow 3 does, each naming its dataset: key -> (value, dataset name, digest)."""
     run = client.get_run(run_id)
     model = client.create_logged_model(
         run.info.experiment_id, name=name, source_run_id=run_id, model_type="classifier"
@@ -133,15 +154,23 @@ def log_model(
     meta.add_flavor("python_function", loader_module="mlflow.sklearn", python_version="3.11")
     meta.add_flavor("sklearn", pickled_model="model.pkl", serialization_format="cloudpickle")
     if signature:
-        meta.signature = ModelSignature(
-            inputs=Schema([ColSpec("double", "x1"), ColSpec("double", "x2")]),
-            outputs=Schema([ColSpec("long")]),
-        )
+        columns = list(inputs or [ColSpec("double", "x1"), ColSpec("double", "x2")])
+        meta.signature = ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("long")]))
+    if size_bytes is not None:
+        meta.model_size_bytes = size_bytes
     with tempfile.TemporaryDirectory() as tmp:
         meta.save(str(Path(tmp) / "MLmodel"))
+        for file_name, data in (files or {}).items():
+            (Path(tmp) / file_name).write_bytes(data)
         client.log_model_artifacts(model.model_id, tmp)
     client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
     client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+    now = int(time.time() * 1000)
+    points = [
+        Metric(k, v, now, 0, model.model_id, n, d) for k, (v, n, d) in (metrics or {}).items()
+    ]
+    if points:
+        client.log_batch(run_id, metrics=points)
     return str(model.model_id)
 
 

@@ -6,6 +6,21 @@ the same thing whatever the comparison code does.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.changes import (
+    ChangeReport,
+    CodeChange,
+    Compat,
+    DatasetChange,
+    EnvironmentDiff,
+    EvalData,
+    EvalDataCheck,
+    FieldChange,
+    SignatureChange,
+    SignatureDiff,
+    SizeChange,
+)
 from bot.domain import (
     TAG_NOTE,
     Assignment,
@@ -399,3 +414,56 @@ def huge(
         images=images() * 20,
         problems=tuple(f"problem {k}" for k in range(50)),
     )
+
+
+def changes() -> ChangeReport:
+    """Something changed in every section: different evaluation data, a retyped and a
+    removed column, a breaking signature change, packages, size and code."""
+    return ChangeReport(
+        eval_data=EvalDataCheck(
+            EvalData.DIFFERENT,
+            "candidate on `holdout-2026-11` (9f8e7d6c), production on `holdout-2026-05` (1a2b3c4d)",
+        ),
+        datasets=(
+            DatasetChange(
+                "training",
+                "transactions",
+                (
+                    FieldChange("digest", "1a2b3c4d", "9f8e7d6c"),
+                    FieldChange("rows", "120000", "150000"),
+                ),
+                (
+                    FieldChange("merchant_id", "string", None),
+                    FieldChange("amount", "long", "double"),
+                ),
+            ),
+        ),
+        signature=SignatureDiff(
+            (
+                SignatureChange("input", "merchant_id", "removed", Compat.BREAKING),
+                SignatureChange("input", "hour", "new optional", Compat.COMPATIBLE),
+            ),
+            "breaking: input `merchant_id` removed (+1 more change)",
+        ),
+        signature_known=True,
+        environment=EnvironmentDiff(
+            FieldChange("python", "3.11.7", "3.12.1"),
+            (
+                FieldChange("lightgbm", None, "==4.5.0"),
+                FieldChange("scikit-learn", "==1.5.2", "==1.9.1"),
+            ),
+        ),
+        size=SizeChange(3_889_178, 9_120_455),
+        code=CodeChange(
+            "3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39",
+            "9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a",
+            "https://github.com/acme/fraud/compare/3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39"
+            "...9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a",
+        ),
+        skipped=("production: model m-0c1d has no `python_env.yaml` or `conda.yaml`",),
+    )
+
+
+def with_changes() -> ReviewReport:
+    report = one_candidate()
+    return replace(report, changes=(changes(),))

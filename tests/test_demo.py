@@ -37,7 +37,13 @@ def test_demo_builds_a_store_and_renders_the_review(
     assert "alias `production`" in comment
     for image in re.findall(r'<img src="([^"]+)"', comment):
         assert (folder / image).read_bytes().startswith(b"\x89PNG")
-    assert (folder / "preview.html").exists()
+    preview = (folder / "preview.html").read_text()
+    # the candidate changes something in every section of what changed (issue #15)
+    for block in ("Data", "Signature", "Environment", "Model size", "Code"):
+        assert f"- **{block}:**" in comment
+        assert f"<strong>{block}:</strong>" in preview
+    assert "breaking: input `worst fractal dimension` removed" in comment
+    assert "✅ **Same evaluation data as production**" in comment
 
     command = re.search(r"Render it again:\s+(model-review render .+)", printed).group(1)  # type: ignore[union-attr]
     argv = shlex.split(command)

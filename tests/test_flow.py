@@ -9,7 +9,7 @@ import pytest
 
 from bot.config.schema import Config
 from bot.constants import MARKER
-from bot.domain import GateState, PullRequest, Review, ReviewState, RunSnapshot
+from bot.domain import DatasetInfo, GateState, PullRequest, Review, ReviewState, RunSnapshot
 from bot.errors import ConfigError
 from bot.handlers.context import Deps
 from bot.handlers.pull_request import review_pull_request
@@ -340,3 +340,33 @@ def test_fail_on_regression_holds_an_approved_merge_while_a_bar_is_missed(world)
     assert outcome.gate is not None
     assert outcome.gate.description == "absolute bar missed by val_auc (gate.fail_on_regression)"
     assert "🚫 below min 0.95" in github.comment_list[0].body
+
+
+def _eval_data(runs: FakeRuns, run_id: str, digest: str) -> None:
+    data = (DatasetInfo("holdout", digest, context="evaluation"),)
+    runs.runs[run_id] = replace(runs.runs[run_id], datasets=data)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"), [("fail", GateState.FAILURE), ("warn", GateState.SUCCESS)]
+)
+def test_different_eval_data_with_fail_rule_keeps_the_gate_red(world, rule, expected) -> None:
+    github, runs, deps = world
+    github.files[(".github/model-review.yml", "2" * 40)] = (
+        CONFIG + f"compare:\n  require_same_eval_data: {rule}\n"
+    )
+    _eval_data(runs, PRODUCTION, "d1")
+    _eval_data(runs, CANDIDATE, "d2")
+    review_pull_request(7, deps)
+    _approve(github, "bob", "2026-11-27T11:00:00Z")
+    _approve(github, "carol", "2026-11-27T11:05:00Z")
+    outcome = review_pull_request(7, deps)
+    assert github.status_of("1" * 40) is expected
+    body = github.comment_list[0].body
+    assert "**Metrics measured on different evaluation data than production: " in body
+    if rule == "fail":
+        assert outcome.gate is not None
+        assert (
+            outcome.gate.description
+            == "metrics measured on different evaluation data than production"
+        )

@@ -146,6 +146,12 @@ def test_golden_preview_html(request: pytest.FixtureRequest) -> None:
     check_golden("preview.html", out, request)
 
 
+def test_golden_changes(request: pytest.FixtureRequest) -> None:
+    """Every section of what changed besides the metrics (issue #15)."""
+    check_golden("changes.md", render.render_comment(reports.with_changes()), request)
+    check_golden("changes_preview.html", render.render_html(reports.with_changes()), request)
+
+
 # --- what the comment says ----------------------------------------------------------
 
 
@@ -427,6 +433,9 @@ def test_ladder_only_gets_stricter() -> None:
     def generosity(b: Budget) -> tuple[int, ...]:
         big = 10**9
         return (
+            int(b.env_lists),
+            int(b.data_schemas),
+            int(b.signatures),
             int(b.full_notes),
             b.note_chars,
             int(b.all_params),

@@ -128,6 +128,34 @@ class RecordConfig:
     notes: NotesMode = NotesMode.OFF
 
 
+class EvalDataRule(Enum):
+    """What to do when candidate and production were evaluated on different data."""
+
+    WARN = "warn"  # say so above the verdict and the metrics table
+    FAIL = "fail"  # ... and the gate's status is `failure`
+    OFF = "off"  # do not check
+
+
+DEFAULT_EVAL_CONTEXTS = ("evaluation", "eval", "validation", "val", "test")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    require_same_eval_data: EvalDataRule = EvalDataRule.WARN
+    eval_contexts: tuple[str, ...] = DEFAULT_EVAL_CONTEXTS  # `mlflow.data.context` values
+
+
+@dataclass(frozen=True)
+class SectionsConfig:
+    """The sections about what changed besides metrics; each can be turned off."""
+
+    data: bool = True
+    signature: bool = True
+    environment: bool = True
+    size: bool = True
+    code: bool = True
+
+
 @dataclass(frozen=True)
 class Config:
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
@@ -141,6 +169,8 @@ class Config:
     record: RecordConfig = field(default_factory=RecordConfig)
     uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
     promote: bool = False  # on merge, move baseline.alias to the approved version
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    sections: SectionsConfig = field(default_factory=SectionsConfig)
 
 
 # --- questions the pipeline asks of the config --------------------------------
@@ -204,6 +234,7 @@ _PERCENT = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%\s*")
 _DIRECTIONS = {d.value: d for d in Direction}
 _HOSTS = {h.value: h for h in ImageHost}
 _NOTES = {m.value: m for m in NotesMode}
+_EVAL_RULES = {m.value: m for m in EvalDataRule}
 
 
 def _threshold(r: NodeReader, path: str, node: yaml.Node) -> Threshold:
@@ -293,6 +324,11 @@ def _sections(r: NodeReader) -> dict[str, Read]:
             return NotesMode.OFF
         return r.choice(path, node, _NOTES)
 
+    def eval_rule(path: str, node: yaml.Node) -> EvalDataRule:
+        if r.value(path, node) is False:  # YAML 1.1 reads a bare `off` as false
+            return EvalDataRule.OFF
+        return r.choice(path, node, _EVAL_RULES)
+
     def section(make: Callable[..., object], reads: dict[str, Read]) -> Read:
         return lambda path, node: r.build(path, node, make, reads)
 
@@ -343,4 +379,10 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         "record": section(RecordConfig, {"notes": notes_mode}),
         "uncertainty": uncertainty_reader(r),
         "promote": r.boolean,
+        "compare": section(
+            CompareConfig, {"require_same_eval_data": eval_rule, "eval_contexts": r.texts}
+        ),
+        "sections": section(
+            SectionsConfig, dict.fromkeys(SectionsConfig.__dataclass_fields__, r.boolean)
+        ),
     }

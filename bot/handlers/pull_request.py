@@ -41,6 +41,7 @@ from bot.handlers.trust import People
 from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment
 from bot.render.markdown import clean
+from bot.review.evaldata import apply_rule
 from bot.review.gate import decide
 from bot.review.permodel import (
     ModelGroup,
@@ -115,7 +116,11 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
 def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
     pr, config = ctx.pr, ctx.config
     request = ReviewRequest(
-        texts=ctx.texts, commits=pr.commits, pr_url=pr.html_url or None, problems=ctx.problems
+        texts=ctx.texts,
+        commits=pr.commits,
+        pr_url=pr.html_url or None,
+        problems=ctx.problems,
+        repo_url=repo_web_url(pr),
     )
     runs = deps.runs(config)
     previous_body = ctx.mine.body if ctx.mine else None
@@ -156,6 +161,8 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         )
         report = _with_problems(report, (*decision.notes, *_stale_why(decision, state)))
         decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
+        checks = [c.eval_data for c in report.changes]
+        decision = apply_rule(decision, checks, config.compare.require_same_eval_data)
     else:
         decision = GateDecision(GateState.FAILURE, UNRESOLVED)
     before = [ctx.previous.assignment if ctx.previous else None]
@@ -424,6 +431,12 @@ def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:
 
 def _with_problems(report: ReviewReport, problems: tuple[str, ...]) -> ReviewReport:
     return replace(report, problems=(*report.problems, *problems)) if problems else report
+
+
+def repo_web_url(pr: PullRequest) -> str | None:
+    """The repository's web address, from the PR's (`https://HOST/OWNER/NAME/pull/N`)."""
+    head, sep, _ = pr.html_url.rpartition("/pull/")
+    return head if sep and head.startswith(("http://", "https://")) else None
 
 
 def run_fingerprint(report: ReviewReport) -> str:

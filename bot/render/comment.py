@@ -23,8 +23,7 @@ from bot.constants import COMMENT_BUDGET, MARKER
 from bot.domain import Assignment, GateDecision, ReviewReport
 from bot.render import intervals as iv
 from bot.render import markdown as md
-from bot.render.view import LADDER, Budget, build_context
-from bot.review.diff import verdict_line
+from bot.render.view import LADDER, Budget, build_context, headline
 from bot.review.permodel import ModelSlots
 
 log = logging.getLogger(__name__)
@@ -140,11 +139,8 @@ def _first_fitting(body: Callable[[Budget], str], room: int) -> str | None:
 
 def _fallback(report: ReviewReport, marker: str, title: str, tail: str, max_chars: int) -> str:
     """The last resort: marker, title, verdict and a warning, cut to fit; state kept."""
-    verdict = verdict_line(
-        report.metric_rows, report.baseline.run is not None, len(report.candidates)
-    )
     text = (
-        f"### 🧪 {md.escape_cell(title)}\n\n**{md.escape_cell(verdict, 300)}**\n\n"
+        f"### 🧪 {md.escape_cell(title)}\n\n**{md.escape_cell(headline(report), 300)}**\n\n"
         f"> [!WARNING]\n> {TOO_LARGE}\n"
     )
     room = max_chars - len(marker) - 1 - len(tail)

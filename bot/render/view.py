@@ -29,8 +29,10 @@ from bot.domain import (
 )
 from bot.render import intervals as iv
 from bot.render import markdown as md
+from bot.render.changes import ChangesView, changes_view, eval_note
 from bot.render.historyview import history_view
 from bot.review.diff import verdict_line
+from bot.review.evaldata import verdict_prefix
 from bot.review.permodel import ModelSlots
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -50,10 +52,18 @@ class Budget:
     candidates: int | None = None  # sections and metric columns
     images: int | None = None
     problems: int | None = None
+    env_lists: bool = True  # the package lists of the environment diff
+    data_schemas: bool = True  # the schema columns of the data diff
+    signatures: bool = True  # the list of signature changes (the summary stays)
 
 
 def _ladder() -> tuple[Budget, ...]:
-    steps = [Budget(), Budget(note_chars=4_000)]
+    """What changed besides metrics shrinks first (environment lists, then data
+    schemas, then signatures), then the notes, parameters, metrics and candidates."""
+    steps = [Budget(), Budget(env_lists=False)]
+    steps.append(replace(steps[-1], data_schemas=False))
+    steps.append(replace(steps[-1], signatures=False))
+    steps.append(replace(steps[-1], note_chars=4_000))
     steps.append(replace(steps[-1], full_notes=False))
     steps.append(replace(steps[-1], all_params=False))
     steps += [replace(steps[-1], param_rows=n) for n in (50, 10)]
@@ -269,13 +279,31 @@ def _images(report: ReviewReport, budget: Budget) -> dict[str, Any]:
 
 
 def headline(report: ReviewReport) -> str:
-    """The comment's first line: the verdict, or why there is nothing to compare."""
+    """The comment's first line: the verdict (different evaluation data first, in
+    words), or why there is nothing to compare."""
     if not report.candidates and report.unresolved:
         n = len(report.unresolved)
         if n == 1:
             return "The linked run was not found: nothing to review"
         return f"None of the {n} linked runs was found: nothing to review"
-    return verdict_line(report.metric_rows, report.baseline.run is not None, len(report.candidates))
+    line = verdict_line(report.metric_rows, report.baseline.run is not None, len(report.candidates))
+    return verdict_prefix([c.eval_data for c in report.changes]) + line
+
+
+def _change_views(report: ReviewReport, budget: Budget) -> tuple[ChangesView, ...]:
+    shown = _cut(list(zip(report.candidates, report.changes, strict=False)), budget.candidates)
+    views = (
+        changes_view(
+            cand.run.display_name,
+            changes,
+            lists=budget.env_lists,
+            schemas=budget.data_schemas,
+            sigs=budget.signatures,
+            link=safe_url,
+        )
+        for cand, changes in shown
+    )
+    return tuple(v for v in views if v.blocks)
 
 
 def model_reviewer_views(models: Sequence[ModelSlots]) -> tuple[ReviewerView, ...]:
@@ -303,6 +331,8 @@ def build_context(
         "gate": gate,
         "gate_icon": _GATE_ICONS.get(gate.state, "") if gate else "",
         "verdict": headline(report),
+        "eval_note": eval_note([c.eval_data for c in report.changes]),
+        "change_views": _change_views(report, budget),
         "candidates": _candidate_views(report, budget),
         "hidden_candidates": len(report.candidates)
         - len(_cut(report.candidates, budget.candidates)),

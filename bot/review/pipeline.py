@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +16,7 @@ from bot.config.schema import Config
 from bot.domain import Baseline, Candidate, ReviewReport, RunRef
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
+from bot.review.changes import ModelFacts, change_report, read_models, with_changes
 from bot.review.checklist import reproducibility
 from bot.review.diff import Paired, metric_rows, param_diffs
 from bot.review.evidence import collect
@@ -36,6 +37,7 @@ class ReviewRequest:
     texts: Sequence[str] = ()
     refs: Sequence[RunRef] = ()  # explicit, e.g. `render --run`
     commits: Sequence[str] | None = None  # the PR's commits (None: unknown)
+    repo_url: str | None = None  # the repository's web address (for compare links)
     problems: Sequence[str] = field(default_factory=tuple)
     pr_url: str | None = None  # the PR's own record is not an "earlier review"
 
@@ -78,9 +80,17 @@ def build_review(
         log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
     with timed("reading repeated measures"):
         evidence = collect(candidates, baseline, runs, config.uncertainty)
+    with timed("reading the models' files"):
+        models = read_models(candidates, baseline, runs, config.sections) if baseline else {}
     with timed("comparing"):
         report = compare(
-            evidence.candidates, evidence.baseline, config, request.commits, evidence.paired
+            evidence.candidates,
+            evidence.baseline,
+            config,
+            request.commits,
+            evidence.paired,
+            models=models,
+            repo_url=request.repo_url,
         )
     with timed("reading the model's history"):
         history, trouble = model_history(candidates, report.baseline, runs, config, request.pr_url)
@@ -115,19 +125,26 @@ def compare(
     config: Config,
     commits: Sequence[str] | None,
     paired: Paired | None = None,
+    *,
+    models: Mapping[str, ModelFacts] | None = None,
+    repo_url: str | None = None,
 ) -> ReviewReport:
-    """The pure part: diffs, notes and checklists of resolved candidates."""
+    """The pure part: diffs, notes, what changed and checklists of resolved candidates."""
     if baseline is None:
         baseline = Baseline(None, how="", reason="no run is under review")
     base_run = baseline.run
     runs = [c.run for c in candidates]
+    changes = tuple(change_report(r, base_run, models or {}, config, repo_url) for r in runs)
     return ReviewReport(
         candidates=tuple(candidates),
         baseline=baseline,
         metric_rows=metric_rows(runs, base_run, config.metrics, paired),
         param_diffs=param_diffs(runs, base_run, config.params),
         notes=tuple(summarize_notes(r.notes) for r in runs),
-        checklists=tuple(reproducibility(r, commits) for r in runs),
+        checklists=tuple(
+            with_changes(reproducibility(r, commits), c) for r, c in zip(runs, changes, strict=True)
+        ),
+        changes=changes,
     )
 
 

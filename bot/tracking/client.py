@@ -18,11 +18,19 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import yaml
 
-from bot.domain import ArtifactInfo, LoggedModelInfo, ModelRecord, ModelVersionInfo, RunSnapshot
+from bot.domain import (
+    ArtifactInfo,
+    LoggedModelInfo,
+    ModelFiles,
+    ModelRecord,
+    ModelVersionInfo,
+    RunSnapshot,
+)
 from bot.errors import TrackingError, UsageError
 from bot.ports import Point
 from bot.tracking import data as td
 from bot.tracking import errors as te
+from bot.tracking import modelfiles
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -58,6 +66,8 @@ class MlflowRuns:
         # registered models read during this review (candidate and production are
         # usually versions of the same model): name -> the model, or None if absent
         self._models: dict[str, Any] = {}
+        # logged models seen while fetching runs: id -> (artifact location, MLmodel facts)
+        self._logged: dict[str, tuple[str, LoggedModelInfo]] = {}
         try:
             self._client = MlflowClient(tracking_uri=tracking_uri)
         except Exception as exc:
@@ -233,7 +243,9 @@ class MlflowRuns:
         out: dict[str, list[LoggedModelInfo]] = {}
         for n, model in enumerate(sorted(found, key=lambda m: m.creation_timestamp or 0)):
             meta = self._model_meta(model.artifact_location) if n < MODEL_META_LIMIT else None
-            out.setdefault(model.source_run_id, []).append(td.logged_model(model, meta))
+            info = td.logged_model(model, meta)
+            self._logged[model.model_id] = (model.artifact_location, info)
+            out.setdefault(model.source_run_id, []).append(info)
         return out
 
     def _model_meta(self, location: str) -> object:
@@ -410,6 +422,36 @@ class MlflowRuns:
 
     def ui_base(self) -> str | None:
         return td.ui_base(self._uri, self._ui_url)
+
+    # --- the files beside a logged model (bot.tracking.modelfiles) ---------------------
+    def model_files(self, model_id: str) -> tuple[ModelFiles, LoggedModelInfo | None]:
+        if not td.MODEL_ID.fullmatch(model_id):
+            return ModelFiles(model_id, skipped=(f"`{model_id}` is not a logged model id",)), None
+        return modelfiles.read_model_files(self, model_id)
+
+    def model_location(self, model_id: str) -> str | None:
+        """A logged model's artifact location (one read unless seen with its run)."""
+        if model_id not in self._logged:
+            doing = f"reading logged model {model_id}"
+            model = self._lookup(doing, self._client.get_logged_model, model_id)
+            return str(model.artifact_location) if model else None
+        return self._logged[model_id][0]
+
+    def known_model(self, model_id: str) -> LoggedModelInfo | None:
+        return self._logged[model_id][1] if model_id in self._logged else None
+
+    def rest_store(self) -> bool:
+        return self._host_creds() is not None
+
+    def rest_get(self, endpoint: str, params: Mapping[str, Any], doing: str) -> Any:
+        return self._get(endpoint, params, doing)
+
+    def read_file(self, location: str, relpath: str, doing: str) -> bytes:
+        return self._read_file(location, relpath, doing)
+
+    def local_model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]:
+        files = self._lookup(doing, self._client.list_logged_model_artifacts, model_id) or []
+        return [ArtifactInfo(f.path, bool(f.is_dir), f.file_size) for f in files]
 
     # --- writes ---------------------------------------------------------------------
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:

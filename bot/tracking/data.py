@@ -21,7 +21,6 @@ from bot.constants import BOT_FOLDER
 from bot.domain import (
     TAG_LOG_MODEL_HISTORY,
     ArtifactInfo,
-    DatasetInfo,
     LoggedModelInfo,
     ModelRecord,
     ModelVersionInfo,
@@ -30,6 +29,7 @@ from bot.domain import (
 )
 from bot.errors import TrackingError, UsageError
 from bot.ports import Point
+from bot.tracking import inputs
 
 T = TypeVar("T")
 
@@ -38,7 +38,6 @@ SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 FULL_SHA = 40
 MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
 VERSION = re.compile(r"[0-9]{1,12}")
-CONTEXT_TAG = "mlflow.data.context"
 ARTIFACT_DEPTH = 3  # folder levels below a run's root whose files are listed
 ARTIFACT_LISTINGS = 20  # folder listings per run, the root's included
 MODEL_FILE = "MLmodel"
@@ -184,7 +183,7 @@ def snapshot(
     info, data = run.info, run.data
     # RunData keeps the Metric objects (with their steps) only in this attribute
     metric_objs = getattr(data, "_metric_objs", None) or []
-    inputs = run.inputs.dataset_inputs if run.inputs else []
+    dataset_inputs = run.inputs.dataset_inputs if run.inputs else []
     return RunSnapshot(
         run_id=info.run_id,
         experiment_id=str(info.experiment_id),
@@ -198,21 +197,9 @@ def snapshot(
         metric_steps={m.key: int(m.step) for m in metric_objs},
         tags=dict(data.tags),
         artifacts=artifacts,
-        datasets=tuple(dataset(d) for d in inputs or []),
+        datasets=tuple(inputs.dataset(d) for d in dataset_inputs or []),
         logged_models=logged_models,
         model_versions=versions,
-    )
-
-
-def dataset(dataset_input: Any) -> DatasetInfo:
-    """A DatasetInfo from an `mlflow.entities.DatasetInput`."""
-    ds = dataset_input.dataset
-    context = next((t.value for t in dataset_input.tags or [] if t.key == CONTEXT_TAG), None)
-    return DatasetInfo(
-        name=ds.name,
-        digest=ds.digest or None,
-        context=context,
-        source_type=ds.source_type or None,
     )
 
 
@@ -238,14 +225,24 @@ def model_version(mv: Any, aliases: Sequence[str] | None = None) -> ModelVersion
 def logged_model(model: Any, meta: object) -> LoggedModelInfo:
     """A LoggedModelInfo from an `mlflow.entities.LoggedModel` and its parsed MLmodel
     file (None when it could not be read: the signature is then unknown)."""
+    datasets = inputs.metric_datasets(getattr(model, "metrics", None) or [])
     if not isinstance(meta, dict):
-        return LoggedModelInfo(model_id=model.model_id, name=model.name or None)
+        return LoggedModelInfo(model.model_id, model.name or None, metric_datasets=datasets)
     flavors = meta.get("flavors")
+    signature = meta.get("signature")
+    size = meta.get("model_size_bytes")
     return LoggedModelInfo(
         model_id=model.model_id,
         name=model.name or None,
-        has_signature=bool(meta.get("signature")),
+        has_signature=bool(signature),
         flavors=tuple(flavors) if isinstance(flavors, dict) else (),
+        signature=(
+            {str(k): str(v) for k, v in signature.items() if isinstance(v, str)}
+            if isinstance(signature, dict)
+            else None
+        ),
+        size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        metric_datasets=datasets,
     )
 
 

@@ -1,0 +1,172 @@
+"""The "what changed besides the metrics" section as the templates see it: per
+candidate, blocks of bot messages (user data only inside `code spans`), cut to the
+Budget with a line saying what was cut. Pure.
+
+Both templates render the same blocks: the comment with |message, the preview page
+with |html_message, so the wording lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.changes import (
+    ChangeReport,
+    DatasetChange,
+    EnvironmentDiff,
+    EvalData,
+    EvalDataCheck,
+    FieldChange,
+    SignatureDiff,
+    SizeChange,
+)
+from bot.render import markdown as md
+from bot.review.evaldata import DIFFERENT_DATA, ONE_SIDED_DATA, worst
+
+COLLAPSE_AFTER = 6  # a block with more items than this is collapsed
+CUT_ENV = "The package list is left out to fit GitHub's size limit."
+CUT_SCHEMA = "The schema column lists are left out to fit GitHub's size limit."
+CUT_SIGNATURE = "The list of signature changes is left out to fit GitHub's size limit."
+
+
+@dataclass(frozen=True)
+class Block:
+    title: str
+    summary: str  # a bot message
+    items: tuple[str, ...] = ()  # bot messages, one bullet each
+    cut: str = ""  # what the budget left out
+    url: str | None = None  # a link for the summary (GitHub's compare view)
+
+    @property
+    def collapsed(self) -> bool:
+        return len(self.items) > COLLAPSE_AFTER
+
+
+@dataclass(frozen=True)
+class ChangesView:
+    name: str  # the candidate's display name
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class EvalNote:
+    different: bool  # False: the softer one-sided note
+    title: str
+    detail: str  # a bot message
+
+
+def q(value: object) -> str:
+    """User data quoted as a code span (a backtick in it cannot end the span)."""
+    return "`" + str(value).replace("`", "'") + "`"
+
+
+def _arrow(change: FieldChange, quote: bool = True) -> str:
+    def show(v: str | None) -> str:
+        return "*(none)*" if v is None else (q(v) if quote else v)
+
+    return f"{show(change.before)} → {show(change.after)}"
+
+
+def _column(c: FieldChange) -> str:
+    if c.before is None:
+        return f"column {q(c.name)} added ({q(c.after)})"
+    if c.after is None:
+        return f"column {q(c.name)} removed"
+    return f"column {q(c.name)} retyped {_arrow(c)}"
+
+
+def _data(changes: Sequence[DatasetChange], schemas: bool) -> Block:
+    items: list[str] = []
+    cut = False
+    for d in changes:
+        fields = "; ".join(f"{f.name} {_arrow(f)}" for f in d.fields) or "schema changed"
+        items.append(f"{q(d.context)} data {q(d.name)}: {fields}")
+        if schemas:
+            items += [f"{q(d.context)} {_column(c)}" for c in d.columns]
+        else:
+            cut = cut or bool(d.columns)
+    contexts = ", ".join(q(d.context) for d in changes)
+    return Block("Data", f"changed: {contexts}", tuple(items), CUT_SCHEMA if cut else "")
+
+
+def _signature(sig: SignatureDiff, full: bool) -> Block:
+    icon = "⚠️ " if sig.breaking else ""
+    items = tuple(f"{c.part} {q(c.name)}: {c.what} ({c.compat.value})" for c in sig.changes)
+    cut = CUT_SIGNATURE if not full and len(sig.changes) > 1 else ""
+    return Block("Signature", icon + sig.summary, items if full else (), cut)
+
+
+def _environment(env: EnvironmentDiff, lists: bool) -> Block:
+    parts = [f"Python {_arrow(env.python)}"] if env.python else []
+    if env.packages:
+        n = len(env.packages)
+        parts.append(f"{n} package{'s' if n != 1 else ''} changed")
+    items = tuple(
+        f"{q(p.name)} added ({q(p.after)})"
+        if p.before is None
+        else f"{q(p.name)} removed (was {q(p.before)})"
+        if p.after is None
+        else f"{q(p.name)} {_arrow(p)}"
+        for p in env.packages
+    )
+    cut = CUT_ENV if not lists and items else ""
+    return Block("Environment", ", ".join(parts), items if lists else (), cut)
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} bytes"
+
+
+def _size(size: SizeChange) -> Block:
+    rel = f" ({md.fmt_pct(size.relative)})" if size.relative is not None else ""
+    return Block("Model size", f"{human_bytes(size.before)} → {human_bytes(size.after)}{rel}")
+
+
+def changes_view(
+    name: str,
+    report: ChangeReport,
+    *,
+    lists: bool,
+    schemas: bool,
+    sigs: bool,
+    link: Callable[[str | None], str | None],
+) -> ChangesView:
+    """The blocks of one candidate; `link` makes a URL safe for markup (or None)."""
+    blocks: list[Block] = []
+    if report.datasets:
+        blocks.append(_data(report.datasets, schemas))
+    if report.signature:
+        blocks.append(_signature(report.signature, sigs))
+    if report.environment:
+        blocks.append(_environment(report.environment, lists))
+    if report.size:
+        blocks.append(_size(report.size))
+    if report.code:
+        code = report.code
+        shown = f"{q((code.before or 'not logged')[:12])} → {q((code.after or 'not logged')[:12])}"
+        blocks.append(Block("Code", f"commits {shown}", url=link(code.url)))
+    if report.skipped:
+        blocks.append(Block("Not read", "some model files were skipped", report.skipped))
+    return ChangesView(name, tuple(blocks))
+
+
+def eval_note(checks: Sequence[EvalDataCheck]) -> EvalNote | None:
+    """The note above the metrics table (None when there is nothing to warn about)."""
+    found = worst(checks)
+    if found is None:
+        return None
+    different = found.state is EvalData.DIFFERENT
+    detail = found.detail
+    if different and found.metrics:
+        shown = ", ".join(q(m) for m in found.metrics[:5])
+        more = len(found.metrics) - 5
+        detail += f" (metrics on other data: {shown}{f' +{more} more' if more > 0 else ''})"
+    if different:
+        detail += ": the differences below are not comparable"
+    return EvalNote(different, DIFFERENT_DATA if different else ONE_SIDED_DATA, detail)
