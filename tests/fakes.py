@@ -439,3 +439,47 @@ def _typecheck_jobs() -> None:  # the job fakes match bot.app.jobs' Protocols to
     queue: JobQueue = FakeQueue()
     installations: Installations = FakeInstallations()
     del queue, installations
+
+
+@dataclass
+class FakeModelStore:
+    """The adapter surface bot.tracking.modelfiles reads logged-model files through
+    (`modelfiles.MlflowRuns`): one model folder, every read recorded."""
+
+    location: str = "mlflow-artifacts:/1/models/m-1/artifacts"
+    files: dict[str, bytes] = field(default_factory=dict)
+    rest: bool = True
+    model: LoggedModelInfo | None = None
+    reads: list[str] = field(default_factory=list)
+
+    def model_location(self, model_id: str) -> str | None:
+        return self.location
+
+    def known_model(self, model_id: str) -> LoggedModelInfo | None:
+        return self.model
+
+    def rest_store(self) -> bool:
+        return self.rest
+
+    def rest_get(self, endpoint: str, params: Mapping[str, object], doing: str) -> object:
+        self.reads.append(f"list {params.get('path')}")
+        files = [
+            {"path": n, "is_dir": False, "file_size": str(len(d))} for n, d in self.files.items()
+        ]
+        return _Json({"files": files})
+
+    def read_file(self, location: str, relpath: str, doing: str) -> bytes:
+        self.reads.append(relpath)
+        return self.files[relpath]
+
+    def local_model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]:
+        self.reads.append("list (local)")
+        return [ArtifactInfo(n, False, len(d)) for n, d in self.files.items()]
+
+
+@dataclass(frozen=True)
+class _Json:
+    body: object
+
+    def json(self) -> object:
+        return self.body

@@ -169,3 +169,18 @@ def test_pipeline_adds_the_eval_data_line_to_the_checklist() -> None:
     labels = [item.label for item in report.checklists[0]]
     assert labels[-1] == "Same evaluation data as production"
     assert len(report.changes) == 1
+
+
+def test_per_metric_datasets_win_over_dataset_inputs() -> None:
+    same_inputs = (DatasetInfo("hold", "d1", context="evaluation"),)
+    cand, prod = run("c", datasets=same_inputs), run("p", datasets=same_inputs)
+    by_digest = (
+        {"auc": ("hold", "d2"), "f1": ("hold", "d1")},
+        {"auc": ("hold", "d1"), "f1": ("hold", "d1")},
+    )
+    check = check_eval_data(cand, prod, CompareConfig(), by_digest)
+    assert check.state is EvalData.DIFFERENT and check.metrics == ("auc",)
+    by_name = ({"auc": ("hold-v2", None)}, {"auc": ("hold", None)})
+    assert check_eval_data(cand, prod, CompareConfig(), by_name).state is EvalData.DIFFERENT
+    same = ({"auc": ("hold", "d1")}, {"auc": ("hold", "d1")})
+    assert check_eval_data(cand, prod, CompareConfig(), same).state is EvalData.SAME

@@ -100,9 +100,11 @@ def test_fetch_runs_round_trips_everything_in_one_go(
         ArtifactInfo("report.txt", False, 5),
         ArtifactInfo("plots/roc.png", False, 8),  # subfolders are listed too
     )
-    assert run.logged_models == (
-        LoggedModelInfo(model_a, "model", True, ("python_function", "sklearn")),
+    [logged] = run.logged_models
+    assert logged == LoggedModelInfo(
+        model_a, "model", True, ("python_function", "sklearn"), signature=logged.signature
     )
+    assert logged.signature is not None and '"name": "x1"' in logged.signature["inputs"]
     [mv] = run.model_versions
     assert (mv.name, mv.version, mv.run_id, mv.model_id) == (model_name, version, a, model_a)
     assert mv.aliases == ("blue", "production") and mv.stage is None
