@@ -40,12 +40,12 @@ def test_the_key_changes_with_anything_the_plots_show() -> None:
 
 
 def test_images_survive_the_round_trip_through_the_comment() -> None:
-    extra = remember({"recorded": "x"}, "k1", IMAGES)
+    extra = remember({"recorded": "c" * 32}, "k1", IMAGES)
     body = "<!-- model-review -->\n" + encode_state(
         BotState(changed_at="2026-11-27T10:00:00Z", extra=extra)
     )
     state = decode_state(body)
-    assert state is not None and state.extra["recorded"] == "x"
+    assert state is not None and state.extra["recorded"] == "c" * 32
     assert cached_images(state, "k1") == IMAGES
     assert cached_images(state, "k2") is None
 

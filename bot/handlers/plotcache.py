@@ -15,11 +15,11 @@ from collections.abc import Mapping
 
 from bot.config.schema import PlotsConfig
 from bot.domain import HostedImage, ReviewReport
-from bot.handlers.state import BotState
+from bot.handlers.state import PLOTS, BotState
 
 log = logging.getLogger(__name__)
 
-EXTRA_KEY = "plots"  # in BotState.extra: JSON {"key": ..., "images": [...]}
+EXTRA_KEY = PLOTS  # in BotState.extra (its shape checked by bot.handlers.state)
 _FIELDS = ("name", "title", "alt", "url", "primary", "group")
 
 

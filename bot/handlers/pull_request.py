@@ -30,8 +30,9 @@ from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
 from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
-from bot.handlers.record import RECORDED, Facts, record_review
+from bot.handlers.record import Facts, record_review
 from bot.handlers.state import (
+    RECORDED,
     BotState,
     encode_state,
     fingerprint,

@@ -36,7 +36,7 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.errors import ModelReviewError
-from bot.handlers.state import BotState
+from bot.handlers.state import RECORDED, BotState
 from bot.ports import RunsPort
 from bot.review.diff import verdict_line
 from bot.review.gate import latest_reviews, parse_time
@@ -51,7 +51,6 @@ from bot.review.ledger import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RECORDED = "recorded"  # BotState.extra: runs holding a record of this PR, comma-separated
 ATTEMPTS = 3  # tries per MLflow call before giving up
 BACKOFF = 1.0  # seconds; the n-th retry waits n * BACKOFF
 

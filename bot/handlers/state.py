@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 from bot.constants import MARKER
 from bot.domain import Assignment, Comment
 from bot.handlers.approved import change_reason
+from bot.review.permodel import STATE_KEY as MODELS_KEY
 
 STATE_VERSION = 2
 READABLE_VERSIONS = frozenset({1, 2})
@@ -56,8 +57,8 @@ class BotState:
     fingerprint: str = ""  # of the runs under review, see fingerprint()
     changed_at: str = ""  # ISO 8601 UTC: when the fingerprint last changed
     head_sha: str | None = None  # head commit the state was written for
-    body_hash: str | None = None  # of the comment without the state block
-    extra: Mapping[str, str] = field(default_factory=dict)  # room for later
+    # what the handlers keep besides, by key of EXTRAS (each with a checked shape)
+    extra: Mapping[str, str] = field(default_factory=dict)
     # what else was approved (bot.handlers.approved); None: not known (version 1)
     basis: Mapping[str, str] | None = field(default_factory=dict)
     why: str = ""  # why changed_at last moved (user-facing)
@@ -76,9 +77,36 @@ def fingerprint(run_ids_and_versions: Sequence[str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def body_hash(body: str) -> str:
-    """Hash of a rendered comment, ignoring any state block, to skip no-op edits."""
-    return hashlib.sha256(strip_state(body).encode("utf-8")).hexdigest()[:16]
+# --- what the handlers keep in `extra` -------------------------------------------
+
+PLOTS = "plots"  # bot.handlers.plotcache: JSON {"key": ..., "images": [...]}
+RECORDED = "recorded"  # bot.handlers.record: the runs holding this PR's record, comma-separated
+MODELS = MODELS_KEY  # bot.review.permodel: each model's reviewer slots, JSON
+
+
+def _json_object(value: str) -> bool:
+    try:
+        return isinstance(json.loads(value), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _run_ids(value: str) -> bool:
+    return all(re.fullmatch(r"[0-9a-f]{32}", item) for item in value.split(",") if item)
+
+
+# Every key the state may carry in `extra`, with the shape its value must have. A block
+# read back keeps only these, and only well-shaped: a hand edit, or a key an older or
+# newer bot wrote, is dropped, never handed to a handler.
+EXTRAS: Mapping[str, Callable[[str], bool]] = {
+    PLOTS: _json_object,
+    RECORDED: _run_ids,
+    MODELS: _json_object,
+}
+
+
+def _known_extras(extra: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in extra.items() if k in EXTRAS and EXTRAS[k](v)}
 
 
 # --- encoding ---------------------------------------------------------------
@@ -92,7 +120,6 @@ def _payload(state: BotState) -> dict[str, Any]:
         "fingerprint": state.fingerprint,
         "changed_at": state.changed_at,
         "head_sha": state.head_sha,
-        "body_hash": state.body_hash,
         "extra": dict(state.extra),
     } | ({} if state.version == 1 else {"basis": dict(state.basis or {}), "why": state.why})
 
@@ -183,8 +210,7 @@ def _parse_block(text: str) -> BotState | None:
         fingerprint=payload["fingerprint"],
         changed_at=payload["changed_at"],
         head_sha=payload.get("head_sha"),
-        body_hash=payload.get("body_hash"),
-        extra=dict(payload.get("extra", {})),
+        extra=_known_extras(payload.get("extra", {})),
         basis=dict(payload["basis"]) if payload["v"] >= 2 else None,
         why=payload.get("why", ""),
     )
@@ -244,7 +270,6 @@ def next_state(
     *,
     assignment: Assignment | None = None,
     head_sha: str | None = None,
-    body_hash: str | None = None,
     extra: Mapping[str, str] | None = None,
     basis: Mapping[str, str] | None = None,
 ) -> BotState:
@@ -267,7 +292,6 @@ def next_state(
         fingerprint=fingerprint,
         changed_at=now if changed else previous.changed_at,
         head_sha=head_sha if head_sha is not None else previous.head_sha,
-        body_hash=body_hash if body_hash is not None else previous.body_hash,
         extra=dict(extra) if extra is not None else dict(previous.extra),
         basis=dict(basis) if basis is not None else previous.basis,
         why=(why or "") if changed else previous.why,
