@@ -92,7 +92,7 @@ def _json_object(value: str) -> bool:
 
 
 def _run_ids(value: str) -> bool:
-    return all(re.fullmatch(r"[0-9a-f]{32}", item) for item in value.split(",") if item)
+    return all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", item) for item in value.split(",") if item)
 
 
 # Every key the state may carry in `extra`, with the shape its value must have. A block
