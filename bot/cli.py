@@ -257,7 +257,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_history(args) if args.command == "history" else run_rollback(args)
     if args.command == "worker":
-        from bot.app.redisqueue import run_worker
+        from bot.app.redisworker import run_worker
 
         return run_worker()
     raise AssertionError(args.command)

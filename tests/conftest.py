@@ -6,6 +6,9 @@ its whole process group at the end. Create runs with `mlflow_client` and the hel
 in tests/mlflow_helpers.py; keep tests apart with `mlflow_helpers.unique_name(prefix)`
 (the server is shared). mlflow is imported only by the fixtures that need it, so
 tests without MLflow do not pay for it.
+
+`redis_url` starts a real redis-server once per session (tests/redis_server.py) for
+the Redis queue tests, and `redis` gives each test a client on an empty database.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+    from redis import Redis
 
 START_TIMEOUT = 60.0  # seconds; /health usually answers after 4-5 s, more on a busy box
 # Bounded client behaviour for the whole session: a dead server fails in seconds.
@@ -83,3 +87,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden files of rendered comments instead of comparing",
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the session (tests/redis_server.py); skipped without
+    one, except in CI where that fails."""
+    from tests.redis_server import running_redis
+
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    """A client of that server, with an empty database before and after the test."""
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.app.jobs import Installations, Job, JobQueue
+from bot.app.jobs import Installations, Job, JobQueue, QueueStatus
 from bot.domain import (
     ArtifactInfo,
     Comment,
@@ -414,6 +414,12 @@ class FakeQueue:
 
     def depth(self) -> int:
         return len(self.jobs)
+
+    def status(self) -> QueueStatus:
+        return QueueStatus(depth=len(self.jobs), oldest_wait=0.0, workers=1, failed=0)
+
+    def busy(self, key: str) -> bool:
+        return any(job.key == key for job in self.jobs)
 
 
 @dataclass

@@ -28,7 +28,23 @@ def test_settings_from_the_environment() -> None:
     assert settings.server_url == "https://ghe.acme.io"
     assert (settings.workers, settings.queue_url) == (8, "redis://redis:6379/0")
     assert settings.max_body == DEFAULT_MAX_BODY == 26 * 1024 * 1024
+    assert (settings.lease_seconds, settings.sweep_seconds) == (15, 5)
+    assert (settings.retry_delays, settings.reconcile_seconds) == ((5, 30, 120), 0)
     assert SECRET not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+
+
+def test_the_queue_timings_and_the_reconcile_period() -> None:
+    settings = Settings.from_env(
+        {
+            **ENV,
+            "MODEL_REVIEW_LEASE_SECONDS": "3",
+            "MODEL_REVIEW_SWEEP_SECONDS": "1",
+            "MODEL_REVIEW_RETRY_DELAYS": "0, 2",
+            "MODEL_REVIEW_RECONCILE_SECONDS": "600",
+        }
+    )
+    assert (settings.lease_seconds, settings.sweep_seconds) == (3, 1)
+    assert (settings.retry_delays, settings.reconcile_seconds) == ((0, 2), 600)
 
 
 def test_defaults_and_a_key_file(tmp_path: Path) -> None:
@@ -71,6 +87,9 @@ def test_a_missing_setting_is_a_start_up_error_that_names_it(missing: str) -> No
             "MLFLOW_TRACKING_URI `sqlite:////nowhere/typo/mlflow.db` names the sqlite file "
             "/nowhere/typo/mlflow.db, which does not exist",
         ),
+        ({"MODEL_REVIEW_RETRY_DELAYS": "5,soon"}, "`5,soon`, not a list of seconds"),
+        ({"MODEL_REVIEW_RECONCILE_SECONDS": "-1"}, "`-1`, not a whole number of seconds"),
+        ({"MODEL_REVIEW_LEASE_SECONDS": "0"}, "MODEL_REVIEW_LEASE_SECONDS is `0`"),
     ],
 )
 def test_a_wrong_setting_is_a_start_up_error_that_says_what_to_do(

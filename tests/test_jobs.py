@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app.jobs import InProcessQueue, Job, JobRunner, run_guarded
+from bot.app.jobs import InProcessQueue, Job, JobRunner, QueueStatus, run_guarded
 from bot.app.logcontext import DeliveryFilter
 from bot.app.settings import Settings
 from bot.domain import GateState, PullRequest, RunSnapshot
@@ -284,3 +284,35 @@ def test_a_closed_pull_request_is_never_superseded() -> None:
     opened = gp.webhook("pull_request", "opened")
     assert not Job("pull_request", closed, "d-1").supersedable
     assert Job("pull_request", opened, "d-2").supersedable
+
+
+def test_the_in_process_queue_reports_its_state_and_which_prs_are_busy(
+    make_queue: MakeQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [100.0]
+    recorder = Recorder(hold=frozenset({"running"}))
+    settled: list[tuple[str, bool]] = []
+    queue = make_queue(
+        recorder,
+        workers=1,
+        capacity=10,
+        settle=lambda job, ok: settled.append((job.delivery_id, ok)),
+        clock=lambda: now[0],
+    )
+    with caplog.at_level(logging.INFO, logger="bot"):
+        queue.submit(review_job("running", number=1))
+        assert recorder.started_event("running").wait(WAIT)
+        queue.submit(review_job("waiting", number=2))
+        now[0] += 7.5
+
+        assert queue.status() == QueueStatus(depth=1, oldest_wait=7.5, workers=1, failed=0)
+        assert queue.busy(f"{REPO}#1") and queue.busy(f"{REPO}#2")
+        assert not queue.busy(f"{REPO}#3")
+        recorder.crash.add("waiting")
+        recorder.release["running"].set()
+        assert queue.join(WAIT)
+
+    assert queue.status() == QueueStatus(depth=0, oldest_wait=0.0, workers=1, failed=1)
+    assert settled == [("running", True), ("waiting", False)]
+    [line] = [r.getMessage() for r in caplog.records if "delivery=waiting" in r.getMessage()]
+    assert f"pr={REPO}#2 outcome=failed duration=" in line

@@ -1,4 +1,4 @@
-"""bot.app.redisqueue against a REAL redis-server started for this module: delivery
+"""bot.app.redisqueue against a REAL redis-server (the session's, tests/conftest.py): delivery
 de-duplication, jobs enqueued by import path with JSON arguments, order and
 supersession per PR, one job per PR at a time, crashes, and the webhook on Redis."""
 
@@ -7,14 +7,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import shutil
 import signal
-import subprocess
 import threading
 import time
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,17 +19,16 @@ from redis import Redis
 
 from bot.app.jobs import Job
 from bot.app.logcontext import DeliveryFilter
+from bot.app.prlock import PrLock
 from bot.app.redisqueue import (
     JOB_FUNCTION,
     RedisDeliveries,
     RedisQueue,
-    configure,
+    Tuning,
     connect,
-    lock_key,
-    make_worker,
     rq_queue,
-    run_worker,
 )
+from bot.app.redisworker import configure, make_worker, run_worker
 from bot.app.settings import Settings
 from bot.app.webhook import create_app, signature_for
 from bot.errors import UsageError
@@ -40,74 +36,6 @@ from tests import github_payloads as gp
 
 REPO = "Codertocat/Hello-World"
 WAIT = 30.0
-START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throw-away redis-server on a free localhost port (no persistence)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    folder: Path = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    command = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(folder),
-    ]
-    with (folder / "redis.log").open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        _wait_for(url, proc, folder / "redis.log")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    from redis.exceptions import ConnectionError as RedisDown
-
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if connect(url).ping():
-                return
-        except RedisDown:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"redis-server did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    connection = connect(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 class Recorder:
@@ -166,12 +94,12 @@ def results(redis: Redis) -> dict[str, Any]:
 def test_a_delivery_id_is_claimed_once_with_an_expiry(redis: Redis, redis_url: str) -> None:
     deliveries = RedisDeliveries(redis)
     elsewhere = RedisDeliveries(connect(redis_url))  # another web process
-    assert deliveries.claim("d-1")
-    assert not deliveries.claim("d-1")
-    assert not elsewhere.claim("d-1")
-    assert 0 < redis.ttl("model-review:delivery:d-1") <= 3 * 24 * 3600
+    assert deliveries.claim("d-1", "d-1")
+    assert not deliveries.claim("d-1", "d-1")  # being queued (its job is not there yet)
+    assert not elsewhere.claim("d-1", "d-1")
+    assert 0 < redis.ttl("model-review:claim:d-1") <= 3 * 24 * 3600
     deliveries.release("d-1")
-    assert elsewhere.claim("d-1")
+    assert elsewhere.claim("d-1", "d-1")
 
 
 # --- the queue ---------------------------------------------------------------------------
@@ -219,7 +147,7 @@ def test_a_crashing_job_is_logged_with_its_delivery_id_and_the_worker_goes_on(
 ) -> None:
     caplog.handler.addFilter(DeliveryFilter())
     recorder.crash = frozenset({"d-bad"})
-    queue = RedisQueue(redis)
+    queue = RedisQueue(redis, tuning=Tuning(retry_delays=()))  # no retry: fails for good
     queue.submit(review_job("d-bad", number=1))
     queue.submit(review_job("d-good", number=2))
 
@@ -229,7 +157,7 @@ def test_a_crashing_job_is_logged_with_its_delivery_id_and_the_worker_goes_on(
     assert recorder.done == ["d-good"]
     assert rq_queue(redis).failed_job_registry.count == 1
     [crash] = [
-        r for r in caplog.records if r.name == "bot.app.redisqueue" and r.levelno == logging.ERROR
+        r for r in caplog.records if r.name == "bot.app.redisworker" and r.levelno == logging.ERROR
     ]
     assert "d-bad" in crash.getMessage() and crash.delivery_id == "d-bad"  # type: ignore[attr-defined]
 
@@ -246,8 +174,8 @@ def test_a_job_waits_while_another_job_for_its_pr_holds_the_lock(
 ) -> None:
     job = review_job("d-waits")
     RedisQueue(redis).submit(job)
-    lock = redis.lock(lock_key(job), timeout=WAIT)
-    assert lock.acquire(blocking=False)  # as if a worker elsewhere ran a job for this PR
+    lock = PrLock(redis, job.key, lease_ms=int(WAIT * 1000))
+    assert lock.acquire(wait=0)  # as if a worker elsewhere ran a job for this PR
     worker = threading.Thread(target=make_worker(redis).work, kwargs={"burst": True})
     worker.start()
     try:

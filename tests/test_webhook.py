@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from matrix import row
 from werkzeug.test import TestResponse
 
-from bot.app.jobs import InProcessQueue
+from bot.app.jobs import InProcessQueue, QueueStatus
 from bot.app.logcontext import DeliveryFilter
 from bot.app.webhook import (
     AppDeps,
@@ -117,11 +117,11 @@ def test_signature_matches_githubs_published_test_vector() -> None:
 def test_delivery_ids_are_forgotten_after_their_retention_or_when_too_many() -> None:
     now = [0.0]
     seen = MemoryDeliveries(ttl=60.0, max_entries=2, clock=lambda: now[0])
-    assert seen.claim("a") and not seen.claim("a")
+    assert seen.claim("a", "a") and not seen.claim("a", "a")
     now[0] = 60.0
-    assert seen.claim("a")  # retention over: a redelivery days later is processed
-    assert seen.claim("b") and seen.claim("c")  # "a" makes room for "c"
-    assert seen.claim("a") and not seen.claim("c")
+    assert seen.claim("a", "a")  # retention over: a redelivery days later is processed
+    assert seen.claim("b", "b") and seen.claim("c", "c")  # "a" makes room for "c"
+    assert seen.claim("a", "a") and not seen.claim("c", "c")
 
 
 # --- deliveries the bot acts on ----------------------------------------------------------
@@ -185,7 +185,7 @@ def test_a_form_encoded_delivery_is_read_from_its_payload_field(
 def assert_untouched(queue: FakeQueue, deliveries: MemoryDeliveries, delivery: str) -> None:
     """Nothing was queued and the delivery id was not used up."""
     assert queue.jobs == []
-    assert deliveries.claim(delivery)
+    assert deliveries.claim(delivery, delivery)
 
 
 def test_a_wrong_signature_is_refused(
@@ -241,7 +241,7 @@ def test_a_replayed_delivery_is_queued_once_whatever_its_id(
     assert again.json == replayed.json == {"duplicate": True}
     assert following.status_code == 202
     assert [job.delivery_id for job in queue.jobs] == ["d-twice", "d-next"]
-    assert deliveries.claim("d-another")  # the replay's id was not used up
+    assert deliveries.claim("d-another", "d-another")  # the replay's id was not used up
 
 
 def test_replays_are_remembered_for_the_delivery_window() -> None:
@@ -411,6 +411,42 @@ def test_healthz_reports_the_queue_depth(client: FlaskClient, queue: FakeQueue) 
     deliver(client, "pull_request", gp.webhook("pull_request", "opened"))
     assert client.get("/healthz").json == {"ok": True, "queue": 1}
     assert client.get("/webhook").status_code == 405
+
+
+def test_readyz_reports_counts_only_and_healthz_stays_a_liveness_check(
+    client: FlaskClient, queue: FakeQueue
+) -> None:
+    deliver(client, "pull_request", gp.webhook("pull_request", "opened"))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json == {
+        "ready": True,
+        "queue": 1,
+        "oldest_wait_seconds": 0.0,
+        "workers": 1,
+        "failed": 0,
+    }
+    assert "Codertocat" not in ready.get_data(as_text=True)  # nothing about repositories
+
+    def down() -> QueueStatus:
+        raise ConnectionError("Redis went away")
+
+    queue.status = down  # type: ignore[method-assign]
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_redelivery_of_a_failed_job_is_queued_again_but_not_of_a_finished_one(
+    client: FlaskClient, queue: FakeQueue, deliveries: MemoryDeliveries
+) -> None:
+    payload = gp.webhook("pull_request", "opened")
+    assert deliver(client, "pull_request", payload, "d-lost").status_code == 202
+    assert deliver(client, "pull_request", payload, "d-lost").json == {"duplicate": True}
+    deliveries.settle(queue.jobs[-1], False)  # its job failed: "Redeliver" recovers it
+    assert deliver(client, "pull_request", payload, "d-lost").status_code == 202
+    deliveries.settle(queue.jobs[-1], True)
+    assert deliver(client, "pull_request", payload, "d-lost").json == {"duplicate": True}
+    assert [job.delivery_id for job in queue.jobs] == ["d-lost", "d-lost"]
 
 
 def test_log_lines_of_a_request_carry_its_delivery_id(

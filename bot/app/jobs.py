@@ -14,7 +14,8 @@ Jobs that carry a `/model-review reassign` command (or an invalid command, whose
 answer the comment shows) are never superseded: a later review would not repeat
 them. Every other job is a full review of the PR, so only the latest one matters.
 
-Every log line of a job carries its delivery id (bot.app.logcontext).
+Every log line of a job carries its delivery id (bot.app.logcontext), and each job
+ends with one line: delivery id, PR, outcome and duration (`log_job`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ class Job:
         return command is None or command.kind is CommandKind.REFRESH
 
 
+@dataclass(frozen=True)
+class QueueStatus:
+    """What the readiness endpoint reports: counts only, nothing about repositories."""
+
+    depth: int  # jobs waiting
+    oldest_wait: float  # seconds the oldest waiting job has waited (0: none waits)
+    workers: int  # workers seen in the last minute
+    failed: int  # jobs that failed for good (kept a week on Redis, since start in-process)
+
+
 class JobQueue(Protocol):
     """Where the webhook puts jobs."""
 
@@ -87,8 +98,18 @@ class JobQueue(Protocol):
         """Jobs waiting (not counting the ones running)."""
         ...
 
+    def status(self) -> QueueStatus:
+        """Depth, oldest waiting job, live workers and failed jobs."""
+        ...
+
+    def busy(self, key: str) -> bool:
+        """Whether a job for the PR `key` ("owner/name#7") waits or runs."""
+        ...
+
 
 Handler = Callable[[Job], object]
+# called once per finished job: (job, True when it succeeded)
+Settle = Callable[[Job, bool], None]
 # GitHub -> where that review's plots go (bot.app.wiring.images_for by default)
 ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
 
@@ -99,10 +120,21 @@ ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
 class InProcessQueue:
     """A bounded queue served by `workers` threads (started at the first job)."""
 
-    def __init__(self, handler: Handler, workers: int = 4, capacity: int = 100) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        workers: int = 4,
+        capacity: int = 100,
+        settle: Settle | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if workers < 1 or capacity < 1:
             raise ValueError("workers and capacity must be at least 1")
         self._handler = handler
+        self._settle = settle
+        self._clock = clock
+        self._queued_at: dict[str, float] = {}  # delivery id -> when it was submitted
+        self._failed = 0
         self._workers = workers
         self._capacity = capacity
         self._cond = threading.Condition()
@@ -127,6 +159,9 @@ class InProcessQueue:
                 return False
             kept = deque(j for j in waiting if not j.supersedable)
             kept.append(job)
+            self._queued_at[job.delivery_id] = self._clock()
+            for old in dropped:
+                self._queued_at.pop(old.delivery_id, None)
             self._pending[key] = kept
             self._count += 1 - len(dropped)
             if key not in self._running and key not in self._ready:
@@ -135,11 +170,24 @@ class InProcessQueue:
             self._cond.notify()
         for old in dropped:
             log.info("delivery %s for %s superseded by %s", old.delivery_id, key, job.delivery_id)
+            if self._settle is not None:
+                self._settle(old, True)
         return True
 
     def depth(self) -> int:
         with self._cond:
             return self._count
+
+    def status(self) -> QueueStatus:
+        with self._cond:
+            oldest = min(self._queued_at.values(), default=None)
+            alive = sum(1 for t in self._threads if t.is_alive())
+            wait = 0.0 if oldest is None else max(0.0, self._clock() - oldest)
+            return QueueStatus(self._count, wait, alive, self._failed)
+
+    def busy(self, key: str) -> bool:
+        with self._cond:
+            return key in self._pending or key in self._running
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no job is waiting or running; False on timeout."""
@@ -174,13 +222,17 @@ class InProcessQueue:
             if not waiting:
                 del self._pending[key]
             self._count -= 1
+            self._queued_at.pop(job.delivery_id, None)
             self._running.add(key)
             return job
 
     def _work(self) -> None:
         while (job := self._next()) is not None:
-            run_guarded(self._handler, job)
+            ok = run_guarded(self._handler, job)
+            if self._settle is not None:
+                self._settle(job, ok)
             with self._cond:
+                self._failed += 0 if ok else 1
                 self._running.discard(job.key)
                 if job.key in self._pending:
                     self._ready.append(job.key)
@@ -190,16 +242,30 @@ class InProcessQueue:
 def run_guarded(handler: Handler, job: Job) -> bool:
     """Run one job with its delivery id on every log line; a failure is logged, never
     raised. True when the job finished."""
+    started = time.monotonic()
+    outcome = "failed"
     with delivery_context(job.delivery_id):
         try:
             handler(job)
+            outcome = "done"
         except ModelReviewError as exc:
             log.error("delivery %s (%s) failed: %s", job.delivery_id, job.key, exc)
-            return False
         except Exception:
             log.exception("delivery %s (%s) crashed", job.delivery_id, job.key)
-            return False
-    return True
+        finally:
+            log_job(job, outcome, time.monotonic() - started)
+    return outcome == "done"
+
+
+def log_job(job: Job, outcome: str, seconds: float) -> None:
+    """The one line every job ends with."""
+    log.info(
+        "job delivery=%s pr=%s outcome=%s duration=%.2fs",
+        job.delivery_id,
+        job.key,
+        outcome,
+        seconds,
+    )
 
 
 # --- the job itself -------------------------------------------------------------------
@@ -260,14 +326,21 @@ class JobRunner:
 
     def deps(self, event: Event) -> Deps:
         """The handler's ports, as the Action builds them but acting as the App."""
+        from bot.app.fencing import current_fence, guard_github, guard_runs
         from bot.app.wiring import images_for, utc_now
         from bot.handlers.context import Deps
 
         apps = self.installations()
         installation = event.installation_id or apps.installation_id(event.repo)
-        github = apps.repo(installation, event.repo)
+        fence = current_fence()  # the Redis queue's PR lock: checked before each write
+        github = guard_github(apps.repo(installation, event.repo), fence)
         images = (self._images or images_for)(github)
-        return Deps(github=github, runs=self._runs or self._mlflow, images=images, now=utc_now)
+        runs = self._runs or self._mlflow
+
+        def fenced_runs(config: Config) -> RunsPort:
+            return guard_runs(runs(config), fence)
+
+        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now)
 
     def _mlflow(self, config: Config) -> RunsPort:
         from bot.app.wiring import make_runs

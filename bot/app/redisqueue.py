@@ -1,34 +1,39 @@
-"""The Redis work queue (`MODEL_REVIEW_QUEUE=redis://...`): the same jobs as the
-in-process queue, run by RQ workers (`model-review worker`) on any machine.
+"""The Redis work queue (`MODEL_REVIEW_QUEUE=redis://...`), web side: the same jobs as
+the in-process queue, run by RQ workers (`model-review worker`, bot.app.redisworker)
+on any machine, at least once.
 
-- The webhook enqueues `bot.sharedqueue.perform` (this perform) by import path, plain JSON
-  arguments (event name, payload, delivery id) on one FIFO RQ queue.
-- Delivery ids are claimed with `SET NX EX` (3 days), so a delivery is queued once
-  whichever web process receives it.
+- The webhook enqueues `bot.sharedqueue.perform` by import path, plain JSON arguments
+  (event name, payload, delivery id) on one FIFO RQ queue, under a job id made from
+  the delivery id, with `rq.Retry`: a job that raises, or whose worker died, runs
+  again (after `Tuning.retry_delays`).
+- Deliveries are de-duplicated on COMPLETION: the webhook claims a delivery id (and
+  its body hash) for the delivery; a later copy is refused while that delivery's job
+  waits or runs, or once it finished; a copy of a delivery whose job failed for good
+  or vanished (Redis flushed) is queued again, so "Redeliver" recovers a lost review.
 - Per pull request: the webhook records the PR's latest delivery id; a job that
   starts and is no longer the latest, and that a later review makes pointless, is
-  skipped (superseded). A Redis lock per PR makes jobs for one PR run one at a time
-  even with many workers; with one FIFO queue they start in order.
+  skipped (superseded). A short lock per PR (bot.app.prlock) runs one job per PR at a
+  time on any worker.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from bot.app.jobs import Handler, Job, JobRunner
-from bot.app.logcontext import delivery_context, setup_logging
-from bot.app.settings import Settings
+from bot.app.jobs import Job, QueueStatus
 from bot.constants import DEDUPE_SECONDS
-from bot.errors import UsageError
 
 if TYPE_CHECKING:
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
+    from bot.app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +41,25 @@ QUEUE_NAME = "model-review"
 PREFIX = "model-review:"
 JOB_FUNCTION = "bot.sharedqueue.perform"  # a stable name: see bot/sharedqueue.py
 JOB_TIMEOUT = 600  # seconds a review may take before RQ stops it
-LOCK_WAIT = JOB_TIMEOUT + 60  # how long a job waits for the PR's running one
 LATEST_TTL = 24 * 3600
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
+CLAIM_GRACE = 30.0  # a claim this young whose job is not there yet is being queued
+IN_FLIGHT = frozenset({"queued", "started", "scheduled", "deferred"})
+SEEN_WITHIN = 60.0  # "workers seen in the last minute"
 
-_runner: Handler | None = None  # the worker process's job runner (see `configure`)
+
+@dataclass(frozen=True)
+class Tuning:
+    """How fast the queue notices a dead worker and retries; tests shorten it."""
+
+    lease: float = 15.0  # seconds a PR lock and a job's registry entry live unrenewed
+    sweep: float = 5.0  # seconds between sweeps for abandoned and due jobs
+    retry_delays: tuple[int, ...] = (5, 30, 120)  # one retry per entry
+
+    @property
+    def beat(self) -> float:
+        return self.lease / 3
 
 
 def connect(url: str) -> Redis:
@@ -55,22 +73,66 @@ def latest_key(job: Job) -> str:
     return f"{PREFIX}latest:{job.key}"
 
 
-def lock_key(job: Job) -> str:
-    return f"{PREFIX}lock:{job.key}"
+def job_id(delivery_id: str) -> str:
+    """The RQ job id of a delivery (RQ allows letters, digits, `_` and `-`)."""
+    return "delivery-" + re.sub(r"[^A-Za-z0-9_-]", "_", delivery_id)[:120]
+
+
+def job_state(connection: Redis, delivery_id: str) -> str | None:
+    """The RQ status of a delivery's job ("queued", "started", ...); None when gone."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RqJob
+
+    try:
+        status = RqJob.fetch(job_id(delivery_id), connection=connection).get_status()
+    except NoSuchJobError:
+        return None
+    return None if status is None else str(getattr(status, "value", status))
 
 
 class RedisDeliveries:
-    """DeliveryLog in Redis: one key per delivery id, `SET NX` with an expiry."""
+    """DeliveryLog in Redis. `claim:{key}` names the delivery that claimed the key;
+    `done:{delivery}` marks a delivery whose job completed. Both expire."""
 
-    def __init__(self, connection: Redis, ttl: int = DEDUPE_SECONDS) -> None:
+    def __init__(
+        self, connection: Redis, ttl: int = DEDUPE_SECONDS, clock: Callable[[], float] = time.time
+    ) -> None:
         self._redis = connection
         self._ttl = ttl
+        self._clock = clock
 
-    def claim(self, delivery_id: str) -> bool:
-        return bool(self._redis.set(f"{PREFIX}delivery:{delivery_id}", "1", nx=True, ex=self._ttl))
+    def claim(self, key: str, delivery_id: str) -> bool:
+        if self._redis.exists(f"{PREFIX}done:{delivery_id}"):
+            return False
+        name = f"{PREFIX}claim:{key}"
+        value = f"{delivery_id} {self._clock():.3f}"
+        if self._redis.set(name, value, nx=True, ex=self._ttl):
+            return True
+        raw = self._redis.get(name)
+        if raw is None:
+            return bool(self._redis.set(name, value, nx=True, ex=self._ttl))
+        owner, _, since = _text(raw).rpartition(" ")
+        if self._alive(owner, float(since or 0)):
+            return False
+        log.info("delivery %s: its earlier job is gone, queued again", owner)
+        self._redis.set(name, value, ex=self._ttl)
+        return True
 
-    def release(self, delivery_id: str) -> None:
-        self._redis.delete(f"{PREFIX}delivery:{delivery_id}")
+    def _alive(self, owner: str, since: float) -> bool:
+        """Whether the claiming delivery completed or its job waits or runs."""
+        if self._redis.exists(f"{PREFIX}done:{owner}"):
+            return True
+        state = job_state(self._redis, owner)
+        if state is None:
+            return self._clock() - since < CLAIM_GRACE
+        return state in IN_FLIGHT
+
+    def release(self, key: str) -> None:
+        self._redis.delete(f"{PREFIX}claim:{key}")
+
+    def finish(self, delivery_id: str) -> None:
+        """The delivery's job completed: later copies are duplicates."""
+        self._redis.set(f"{PREFIX}done:{delivery_id}", "1", ex=self._ttl)
 
 
 def rq_queue(connection: Redis, name: str = QUEUE_NAME) -> Queue:
@@ -83,26 +145,38 @@ def rq_queue(connection: Redis, name: str = QUEUE_NAME) -> Queue:
 class RedisQueue:
     """JobQueue on RQ: at most `capacity` jobs wait."""
 
-    def __init__(self, connection: Redis, capacity: int = 100, name: str = QUEUE_NAME) -> None:
+    def __init__(
+        self,
+        connection: Redis,
+        capacity: int = 100,
+        name: str = QUEUE_NAME,
+        tuning: Tuning | None = None,
+    ) -> None:
         self._redis = connection
         self._capacity = capacity
         self._queue = rq_queue(connection, name)
+        self._tuning = tuning or Tuning()
 
     def submit(self, job: Job) -> bool:
+        from rq import Retry
+
         if self._queue.count >= self._capacity:
             log.warning(
                 "queue full (%d jobs): refusing delivery %s", self._queue.count, job.delivery_id
             )
             return False
         self._redis.set(latest_key(job), job.delivery_id, ex=LATEST_TTL)
+        delays = list(self._tuning.retry_delays)
         self._queue.enqueue(
             JOB_FUNCTION,
             job.event_name,
             dict(job.payload),
             job.delivery_id,
+            job_id=job_id(job.delivery_id),
             job_timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
+            retry=Retry(max=len(delays), interval=delays) if delays else None,
             description=f"{job.event_name} {job.key} (delivery {job.delivery_id})",
         )
         return True
@@ -110,86 +184,48 @@ class RedisQueue:
     def depth(self) -> int:
         return int(self._queue.count)
 
+    def busy(self, key: str) -> bool:
+        """A job for the PR waits, is scheduled for a retry, or holds the PR's lock."""
+        if self._redis.exists(f"{PREFIX}lock:{key}"):
+            return True
+        latest = self._redis.get(f"{PREFIX}latest:{key}")
+        return latest is not None and job_state(self._redis, _text(latest)) in IN_FLIGHT
+
+    def status(self) -> QueueStatus:
+        from rq import Worker
+
+        queue = self._queue
+        first = queue.get_job_ids(0, 1)
+        waiting = queue.fetch_job(first[0]) if first else None
+        oldest = _age(waiting.enqueued_at) if waiting is not None else None
+        ages = (_age(worker.last_heartbeat) for worker in Worker.all(queue=queue))
+        seen = sum(1 for age in ages if age is not None and age < SEEN_WITHIN)
+        return QueueStatus(
+            int(queue.count), oldest or 0.0, seen, int(queue.failed_job_registry.count)
+        )
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _age(when: datetime | None) -> float | None:
+    """Seconds since `when` (RQ's UTC times, naive or aware)."""
+    if when is None:
+        return None
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - aware).total_seconds())
+
+
+def tuning_of(settings: Settings) -> Tuning:
+    return Tuning(
+        lease=settings.lease_seconds,
+        sweep=settings.sweep_seconds,
+        retry_delays=settings.retry_delays,
+    )
+
 
 def redis_deps(settings: Settings) -> tuple[RedisQueue, RedisDeliveries]:
     connection = connect(settings.queue_url)
-    return RedisQueue(connection, settings.queue_size), RedisDeliveries(connection)
-
-
-# --- the worker side ------------------------------------------------------------------
-
-
-def configure(runner: Handler | None) -> None:
-    """Set the job runner of this worker process (None: built from the environment
-    at the first job)."""
-    global _runner  # noqa: PLW0603 (one runner per worker process, caches inside)
-    _runner = runner
-
-
-def _current_runner() -> Handler:
-    if _runner is None:
-        configure(JobRunner(Settings.from_env(os.environ)))
-    assert _runner is not None
-    return _runner
-
-
-def perform(event_name: str, payload: Mapping[str, Any], delivery_id: str) -> str:
-    """The RQ job: wait for the PR's lock, skip when superseded, else run the job.
-    Returns "done" or "superseded"; a failure is logged and raised (RQ records it)."""
-    from rq import get_current_job
-
-    job = Job(event_name, payload, delivery_id)
-    current = get_current_job()
-    if current is None:
-        raise RuntimeError("perform() runs inside an RQ worker (model-review worker)")
-    connection: Redis = current.connection
-    lock = connection.lock(lock_key(job), timeout=LOCK_WAIT, blocking_timeout=LOCK_WAIT)
-    with delivery_context(delivery_id), lock:
-        latest = connection.get(latest_key(job))
-        newer = latest.decode() if isinstance(latest, bytes) else None
-        if job.supersedable and newer not in (None, delivery_id):
-            log.info("%s: superseded by delivery %s", job.key, newer)
-            return "superseded"
-        try:
-            _current_runner()(job)
-        except Exception:
-            log.exception("delivery %s (%s) crashed", delivery_id, job.key)
-            raise
-    return "done"
-
-
-def make_worker(connection: Redis, name: str = QUEUE_NAME) -> SimpleWorker:
-    """An RQ worker that runs jobs in its own process (no fork per job, so the App's
-    tokens stay cached) with thread-safe timeouts."""
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-    from rq.timeouts import TimerDeathPenalty
-
-    class Worker(SimpleWorker):
-        death_penalty_class = TimerDeathPenalty
-
-        def _install_signal_handlers(self) -> None:
-            # Python only lets the main thread set signal handlers (a worker thread
-            # is stopped by its owner instead).
-            if threading.current_thread() is threading.main_thread():
-                super()._install_signal_handlers()  # type: ignore[no-untyped-call]
-
-    return Worker([rq_queue(connection, name)], connection=connection, serializer=JSONSerializer)
-
-
-def run_worker(env: Mapping[str, str] | None = None, *, burst: bool = False) -> int:
-    """`model-review worker`: run jobs from the Redis queue until stopped."""
-
-    settings = Settings.from_env(os.environ if env is None else env)
-    if not settings.queue_url:
-        raise UsageError(
-            "MODEL_REVIEW_QUEUE is not set: `model-review worker` serves the Redis queue",
-            hint="set MODEL_REVIEW_QUEUE=redis://HOST:PORT/DB, the same as for the webhook "
-            "app (without it the app runs reviews in its own threads and needs no worker)",
-        )
-    setup_logging(reformat=True)
-    configure(JobRunner(settings))
-    connection = connect(settings.queue_url)
-    log.info("worker for queue %r at %s", QUEUE_NAME, settings.queue_url.split("@")[-1])
-    make_worker(connection).work(burst=burst)
-    return 0
+    queue = RedisQueue(connection, settings.queue_size, tuning=tuning_of(settings))
+    return queue, RedisDeliveries(connection)

@@ -17,6 +17,9 @@ from bot.tracking.data import check_local_store
 DEFAULT_MAX_BODY = 26 * 1024 * 1024  # GitHub caps payloads at 25 MB
 DEFAULT_WORKERS = 4
 DEFAULT_QUEUE_SIZE = 100
+DEFAULT_LEASE_SECONDS = 15
+DEFAULT_SWEEP_SECONDS = 5
+DEFAULT_RETRY_DELAYS = (5, 30, 120)
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 # What the App reads from the environment (shown by `model-review serve --help`).
@@ -52,6 +55,11 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     queue_size: int = DEFAULT_QUEUE_SIZE
     github_throttle: bool = True  # PyGithub's pacing between requests
+    # the Redis queue's timings (bot.app.redisqueue.Tuning) and the periodic reconcile
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    sweep_seconds: int = DEFAULT_SWEEP_SECONDS
+    retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
+    reconcile_seconds: int = 0  # 0: the App does not reconcile by itself
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -73,6 +81,14 @@ class Settings:
             queue_size=_positive(
                 env, "MODEL_REVIEW_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, "how many deliveries may wait"
             ),
+            lease_seconds=_positive(
+                env, "MODEL_REVIEW_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, "seconds, e.g. 15"
+            ),
+            sweep_seconds=_positive(
+                env, "MODEL_REVIEW_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS, "seconds, e.g. 5"
+            ),
+            retry_delays=_delays(env),
+            reconcile_seconds=_seconds_or_off(env, "MODEL_REVIEW_RECONCILE_SECONDS"),
         )
 
 
@@ -138,3 +154,29 @@ def _queue_url(env: Mapping[str, str]) -> str:
             hint="leave it empty for the in-process queue or set redis://HOST:PORT/DB",
         )
     return url
+
+
+def _delays(env: Mapping[str, str]) -> tuple[int, ...]:
+    name = "MODEL_REVIEW_RETRY_DELAYS"
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_RETRY_DELAYS
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise UsageError(
+            f"{name} is `{raw}`, not a list of seconds",
+            hint="set it to whole seconds between retries, e.g. 5,30,120 (0: at once)",
+        )
+    return tuple(int(p) for p in parts)
+
+
+def _seconds_or_off(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise UsageError(
+            f"{name} is `{raw}`, not a whole number of seconds",
+            hint="set it to the seconds between runs, e.g. 600 (0 or empty: off)",
+        )
+    return int(raw)

@@ -4,11 +4,16 @@ The only module that imports Flask (inside functions: nothing happens at import)
 `POST /webhook` checks the delivery (size, signature, JSON), answers `ping`, drops
 events the bot does not handle (204), and queues the rest (202) for bot.app.jobs to
 run in the background: GitHub gives up on a delivery after 10 seconds, a review
-takes longer. A delivery seen before is answered `{"duplicate": true}` and not
-queued again: by its id, and by a hash of its signed body (the id is not signed, so a
-replay under a new id is caught by the hash, within the same window). JSON nested
-deeper than MAX_JSON_DEPTH is refused (400) before it is parsed.
-`GET /healthz` reports the queue depth for load balancers.
+takes longer. A delivery whose job waits, runs or completed is answered
+`{"duplicate": true}` and not queued again: by its id, and by a hash of its signed
+body (the id is not signed, so a replay under a new id is caught by the hash, within
+the same window). De-duplication is on completion: a copy of a delivery whose job
+failed for good or was lost is queued again, so "Redeliver" recovers a review. JSON
+nested deeper than MAX_JSON_DEPTH is refused (400) before it is parsed.
+`GET /healthz` is the liveness check (200 while the process works, with the queue
+depth); `GET /readyz` reports the queue's state (depth, oldest waiting job's age,
+workers seen in the last minute, failed jobs; counts only) and is 503 when the queue
+does not answer or, on Redis, no worker was seen in the last minute.
 
 Production: `gunicorn 'bot.webhook:create_app()'` (settings from the environment).
 """
@@ -69,19 +74,22 @@ _NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class DeliveryLog(Protocol):
-    """Remembers delivery ids: the same delivery is queued once."""
+    """Remembers deliveries until their job completed: the same delivery is queued once."""
 
-    def claim(self, delivery_id: str) -> bool:
-        """True the first time `delivery_id` is seen (within the retention)."""
+    def claim(self, key: str, delivery_id: str) -> bool:
+        """Claim `key` (the delivery id, or another key of the delivery) for
+        `delivery_id`: False while the delivery that claimed it before has its job
+        waiting or running, or completed it (within the retention)."""
         ...
 
-    def release(self, delivery_id: str) -> None:
+    def release(self, key: str) -> None:
         """Forget a claim (the delivery could not be queued: a redelivery may retry)."""
         ...
 
 
 class MemoryDeliveries:
-    """Delivery ids seen by this process, kept `ttl` seconds, at most `max_entries`."""
+    """Deliveries seen by this process, kept `ttl` seconds, at most `max_entries`;
+    `settle` (the in-process queue's hook) frees the claims of a failed job."""
 
     def __init__(
         self,
@@ -90,24 +98,36 @@ class MemoryDeliveries:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl, self._max, self._clock = ttl, max_entries, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key -> owner
+        self._failed: set[str] = set()  # deliveries whose job failed
         self._lock = threading.Lock()
 
-    def claim(self, delivery_id: str) -> bool:
+    def claim(self, key: str, delivery_id: str) -> bool:
         now = self._clock()
         with self._lock:
-            while self._seen and next(iter(self._seen.values())) <= now:
-                self._seen.popitem(last=False)  # oldest first: expired
-            if delivery_id in self._seen:
+            while self._seen and next(iter(self._seen.values()))[1] <= now:
+                _, (owner, _) = self._seen.popitem(last=False)  # oldest first: expired
+                self._failed.discard(owner)
+            found = self._seen.get(key)
+            if found is not None and found[0] not in self._failed:
                 return False
-            if len(self._seen) >= self._max:
+            if found is None and len(self._seen) >= self._max:
                 self._seen.popitem(last=False)
-            self._seen[delivery_id] = now + self._ttl
+            self._seen.pop(key, None)
+            self._seen[key] = (delivery_id, now + self._ttl)
             return True
 
-    def release(self, delivery_id: str) -> None:
+    def release(self, key: str) -> None:
         with self._lock:
-            self._seen.pop(delivery_id, None)
+            self._seen.pop(key, None)
+
+    def settle(self, job: Job, ok: bool) -> None:
+        """The in-process queue finished `job`: a failed one may be delivered again."""
+        with self._lock:
+            if ok:
+                self._failed.discard(job.delivery_id)
+            else:
+                self._failed.add(job.delivery_id)
 
 
 @dataclass
@@ -124,9 +144,12 @@ def build_deps(settings: Settings) -> AppDeps:
         from bot.app.redisqueue import redis_deps
 
         return AppDeps(*redis_deps(settings))
-    threads = InProcessQueue(JobRunner(settings), settings.workers, settings.queue_size)
+    deliveries = MemoryDeliveries()
+    threads = InProcessQueue(
+        JobRunner(settings), settings.workers, settings.queue_size, settle=deliveries.settle
+    )
     atexit.register(threads.close, SHUTDOWN_SECONDS)  # on restart, let queued reviews finish
-    return AppDeps(threads, MemoryDeliveries())
+    return AppDeps(threads, deliveries)
 
 
 # --- the application --------------------------------------------------------------
@@ -156,6 +179,7 @@ def create_app(settings: Settings | None = None, deps: AppDeps | None = None) ->
     hooks = _Webhook(settings, deps or build_deps(settings))
     app.add_url_rule("/webhook", "webhook", hooks.receive, methods=["POST"])
     app.add_url_rule("/healthz", "healthz", hooks.health, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", hooks.ready, methods=["GET"])
     app.extensions["model_review"] = hooks.deps
     return app
 
@@ -214,10 +238,10 @@ class _Webhook:
             log.info("ignored %s.%s: %s", event.name, event.action, decision.reason)
             return _answer(204)
         deliveries, delivery = self.deps.deliveries, event.delivery_id
-        if not deliveries.claim(delivery):
+        if not deliveries.claim(delivery, delivery):
             log.info("duplicate delivery: already queued once")
             return _answer(200, duplicate=True)
-        if not deliveries.claim(body_hash):
+        if not deliveries.claim(body_hash, delivery):
             deliveries.release(delivery)
             log.warning("duplicate delivery: the same signed body came under another id")
             return _answer(200, duplicate=True)
@@ -244,6 +268,23 @@ class _Webhook:
             log.error("health check: the queue does not answer: %s", exc)
             return _answer(503, ok=False, error=f"the queue does not answer: {exc}")
         return _answer(200, ok=True, queue=depth)
+
+    def ready(self) -> Response:
+        """The queue's state, counts only; 503 when it cannot take work."""
+        try:
+            state = self.deps.queue.status()
+        except Exception as exc:
+            log.error("readiness: the queue does not answer: %s", exc)
+            return _answer(503, ready=False, error="the queue does not answer")
+        ready = state.workers > 0 or not self.settings.queue_url
+        return _answer(
+            200 if ready else 503,
+            ready=ready,
+            queue=state.depth,
+            oldest_wait_seconds=round(state.oldest_wait, 1),
+            workers=state.workers,
+            failed=state.failed,
+        )
 
 
 def body_key(body: bytes) -> str:

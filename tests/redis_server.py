@@ -1,0 +1,74 @@
+"""A throw-away redis-server for the Redis queue tests (tests/conftest.py `redis_url`).
+
+Started on a free localhost port without persistence and stopped afterwards. When
+`redis-server` is not installed the tests are skipped, except in CI (`CI=true`),
+where they fail: the queue's guarantees must be tested there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing = "redis-server is not installed (apt-get install redis-server; .ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing}: in CI the Redis tests must run, not skip")
+        pytest.skip(missing)
+    return binary
+
+
+@contextmanager
+def running_redis(folder: Path) -> Iterator[str]:
+    """A redis-server in `folder`; yields its URL."""
+    port = free_port()
+    command = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(folder)]
+    with (folder / "redis.log").open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        _wait_for(url, proc, folder / "redis.log")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if Redis.from_url(url).ping():
+                return
+        except RedisDown:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"redis-server did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)

@@ -1,0 +1,218 @@
+"""bot.app.redisworker against a REAL redis-server: jobs run at least once.
+
+A worker SIGKILLed while it holds a PR's lock and runs its job: the review completes on
+another worker. A transient error is retried after its delay. A worker whose lease ran
+out (stalled) is fenced: it writes nothing more, its replacement publishes, and the PR
+ends with one bot comment. Completed deliveries stay duplicates; a delivery whose job
+failed for good is taken again (Redeliver). Short leases and sweeps keep these fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from bot.app.jobs import Job
+from bot.app.prlock import PrLock
+from bot.app.redisqueue import PREFIX, RedisDeliveries, RedisQueue, Tuning, job_state, rq_queue
+from bot.app.redisworker import configure, make_worker, sweep
+from bot.domain import GateState
+from tests import github_payloads as gp
+from tests.test_jobs import runner_with_fakes
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO = "Codertocat/Hello-World"
+FAST = Tuning(lease=2.0, sweep=0.3, retry_delays=(0, 1))
+WAIT = 60.0  # generous bound for hand-offs; never a timing assertion
+
+
+def review_job(delivery: str, number: int = 2) -> Job:
+    payload = copy.deepcopy(gp.webhook("pull_request", "synchronize"))
+    payload["number"] = payload["pull_request"]["number"] = number
+    return Job("pull_request", payload, delivery)
+
+
+def wait_until(check: Any, what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def restore_signals() -> Iterator[None]:
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    configure(None)
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+STALLING_WORKER = """
+import sys, time
+from bot.app.redisqueue import Tuning, connect
+from bot.app.redisworker import configure, make_worker
+
+url, lease, sweep = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+redis = connect(url)
+
+def stall(job):
+    redis.set("test:running", job.delivery_id)
+    time.sleep(3600)  # until SIGKILL
+
+tuning = Tuning(lease=lease, sweep=sweep, retry_delays=(0,))
+configure(stall, tuning)
+make_worker(redis, tuning=tuning).work()
+"""
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) -> None:
+    runner, apps, _ = runner_with_fakes()
+    configure(runner, FAST)
+    queue = RedisQueue(redis, tuning=FAST)
+    job = review_job("d-killed")
+    assert queue.submit(job)
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", STALLING_WORKER, redis_url, str(FAST.lease), str(FAST.sweep)],
+        cwd=ROOT,
+    )
+    try:
+        wait_until(lambda: redis.get("test:running") == b"d-killed", "the first worker")
+        assert redis.exists(f"{PREFIX}lock:{job.key}")  # it holds the PR's lock
+        assert queue.busy(job.key)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(WAIT)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+    # another worker, alive: its sweep finds the dead worker's job and runs it again
+    survivor = make_worker(redis, tuning=FAST)
+    thread = threading.Thread(target=survivor.work, kwargs={"max_idle_time": 5})
+    thread.start()
+    github = apps.repos[REPO]
+    try:
+        wait_until(lambda: github.status_of("e" * 40) is not None, "the review")
+    finally:
+        thread.join(WAIT)
+    assert len(github.comment_list) == 1
+    assert github.status_of("e" * 40) is GateState.PENDING
+    assert job_state(redis, "d-killed") == "finished"
+    assert RedisDeliveries(redis).claim("d-killed", "d-killed") is False  # completed
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_transient_error_is_retried_after_its_delay(redis: Redis) -> None:
+    calls: list[str] = []
+
+    def flaky(job: Job) -> None:
+        calls.append(job.delivery_id)
+        if len(calls) == 1:
+            raise ConnectionError("GitHub hung up")
+
+    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(4,))
+    configure(flaky, tuning)
+    RedisQueue(redis, tuning=tuning).submit(review_job("d-flaky"))
+
+    failed_at = time.time()
+    make_worker(redis, tuning=tuning).work(burst=True)
+    assert calls == ["d-flaky"]
+    assert job_state(redis, "d-flaky") == "scheduled"  # waits for its retry delay
+    [(_, due)] = redis.zrange("rq:scheduled:model-review", 0, -1, withscores=True)
+    assert due >= int(failed_at) + 4  # RQ keeps whole seconds
+    sweep(redis)
+    assert rq_queue(redis).count == 0  # not due yet
+    wait_until(lambda: (sweep(redis), rq_queue(redis).count)[1] == 1, "the retry")
+    make_worker(redis, tuning=tuning).work(burst=True)
+
+    assert calls == ["d-flaky", "d-flaky"]
+    assert job_state(redis, "d-flaky") == "finished"
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_stalled_worker_is_fenced_and_its_replacement_publishes(redis: Redis) -> None:
+    runner, apps, _ = runner_with_fakes()
+    stolen = threading.Event()
+
+    def stalls_once(job: Job) -> object:
+        if not stolen.is_set():
+            # the lease ran out while this worker stalled; another worker took the PR
+            redis.set(f"{PREFIX}lock:{job.key}", "another-token", px=60_000)
+            stolen.set()
+        return runner(job)
+
+    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(60,))
+    configure(stalls_once, tuning)
+    RedisQueue(redis, tuning=tuning).submit(review_job("d-stall"))
+
+    make_worker(redis, tuning=tuning).work(burst=True)
+    github = apps.repos[REPO]
+    assert github.writes == []  # fenced: not one write after the lock was lost
+    assert job_state(redis, "d-stall") == "scheduled"  # to be retried
+    redis.delete(f"{PREFIX}lock:{review_job('d-stall').key}")  # the other holder finished
+    rq_queue(redis).scheduled_job_registry.requeue("delivery-d-stall")  # the retry is due
+    make_worker(redis, tuning=tuning).work(burst=True)
+
+    assert len(github.comment_list) == 1
+    assert github.status_of("e" * 40) is GateState.PENDING
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_running_a_review_twice_leaves_one_comment_and_the_same_status(redis: Redis) -> None:
+    runner, apps, _ = runner_with_fakes()
+    configure(runner, FAST)
+    queue = RedisQueue(redis, tuning=FAST)
+    queue.submit(review_job("d-first"))
+    make_worker(redis, tuning=FAST).work(burst=True)
+    github = apps.repos[REPO]
+    first = (list(github.comment_list), github.status_of("e" * 40))
+
+    queue.submit(review_job("d-again"))  # a re-run (a retry, a requeue, reconcile)
+    make_worker(redis, tuning=FAST).work(burst=True)
+
+    assert (github.comment_list, github.status_of("e" * 40)) == first
+    assert github.writes.count("create_comment") == 1
+
+
+def test_a_delivery_is_a_duplicate_until_its_job_failed_for_good(redis: Redis) -> None:
+    now = [1000.0]
+    deliveries = RedisDeliveries(redis, clock=lambda: now[0])
+    queue = RedisQueue(redis, tuning=Tuning(retry_delays=()))
+    assert deliveries.claim("d-1", "d-1") and queue.submit(review_job("d-1"))
+    assert not deliveries.claim("d-1", "d-1")  # waiting
+    assert deliveries.claim("body:abc", "d-1")  # its body's hash, owned by d-1 too
+    assert not deliveries.claim("body:abc", "d-2")  # the same body under another id
+    rq_queue(redis).fetch_job("delivery-d-1").delete()  # its job vanished (Redis lost it)
+    assert not deliveries.claim("d-1", "d-1")  # as if another web process were queueing it
+    now[0] += 60
+    assert deliveries.claim("d-1", "d-1")  # a Redeliver is queued again
+    deliveries.finish("d-1")
+    assert not deliveries.claim("d-1", "d-1")  # completed: a duplicate for 3 days
+
+
+def test_the_lock_is_renewed_by_its_holder_only(redis: Redis) -> None:
+    mine = PrLock(redis, "o/r#1", lease_ms=1_000)
+    other = PrLock(redis, "o/r#1", lease_ms=1_000)
+    assert mine.acquire(wait=0)
+    assert not other.acquire(wait=0.1)
+    assert mine.renew() and not other.renew()
+    mine.check()
+    redis.delete(mine.name)
+    assert other.acquire(wait=0)
+    assert int(other.token or 0) > int(mine.token or 0)  # a new fencing token
+    assert not mine.renew()
+    with pytest.raises(RuntimeError, match="no longer held"):
+        mine.check()
+    mine.release()  # not ours: nothing happens
+    assert redis.get(other.name) == (other.token or "").encode()
