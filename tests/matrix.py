@@ -18,6 +18,7 @@ TABLES = {
     "fault": "Faults: MLflow and GitHub failing",
     "race": "Races",
     "gate": "Gate integrity: who can turn the gate green, and what they approved",
+    "queue": "The App's queue: workers dying, deliveries lost",
 }
 
 _F = TypeVar("_F", bound=Callable[..., object])

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matrix import row
 from redis import Redis
 
 from bot.app.jobs import Job
@@ -76,6 +77,13 @@ make_worker(redis, tuning=tuning).work()
 """
 
 
+@row(
+    "queue",
+    "A `model-review worker` is SIGKILLed while it holds a PR's lock and runs the review "
+    "(Redis queue, another worker alive)",
+    "The lock frees within one lease; the live worker's sweep requeues the job and runs "
+    "it: one comment, the status set, the delivery marked completed",
+)
 @pytest.mark.usefixtures("restore_signals")
 def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) -> None:
     runner, apps, _ = runner_with_fakes()
@@ -112,6 +120,12 @@ def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) 
     assert RedisDeliveries(redis).claim("d-killed", "d-killed") is False  # completed
 
 
+@row(
+    "queue",
+    "A job raises a transient error (GitHub hung up)",
+    "Retried after its delay (`rq.Retry`, `MODEL_REVIEW_RETRY_DELAYS`), not before; the "
+    "second run completes",
+)
 @pytest.mark.usefixtures("restore_signals")
 def test_a_transient_error_is_retried_after_its_delay(redis: Redis) -> None:
     calls: list[str] = []
@@ -140,6 +154,12 @@ def test_a_transient_error_is_retried_after_its_delay(redis: Redis) -> None:
     assert job_state(redis, "d-flaky") == "finished"
 
 
+@row(
+    "queue",
+    "A worker stalls past its lease (another worker takes the PR's lock), then resumes its review",
+    "Fenced: it writes nothing more to GitHub or MLflow; its job is retried and publishes "
+    "once: one comment, one status",
+)
 @pytest.mark.usefixtures("restore_signals")
 def test_a_stalled_worker_is_fenced_and_its_replacement_publishes(redis: Redis) -> None:
     runner, apps, _ = runner_with_fakes()
@@ -168,6 +188,11 @@ def test_a_stalled_worker_is_fenced_and_its_replacement_publishes(redis: Redis) 
     assert github.status_of("e" * 40) is GateState.PENDING
 
 
+@row(
+    "queue",
+    "The same review runs twice (a retry, a requeue, reconcile)",
+    "The second run changes nothing: the same one comment, the same status",
+)
 @pytest.mark.usefixtures("restore_signals")
 def test_running_a_review_twice_leaves_one_comment_and_the_same_status(redis: Redis) -> None:
     runner, apps, _ = runner_with_fakes()
@@ -199,6 +224,12 @@ def test_a_delivery_is_a_duplicate_until_its_job_failed_for_good(redis: Redis) -
     assert deliveries.claim("d-1", "d-1")  # a Redeliver is queued again
     deliveries.finish("d-1")
     assert not deliveries.claim("d-1", "d-1")  # completed: a duplicate for 3 days
+    assert not deliveries.claim("body:abc", "d-2")  # its body too (its job is long gone)
+    assert deliveries.claim("d-3", "d-3") and queue.submit(review_job("d-3"))
+    now[0] += 60
+    assert not deliveries.claim("d-3", "d-3")  # still waiting
+    rq_queue(redis).fetch_job("delivery-d-3").set_status("failed")  # no retry left
+    assert deliveries.claim("d-3", "d-3")
 
 
 def test_the_lock_is_renewed_by_its_holder_only(redis: Redis) -> None:

@@ -16,13 +16,22 @@ import test_action
 import test_faults
 import test_hostile
 import test_privacy
+import test_redisworker
 import test_trust
 import test_webhook
 from matrix import ROWS, TABLES, Row, render
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 START, END = "<!-- matrix:start -->", "<!-- matrix:end -->"
-MODULES = (test_privacy, test_hostile, test_faults, test_webhook, test_action, test_trust)
+MODULES = (
+    test_privacy,
+    test_hostile,
+    test_faults,
+    test_webhook,
+    test_action,
+    test_trust,
+    test_redisworker,
+)
 
 
 def _rows() -> list[Row]:

@@ -436,6 +436,12 @@ def test_readyz_reports_counts_only_and_healthz_stays_a_liveness_check(
     assert client.get("/healthz").status_code == 200
 
 
+@row(
+    "queue",
+    "GitHub's Redeliver of a delivery whose job failed; of one whose job completed",
+    "De-duplication on completion: the failed one is queued again (the review is "
+    "recovered), the completed one is answered `{duplicate: true}`",
+)
 def test_a_redelivery_of_a_failed_job_is_queued_again_but_not_of_a_finished_one(
     client: FlaskClient, queue: FakeQueue, deliveries: MemoryDeliveries
 ) -> None:
