@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         "as `model-review serve`.",
     )
     _add_operator(sub)
+    reconcile = _command(
+        sub,
+        "reconcile",
+        "queue the reviews the App lost (open PRs without a current review)",
+        "List the open pull requests of the App's installations (or of one repository) and "
+        "queue a review for each whose head commit has no model-review status although it "
+        "links runs or changes require_review_for paths, or whose runs or production "
+        "baseline changed since its status. Reads the same environment as `model-review "
+        "serve` (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, MLFLOW_TRACKING_URI, "
+        "MODEL_REVIEW_QUEUE); without MODEL_REVIEW_QUEUE it runs the reviews itself.",
+    )
+    reconcile.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
+    reconcile.add_argument("--dry-run", action="store_true", help="say what is due, queue nothing")
     return parser
 
 
@@ -260,4 +273,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.app.redisworker import run_worker
 
         return run_worker()
+    if args.command == "reconcile":
+        from bot.app.recovery import run_reconcile
+
+        return run_reconcile(args.repo, args.dry_run)
     raise AssertionError(args.command)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.app.jobs import Installations, Job, JobQueue, QueueStatus
+from bot.app.reconcile import Inventory
 from bot.domain import (
     ArtifactInfo,
     Comment,
@@ -24,6 +25,7 @@ from bot.domain import (
     VersionRecord,
 )
 from bot.errors import GitHubError, TrackingError
+from bot.githost.inventory import Installation
 from bot.ports import GitHubPort, ImagePort, Point, RunsPort
 
 
@@ -489,3 +491,29 @@ class _Json:
 
     def json(self) -> object:
         return self.body
+
+
+@dataclass
+class FakeInventory:
+    """The App's installations, repositories and open PRs (bot.app.reconcile.Inventory),
+    read from FakeInstallations: every installed repository's open pulls."""
+
+    apps: FakeInstallations
+    accounts: dict[int, str] = field(default_factory=dict)
+
+    def installations(self) -> list[Installation]:
+        ids = sorted(set(self.apps.installed.values()))
+        return [Installation(i, self.accounts.get(i, f"account-{i}")) for i in ids]
+
+    def repositories(self, installation_id: int) -> list[str]:
+        return sorted(r for r, i in self.apps.installed.items() if i == installation_id)
+
+    def open_pulls(self, installation_id: int, full_name: str) -> list[PullRequest]:
+        github = self.apps.repos.get(full_name)
+        pulls = github.pulls.values() if github else []
+        return [replace(p, commits=(), changed_files=()) for p in pulls if p.state == "open"]
+
+
+def _typecheck_inventory() -> None:
+    inventory: Inventory = FakeInventory(FakeInstallations())
+    del inventory

@@ -335,14 +335,17 @@ class JobRunner:
         fence = current_fence()  # the Redis queue's PR lock: checked before each write
         github = guard_github(apps.repo(installation, event.repo), fence)
         images = (self._images or images_for)(github)
-        runs = self._runs or self._mlflow
+        runs = self._runs or self.tracking
 
         def fenced_runs(config: Config) -> RunsPort:
             return guard_runs(runs(config), fence)
 
         return Deps(github=github, runs=fenced_runs, images=images, now=utc_now)
 
-    def _mlflow(self, config: Config) -> RunsPort:
+    def tracking(self, config: Config) -> RunsPort:
+        """MLflow for a repository's config (the real adapter unless one was given)."""
+        if self._runs is not None:
+            return self._runs(config)
         from bot.app.wiring import make_runs
 
         return make_runs(self._settings.tracking_uri, config)

@@ -20,6 +20,7 @@ DEFAULT_QUEUE_SIZE = 100
 DEFAULT_LEASE_SECONDS = 15
 DEFAULT_SWEEP_SECONDS = 5
 DEFAULT_RETRY_DELAYS = (5, 30, 120)
+DEFAULT_RECONCILE_REQUESTS = 300
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 # What the App reads from the environment (shown by `model-review serve --help`).
@@ -60,6 +61,7 @@ class Settings:
     sweep_seconds: int = DEFAULT_SWEEP_SECONDS
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     reconcile_seconds: int = 0  # 0: the App does not reconcile by itself
+    reconcile_requests: int = DEFAULT_RECONCILE_REQUESTS  # GitHub requests a run may spend
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -89,6 +91,12 @@ class Settings:
             ),
             retry_delays=_delays(env),
             reconcile_seconds=_seconds_or_off(env, "MODEL_REVIEW_RECONCILE_SECONDS"),
+            reconcile_requests=_positive(
+                env,
+                "MODEL_REVIEW_RECONCILE_REQUESTS",
+                DEFAULT_RECONCILE_REQUESTS,
+                "the GitHub requests one reconcile run may spend, e.g. 300",
+            ),
         )
 
 

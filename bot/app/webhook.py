@@ -140,16 +140,23 @@ class AppDeps:
 
 def build_deps(settings: Settings) -> AppDeps:
     """The Redis queue when MODEL_REVIEW_QUEUE is set, else in-process threads."""
+    runner = JobRunner(settings)
     if settings.queue_url:
         from bot.app.redisqueue import redis_deps
 
-        return AppDeps(*redis_deps(settings))
-    deliveries = MemoryDeliveries()
-    threads = InProcessQueue(
-        JobRunner(settings), settings.workers, settings.queue_size, settle=deliveries.settle
-    )
-    atexit.register(threads.close, SHUTDOWN_SECONDS)  # on restart, let queued reviews finish
-    return AppDeps(threads, deliveries)
+        deps = AppDeps(*redis_deps(settings))
+    else:
+        deliveries = MemoryDeliveries()
+        threads = InProcessQueue(
+            runner, settings.workers, settings.queue_size, settle=deliveries.settle
+        )
+        atexit.register(threads.close, SHUTDOWN_SECONDS)  # let queued reviews finish
+        deps = AppDeps(threads, deliveries)
+    if settings.reconcile_seconds:
+        from bot.app.recovery import start_periodic
+
+        start_periodic(settings, runner, deps.queue)
+    return deps
 
 
 # --- the application --------------------------------------------------------------

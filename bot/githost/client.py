@@ -36,6 +36,7 @@ from bot.githost.data import RetryPolicy
 from bot.githost.pacing import WritePacer
 
 if TYPE_CHECKING:
+    from github import GithubIntegration
     from github.Auth import AppInstallationAuth
     from github.GithubException import GithubException
     from urllib3.util.retry import Retry
@@ -417,6 +418,7 @@ class AppInstallations:
             retry=make_retry(policy),
             seconds_between_requests=SECONDS_BETWEEN_REQUESTS if throttle else None,
             seconds_between_writes=SECONDS_BETWEEN_WRITES if throttle else None,
+            per_page=PER_PAGE,  # lists of installations and repositories (reconcile)
         )
         self._repo_options: dict[str, Any] = {
             "base_url": self.base_url,
@@ -429,6 +431,11 @@ class AppInstallations:
         self._clock = clock
         self._installations: dict[int, tuple[AppInstallationAuth, float]] = {}
         self._lock = threading.Lock()  # worker threads share one AppInstallations
+
+    @property
+    def integration(self) -> GithubIntegration:
+        """PyGithub's App client (bot.githost.inventory lists installations with it)."""
+        return self._app
 
     def bot_login(self) -> str:
         """The App's bot login, "<app-slug>[bot]": 1 request (GET /app) the first time."""

@@ -32,6 +32,7 @@ from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
 from bot.handlers.record import Facts, record_review
 from bot.handlers.state import (
+    BASELINE,
     RECORDED,
     BotState,
     encode_state,
@@ -130,6 +131,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
     if not report.candidates and not report.unresolved:
         return _no_model(ctx, deps, publisher, report, runs)
     report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
+    extra = {**extra, BASELINE: baseline_key(report)}  # reconcile: did production move?
     groups = model_groups(report.candidates, config.reviewers)
     if config.reviewers.models and len(groups) > 1:
         return _review_models(ctx, deps, publisher, (report, runs, extra), groups, command=command)
@@ -438,6 +440,15 @@ def repo_web_url(pr: PullRequest) -> str | None:
     """The repository's web address, from the PR's (`https://HOST/OWNER/NAME/pull/N`)."""
     head, sep, _ = pr.html_url.rpartition("/pull/")
     return head if sep and head.startswith(("http://", "https://")) else None
+
+
+def baseline_key(report: ReviewReport) -> str:
+    """Which production model the review compared with: "run id:version" ("" : none)."""
+    base = report.baseline
+    if base.run is None:
+        return ""
+    version = base.model_version.version if base.model_version else ""
+    return f"{base.run.run_id}:{version}"
 
 
 def run_fingerprint(report: ReviewReport) -> str:

@@ -82,6 +82,7 @@ def fingerprint(run_ids_and_versions: Sequence[str]) -> str:
 PLOTS = "plots"  # bot.handlers.plotcache: JSON {"key": ..., "images": [...]}
 RECORDED = "recorded"  # bot.handlers.record: the runs holding this PR's record, comma-separated
 MODELS = MODELS_KEY  # bot.review.permodel: each model's reviewer slots, JSON
+BASELINE = "baseline"  # bot.handlers.drift: the production run compared with, "RUN:VERSION"
 
 
 def _json_object(value: str) -> bool:
@@ -89,6 +90,10 @@ def _json_object(value: str) -> bool:
         return isinstance(json.loads(value), dict)
     except (ValueError, RecursionError):
         return False
+
+
+def _baseline(value: str) -> bool:
+    return re.fullmatch(r"([A-Za-z0-9_-]{1,64}:[0-9]{0,10})?", value) is not None
 
 
 def _run_ids(value: str) -> bool:
@@ -102,6 +107,7 @@ EXTRAS: Mapping[str, Callable[[str], bool]] = {
     PLOTS: _json_object,
     RECORDED: _run_ids,
     MODELS: _json_object,
+    BASELINE: _baseline,
 }
 
 

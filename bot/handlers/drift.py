@@ -1,0 +1,108 @@
+"""Does an open pull request need a review it has not had? (`model-review reconcile`)
+
+A review can be lost without trace: a worker or the web process died with the job,
+Redis was flushed, GitHub never sent the delivery. What is left to see is the PR on
+GitHub, so the check reads it with few requests:
+
+- the head commit has no `model-review` status (1 request) although the PR links a
+  run in its title or body (no request: the PR list holds them) or changes a
+  `require_review_for` path (1 request per 100 files, only with such paths): due;
+- it has a status and the bot's comment (1 request per 100 comments) holds a state
+  whose fingerprint of the runs, or whose production baseline, is not what MLflow
+  says now (the PR with its commits: 1 request per 100 commits, then MLflow): due.
+  The fingerprint, not `updated_at`, which moves on every label.
+
+The config is read from the PR's base commit, once per base commit (the caller's
+cache). Nothing is written here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+
+from bot.config.schema import CONFIG_PATH, Config, load_config
+from bot.domain import PullRequest
+from bot.errors import ConfigError
+from bot.handlers.pull_request import baseline_key, run_fingerprint
+from bot.handlers.state import BASELINE, BotState, decode_state, find_bot_comment
+from bot.handlers.trust import People
+from bot.ports import GitHubPort, RunsPort
+from bot.review.pipeline import ReviewRequest, build_review
+from bot.review.refs import find_refs
+
+
+@dataclass(frozen=True)
+class Due:
+    """Why a PR needs a review now ("" : it does not)."""
+
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.reason)
+
+
+def review_due(
+    github: GitHubPort,
+    pull: PullRequest,
+    runs: Callable[[Config], RunsPort],
+    configs: MutableMapping[str, Config],
+    config_path: str = CONFIG_PATH,
+) -> Due:
+    """Whether `pull` (as the open-PR list gives it) needs a review now."""
+    config = _config(github, pull.base_sha, configs, config_path)
+    if pull.draft and not config.gate.review_drafts:
+        return Due()
+    if github.current_status(pull.head_sha, config.gate.context) is None:
+        return _unreviewed(github, pull, config)
+    return _changed(github, pull, config, runs)
+
+
+def _config(
+    github: GitHubPort, base_sha: str, configs: MutableMapping[str, Config], path: str
+) -> Config:
+    if base_sha not in configs:
+        try:
+            configs[base_sha] = load_config(github.file_at(path, base_sha), source=path)
+        except ConfigError:
+            configs[base_sha] = Config()  # the review itself reports the broken config
+    return configs[base_sha]
+
+
+def _unreviewed(github: GitHubPort, pull: PullRequest, config: Config) -> Due:
+    if find_refs([pull.title, pull.body]):
+        return Due("no status on the head commit, and the PR links MLflow runs")
+    globs = config.require_review_for
+    if globs:
+        files = github.changed_files(pull.number)
+        if any(fnmatch.fnmatchcase(f, g) for f in files for g in globs):
+            return Due("no status on the head commit, and the PR changes model paths")
+    return Due()
+
+
+def _changed(
+    github: GitHubPort, pull: PullRequest, config: Config, runs: Callable[[Config], RunsPort]
+) -> Due:
+    login = github.bot_login()
+    comments = github.comments(pull.number)
+    mine = find_bot_comment(comments, login)
+    state = decode_state(mine.body) if mine else None
+    if state is None or not state.fingerprint:
+        return Due()
+    full = github.pull_request(pull.number, with_files=False)
+    texts = People(github).texts(full, comments, login).texts  # trusted people's only
+    request = ReviewRequest(texts=list(texts), commits=full.commits)
+    report = build_review(request, runs(config), config)
+    if not report.candidates:
+        return Due()
+    if run_fingerprint(report) != state.fingerprint:
+        return Due("the runs under review changed since the status was set")
+    if _baseline_moved(state, baseline_key(report)):
+        return Due("the production baseline changed since the status was set")
+    return Due()
+
+
+def _baseline_moved(state: BotState, now: str) -> bool:
+    before = state.extra.get(BASELINE)
+    return before is not None and before != now
