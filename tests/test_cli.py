@@ -38,7 +38,7 @@ def test_python_dash_m_bot_is_the_same_command() -> None:
     assert "--tracking-uri" in result.stdout and "--out" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "render", "action", "serve", "worker"])
+@pytest.mark.parametrize("command", ["demo", "render", "action", "serve", "worker", "reconcile"])
 def test_every_documented_command_exists(command: str) -> None:
     assert build_parser().parse_args([command]).command == command
 
@@ -56,6 +56,16 @@ def test_action_outside_github_actions_is_a_clear_error(
     assert main(["action"]) == 2
     out = capsys.readouterr().out
     assert "::error::" in out and "model-review render" in out
+
+
+def test_reconcile_needs_the_apps_settings_and_says_which(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_APP_ID", raising=False)
+    args = build_parser().parse_args(["reconcile", "--repo", "acme/models", "--dry-run"])
+    assert (args.repo, args.dry_run) == ("acme/models", True)
+    assert main(["reconcile"]) == 2
+    assert "GITHUB_APP_ID is not set" in capsys.readouterr().err
 
 
 def test_log_lines_of_the_command_stay_one_line_each() -> None:

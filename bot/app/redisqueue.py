@@ -167,6 +167,8 @@ class RedisQueue:
             return False
         self._redis.set(latest_key(job), job.delivery_id, ex=LATEST_TTL)
         delays = list(self._tuning.retry_delays)
+        # a retried job is older than the ones waiting: it goes first
+        retry = Retry(max=len(delays), interval=delays, enqueue_at_front=True) if delays else None
         self._queue.enqueue(
             JOB_FUNCTION,
             job.event_name,
@@ -176,7 +178,7 @@ class RedisQueue:
             job_timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
-            retry=Retry(max=len(delays), interval=delays) if delays else None,
+            retry=retry,
             description=f"{job.event_name} {job.key} (delivery {job.delivery_id})",
         )
         return True
