@@ -82,13 +82,6 @@ def webhook(quick: bool) -> dict[str, Any] | None:
     return {"source": "benchmarks/webhook_load.py", **asdict(result)}
 
 
-def queue(quick: bool) -> dict[str, Any]:
-    """The Redis queue: a burst with 1, 2 and 4 workers, and recovery from a killed one."""
-    from benchmarks import queue_burst
-
-    return queue_burst.measure(queue_burst.parse(["--workers", "1,2" if quick else "1,2,4"]))
-
-
 # --- the loopback connection --------------------------------------------------------------
 
 

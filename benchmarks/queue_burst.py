@@ -4,9 +4,9 @@ Starts a real redis-server, the real webhook app (`create_app()` from the enviro
 MODEL_REVIEW_QUEUE set, on Flask's threaded server) and N real RQ workers
 (`bot.app.redisworker.make_worker`, the same lease, sweep and retries as
 `model-review worker`). The review itself is stubbed: each job burns `--cpu-ms` of
-CPU and waits `--wait-ms` (a first review measured 1.9 s in-process, mostly drawing
-plots; see docs/benchmarks.md), so the numbers measure the queue: delivery, the PR
-lock, supersession, the workers.
+CPU time (process time, so CPU contention shows) and waits `--wait-ms` (a first
+review measured 1.9 s in-process, mostly drawing plots; see docs/benchmarks.md), so
+the numbers measure the queue: delivery, the PR lock, supersession, the workers.
 
 - burst: `--deliveries` signed deliveries (three events per PR) from 8 senders at
   once, with 1, 2 and 4 workers: seconds until every job finished, reviews run,
@@ -17,7 +17,8 @@ lock, supersession, the workers.
     .venv/bin/python benchmarks/queue_burst.py [--workers 1,2,4] [--cpu-ms 1200]
         [--wait-ms 600] [--lease 15] [--sweep 5]
 
-Prints tables and writes benchmarks/results/queue-<date>.json.
+Prints tables, writes benchmarks/results/queue-<date>.json and its section of
+docs/benchmarks.md (benchmarks/run.py keeps that section).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import QUEUE_END, QUEUE_START, queue_section, replace_section  # noqa: E402
 from bot.app.redisqueue import Tuning, connect, rq_queue  # noqa: E402
 from bot.app.webhook import signature_for  # noqa: E402
 from tests import github_payloads as gp  # noqa: E402
@@ -47,6 +49,7 @@ from tests.redis_server import free_port, running_redis  # noqa: E402
 SECRET = "benchmark-secret"
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"
 EVENTS = ("opened", "synchronize", "edited")  # three reviews per PR
+DOCS = ROOT / "docs" / "benchmarks.md"
 START_TIMEOUT = 60.0
 DONE_TIMEOUT = 600.0
 
@@ -62,8 +65,8 @@ redis = connect(url)
 
 def review(job):
     redis.hset("bench:running", os.getpid(), job.key)
-    start = time.monotonic()
-    while time.monotonic() - start < cpu:
+    start = time.process_time()  # CPU time: on a busy machine it takes longer
+    while time.process_time() - start < cpu:
         pass
     time.sleep(wait)
     redis.hincrby("bench:reviews", job.key, 1)
@@ -288,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     print_tables(results)
     out = ROOT / "benchmarks" / "results" / f"queue-{date.today().isoformat()}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    replace_section(DOCS, QUEUE_START, QUEUE_END, queue_section(results))
+    print(f"\nwritten to {out.relative_to(ROOT)} and {DOCS.relative_to(ROOT)}")
     return 0
 
 

@@ -183,8 +183,8 @@ def _webhook(results: dict[str, Any]) -> str:
     )
 
 
-def _queue(results: dict[str, Any]) -> str:
-    q = results["queue"]
+def queue_section(q: dict[str, Any]) -> str:
+    """The section benchmarks/queue_burst.py writes into docs/benchmarks.md."""
     r = q["recovery"]
     burst = table(
         ("workers", "deliveries", "PRs", "acked s", "all done s", "reviews run", "superseded"),
@@ -202,7 +202,7 @@ def _queue(results: dict[str, Any]) -> str:
         ],
     )  # fmt: skip
     return (
-        "## 7. The App's queue: a burst, and a killed worker\n\nFrom "
+        QUEUE_START + "\n## The App's queue: a burst, and a killed worker\n\nFrom "
         "`benchmarks/queue_burst.py`: a real redis-server, the webhook app and "
         "`model-review worker` processes (the same lease, sweep and retries); the review "
         f"is stubbed as {q['cpu_ms']:.0f} ms of CPU and {q['wait_ms']:.0f} ms of waiting "
@@ -282,15 +282,15 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         ("growth", _growth),
         ("startup", _startup),
         ("webhook", _webhook),
-        ("queue", _queue),
         ("connection", _connection),
     ):
         if key in results:
             parts.append(render(results))
     parts.append(NOTES)
-    kept = install_section(path)  # written by benchmarks/install.py, kept as it is
-    if kept:
-        parts.append(kept + "\n")
+    for start, end in KEPT:  # written by their own benchmarks, kept as they are
+        kept = section_of(path, start, end)
+        if kept:
+            parts.append(kept + "\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts))
 
@@ -299,16 +299,31 @@ INSTALL_START = "<!-- install: benchmarks/install.py writes this section -->"
 INSTALL_END = "<!-- /install -->"
 
 
+QUEUE_START = "<!-- queue: benchmarks/queue_burst.py writes this section -->"
+QUEUE_END = "<!-- /queue -->"
+KEPT = ((QUEUE_START, QUEUE_END), (INSTALL_START, INSTALL_END))
+
+
+def section_of(path: Path, start_marker: str, end_marker: str) -> str:
+    """The section of `path` between the markers (included), or "" when it has none."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(start_marker), text.find(end_marker)
+    return text[start : end + len(end_marker)] if 0 <= start < end else ""
+
+
+def replace_section(path: Path, start_marker: str, end_marker: str, section: str) -> None:
+    """Put `section` in place of the old one between the markers (or at the end)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = section_of(path, start_marker, end_marker)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
 def install_section(path: Path) -> str:
     """The install benchmark's section of `path`, or "" when it has none."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start, end = text.find(INSTALL_START), text.find(INSTALL_END)
-    return text[start : end + len(INSTALL_END)] if 0 <= start < end else ""
+    return section_of(path, INSTALL_START, INSTALL_END)
 
 
 def replace_install_section(path: Path, section: str) -> None:
     """Put `section` in place of the old install section (or at the end)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    old = install_section(path)
-    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(path, INSTALL_START, INSTALL_END, section)

@@ -37,7 +37,7 @@ from benchmarks.report import write_markdown  # noqa: E402
 from tests.github_sim import GitHubSim  # noqa: E402
 from tests.mlflow_server import running_server  # noqa: E402
 
-SECTIONS = ("standard", "growth", "startup", "webhook", "queue", "connection")
+SECTIONS = ("standard", "growth", "startup", "webhook", "connection")
 CLIENT_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
@@ -142,8 +142,6 @@ def run_sections(args: argparse.Namespace, runs: int, results: dict[str, Any]) -
                 results["startup"] = timed("startup", lambda: probes.startup(runs))
             if "webhook" in args.only:
                 results["webhook"] = timed("webhook", lambda: probes.webhook(args.quick))
-            if "queue" in args.only:
-                results["queue"] = timed("queue", lambda: probes.queue(args.quick))
     finally:
         stub.stop()
     results["section_seconds"] = timings

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.app.jobs import Installations, Job, JobQueue, QueueStatus
+from bot.app.jobs import Job, JobQueue, QueueStatus
 from bot.app.reconcile import Inventory
+from bot.app.runner import Installations
 from bot.domain import (
     ArtifactInfo,
     Comment,
@@ -426,7 +427,7 @@ class FakeQueue:
 
 @dataclass
 class FakeInstallations:
-    """GitHub App installations (bot.app.jobs.Installations): one FakeGitHub per repository."""
+    """GitHub App installations (bot.app.runner.Installations): one FakeGitHub per repository."""
 
     repos: dict[str, FakeGitHub] = field(default_factory=dict)
     installed: dict[str, int] = field(default_factory=dict)  # repo -> installation id
@@ -443,7 +444,7 @@ class FakeInstallations:
         return self.repos.setdefault(full_name, FakeGitHub(login="model-review[bot]"))
 
 
-def _typecheck_jobs() -> None:  # the job fakes match bot.app.jobs' Protocols too
+def _typecheck_jobs() -> None:  # the job fakes match the Protocols of bot.app.jobs and .runner
     queue: JobQueue = FakeQueue()
     installations: Installations = FakeInstallations()
     del queue, installations

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.app.jobs import InProcessQueue, Job, JobRunner, QueueStatus, run_guarded
+from bot.app.jobs import InProcessQueue, Job, QueueStatus, run_guarded
 from bot.app.logcontext import DeliveryFilter
+from bot.app.runner import JobRunner
 from bot.app.settings import Settings
 from bot.domain import GateState, PullRequest, RunSnapshot
 from bot.errors import GitHubError

@@ -14,6 +14,8 @@ Jobs that carry a `/model-review reassign` command (or an invalid command, whose
 answer the comment shows) are never superseded: a later review would not repeat
 them. Every other job is a full review of the PR, so only the latest one matters.
 
+The job itself (App auth, then the shared handler) is bot.app.runner.JobRunner.
+
 Every log line of a job carries its delivery id (bot.app.logcontext), and each job
 ends with one line: delivery id, PR, outcome and duration (`log_job`).
 """
@@ -26,19 +28,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.app.logcontext import delivery_context
 from bot.errors import ModelReviewError
 from bot.handlers.router import Action, Event, route
 from bot.review.reviewers import CommandKind
-
-if TYPE_CHECKING:
-    from bot.app.settings import Settings
-    from bot.app.wiring import ImagesFor
-    from bot.config.schema import Config
-    from bot.handlers.context import Deps, Outcome
-    from bot.ports import GitHubPort, RunsPort
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +105,6 @@ class JobQueue(Protocol):
 Handler = Callable[[Job], object]
 # called once per finished job: (job, True when it succeeded)
 Settle = Callable[[Job, bool], None]
-# GitHub -> where that review's plots go (bot.app.wiring.images_for by default)
-ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
 
 
 # --- the in-process queue -----------------------------------------------------------
@@ -266,86 +259,3 @@ def log_job(job: Job, outcome: str, seconds: float) -> None:
         outcome,
         seconds,
     )
-
-
-# --- the job itself -------------------------------------------------------------------
-
-
-class Installations(Protocol):
-    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests)."""
-
-    def installation_id(self, full_name: str) -> int: ...
-
-    def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
-
-
-class JobRunner:
-    """Runs a job: App auth for the delivery's installation, then the shared handler.
-    `installations`, `runs` and `images` default to the real adapters."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        installations: Installations | None = None,
-        runs: Callable[[Config], RunsPort] | None = None,
-        images: ImagesFactory | None = None,
-    ) -> None:
-        self._settings = settings
-        self._installations = installations
-        self._runs = runs
-        self._images = images
-        self._lock = threading.Lock()
-
-    def installations(self) -> Installations:
-        with self._lock:
-            if self._installations is None:
-                from bot.githost.client import AppInstallations
-
-                s = self._settings
-                self._installations = AppInstallations(
-                    s.app_id,
-                    s.private_key,
-                    base_url=s.api_url,
-                    server_url=s.server_url,
-                    throttle=s.github_throttle,
-                )
-            return self._installations
-
-    def __call__(self, job: Job) -> Outcome | None:
-        from bot.handlers.dispatch import handle
-
-        event = job.event()
-        decision = route(event)
-        if decision.action is Action.IGNORE:
-            log.info("nothing to do: %s", decision.reason)
-            return None
-        outcome = handle(event, decision, self.deps(event))
-        state = outcome.gate.state.value if outcome.gate else "no gate"
-        log.info("%s done (%s): %s", job.key, state, outcome.notice or "review published")
-        return outcome
-
-    def deps(self, event: Event) -> Deps:
-        """The handler's ports, as the Action builds them but acting as the App."""
-        from bot.app.fencing import current_fence, guard_github, guard_runs
-        from bot.app.wiring import images_for, utc_now
-        from bot.handlers.context import Deps
-
-        apps = self.installations()
-        installation = event.installation_id or apps.installation_id(event.repo)
-        fence = current_fence()  # the Redis queue's PR lock: checked before each write
-        github = guard_github(apps.repo(installation, event.repo), fence)
-        images = (self._images or images_for)(github)
-        runs = self._runs or self.tracking
-
-        def fenced_runs(config: Config) -> RunsPort:
-            return guard_runs(runs(config), fence)
-
-        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now)
-
-    def tracking(self, config: Config) -> RunsPort:
-        """MLflow for a repository's config (the real adapter unless one was given)."""
-        if self._runs is not None:
-            return self._runs(config)
-        from bot.app.wiring import make_runs
-
-        return make_runs(self._settings.tracking_uri, config)

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.app.jobs import Installations, Job, JobQueue
+from bot.app.jobs import Job, JobQueue
+from bot.app.runner import Installations
 from bot.app.settings import DEFAULT_RECONCILE_REQUESTS
 from bot.domain import PullRequest
 from bot.handlers.drift import review_due

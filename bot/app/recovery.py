@@ -17,8 +17,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.app.jobs import Job, JobQueue, JobRunner, QueueStatus, run_guarded
+from bot.app.jobs import Job, JobQueue, QueueStatus, run_guarded
 from bot.app.reconcile import Report, reconcile
+from bot.app.runner import JobRunner
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.app.fencing import fenced
-from bot.app.jobs import Handler, Job, JobRunner, log_job
+from bot.app.jobs import Handler, Job, log_job
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.prlock import Heartbeat, LockLost, PrLock
 from bot.app.redisqueue import (
@@ -38,6 +38,7 @@ from bot.app.redisqueue import (
     rq_queue,
     tuning_of,
 )
+from bot.app.runner import JobRunner
 from bot.app.settings import Settings
 from bot.errors import UsageError
 

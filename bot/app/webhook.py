@@ -36,8 +36,9 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
-from bot.app.jobs import InProcessQueue, Job, JobQueue, JobRunner
+from bot.app.jobs import InProcessQueue, Job, JobQueue
 from bot.app.logcontext import delivery_context, setup_logging
+from bot.app.runner import JobRunner
 from bot.app.settings import Settings
 from bot.constants import DEDUPE_SECONDS
 from bot.handlers.router import Action, Event, route

@@ -1,0 +1,109 @@
+"""The App's job runner: one job is one delivery, handled as the Action would handle
+it but acting as the App's installation on the repository.
+
+`JobRunner` builds the handler's ports for the delivery's installation (GitHub App
+auth, MLflow, the plots' host) and runs the shared handler. Inside a Redis job the
+ports are fenced (bot.app.fencing): every write first checks the PR's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from bot.app.jobs import Job
+from bot.handlers.router import Action, Event, route
+
+if TYPE_CHECKING:
+    from bot.app.settings import Settings
+    from bot.app.wiring import ImagesFor
+    from bot.config.schema import Config
+    from bot.handlers.context import Deps, Outcome
+    from bot.ports import GitHubPort, RunsPort
+
+log = logging.getLogger(__name__)
+
+# GitHub -> where that review's plots go (bot.app.wiring.images_for by default)
+ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
+
+
+class Installations(Protocol):
+    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests)."""
+
+    def installation_id(self, full_name: str) -> int: ...
+
+    def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
+
+
+class JobRunner:
+    """Runs a job: App auth for the delivery's installation, then the shared handler.
+    `installations`, `runs` and `images` default to the real adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        installations: Installations | None = None,
+        runs: Callable[[Config], RunsPort] | None = None,
+        images: ImagesFactory | None = None,
+    ) -> None:
+        self._settings = settings
+        self._installations = installations
+        self._runs = runs
+        self._images = images
+        self._lock = threading.Lock()
+
+    def installations(self) -> Installations:
+        with self._lock:
+            if self._installations is None:
+                from bot.githost.client import AppInstallations
+
+                s = self._settings
+                self._installations = AppInstallations(
+                    s.app_id,
+                    s.private_key,
+                    base_url=s.api_url,
+                    server_url=s.server_url,
+                    throttle=s.github_throttle,
+                )
+            return self._installations
+
+    def __call__(self, job: Job) -> Outcome | None:
+        from bot.handlers.dispatch import handle
+
+        event = job.event()
+        decision = route(event)
+        if decision.action is Action.IGNORE:
+            log.info("nothing to do: %s", decision.reason)
+            return None
+        outcome = handle(event, decision, self.deps(event))
+        state = outcome.gate.state.value if outcome.gate else "no gate"
+        log.info("%s done (%s): %s", job.key, state, outcome.notice or "review published")
+        return outcome
+
+    def deps(self, event: Event) -> Deps:
+        """The handler's ports, as the Action builds them but acting as the App."""
+        from bot.app.fencing import current_fence, guard_github, guard_runs
+        from bot.app.wiring import images_for, utc_now
+        from bot.handlers.context import Deps
+
+        apps = self.installations()
+        installation = event.installation_id or apps.installation_id(event.repo)
+        fence = current_fence()  # the Redis queue's PR lock: checked before each write
+        github = guard_github(apps.repo(installation, event.repo), fence)
+        images = (self._images or images_for)(github)
+        runs = self._runs or self.tracking
+
+        def fenced_runs(config: Config) -> RunsPort:
+            return guard_runs(runs(config), fence)
+
+        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now)
+
+    def tracking(self, config: Config) -> RunsPort:
+        """MLflow for a repository's config (the real adapter unless one was given)."""
+        if self._runs is not None:
+            return self._runs(config)
+        from bot.app.wiring import make_runs
+
+        return make_runs(self._settings.tracking_uri, config)
