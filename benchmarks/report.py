@@ -215,23 +215,29 @@ def queue_section(q: dict[str, Any]) -> str:
         + "\n\nRecovery: 2 workers, 6 PRs, reviews long enough to be killed in the "
         "middle; one worker is SIGKILLed while it runs a review; seconds from the kill "
         "until that PR's review completed on the other worker (which first finishes the "
-        "review it is running).\n\n" + recovery + "\n\n" + QUEUE_NOTES
+        "review it is running).\n\n" + recovery + "\n\n" + QUEUE_NOTES + QUEUE_END
     )
 
 
 QUEUE_NOTES = """- **More workers than cores.** On 2 CPUs, up to 2 workers add CPU; beyond 2 they
   only overlap one review's waiting (GitHub and MLflow answering) with another's
-  drawing, and compete for the same 2 cores. The 4-worker row shows that overlap
-  (and the CPU-bound floor: reviews x CPU per review / 2 cores); it cannot show how 4
-  workers scale on 4 cores or 4 machines, nor what 4 reviews at once cost GitHub's and
-  MLflow's rate limits. The machine was shared while this ran, so the absolute seconds
-  carry its load; the ratios between rows are what to read.
+  CPU work, and compete for the same 2 cores. What the 4-worker row can show is that
+  overlap and that nothing in the queue (the PR lock, supersession, the sweep) gets in
+  the way of more workers. What it cannot show: how 4 workers scale on 4 cores or 4
+  machines, or what 4 reviews at once cost GitHub's and MLflow's rate limits. And on a
+  shared machine (see the load average) more worker processes also take a larger
+  share of the CPU from other tenants, so part of the gain beyond 2 workers here is
+  that share, not the queue; the absolute seconds carry that load too.
+- **Supersession.** Of three deliveries per PR, a job that starts after a newer one
+  for its PR arrived is skipped: more workers start more jobs before the burst is in,
+  so they run a few more reviews.
 - **Recovery.** A dead worker's job is seen when its registry entry expires (one lease
   after its last heartbeat), requeued by the next sweep through `rq.Retry` after the
   first retry delay, and run first by the next free worker: about lease + sweep + first
-  retry delay + the survivor's current review + the review itself, well under the 90 s
-  target with the defaults. Shorter `MODEL_REVIEW_LEASE_SECONDS` and
-  `MODEL_REVIEW_SWEEP_SECONDS` recover faster at the cost of more Redis traffic.
+  retry delay + the rest of the survivor's current review + the review itself, under
+  the 90 s target with the defaults even on this loaded machine. Shorter
+  `MODEL_REVIEW_LEASE_SECONDS` and `MODEL_REVIEW_SWEEP_SECONDS` recover faster at the
+  cost of more Redis traffic.
 """
 
 

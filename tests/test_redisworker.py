@@ -120,6 +120,26 @@ def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) 
     assert RedisDeliveries(redis).claim("d-killed", "d-killed") is False  # completed
 
 
+@pytest.mark.usefixtures("restore_signals")
+def test_a_review_longer_than_its_lease_keeps_its_lock_and_runs_once(redis: Redis) -> None:
+    runner, apps, _ = runner_with_fakes()
+    calls: list[str] = []
+
+    def slow(job: Job) -> object:
+        calls.append(job.delivery_id)
+        time.sleep(3.5)  # over three leases: only the heartbeats keep the lock and the job
+        return runner(job)
+
+    tuning = Tuning(lease=1.0, sweep=0.2, retry_delays=(0,))
+    configure(slow, tuning)
+    RedisQueue(redis, tuning=tuning).submit(review_job("d-slow"))
+    make_worker(redis, tuning=tuning).work(burst=True)
+
+    assert calls == ["d-slow"]  # never taken for abandoned while it ran
+    assert apps.repos[REPO].status_of("e" * 40) is GateState.PENDING  # the fence held
+    assert job_state(redis, "d-slow") == "finished"
+
+
 @row(
     "queue",
     "A job raises a transient error (GitHub hung up)",

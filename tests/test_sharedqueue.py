@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import shutil
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ from bot.app.settings import Settings
 from bot.app.webhook import create_app, signature_for
 from bot.errors import UsageError
 from tests import github_payloads as gp
+from tests.redis_server import redis_binary
 
 REPO = "Codertocat/Hello-World"
 WAIT = 30.0
@@ -86,6 +88,21 @@ def results(redis: Redis) -> dict[str, Any]:
         assert job is not None
         out[job.args[2]] = job.return_value()
     return out
+
+
+# --- the redis-server of the tests ----------------------------------------------------------
+
+
+def test_in_ci_a_missing_redis_server_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run, not skip"):
+        redis_binary()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        redis_binary()
 
 
 # --- de-duplication -----------------------------------------------------------------------

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -168,7 +169,8 @@ def make_worker(
         death_penalty_class = TimerDeathPenalty
 
         def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
-            return max(1, round(timing.lease))
+            # RQ keeps whole seconds: under 2 s an entry renewed in time could expire
+            return max(2, math.ceil(timing.lease))
 
         def execute_job(self, job: Any, queue: Any) -> None:
             execution = self.prepare_execution(job)
