@@ -38,6 +38,17 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("MODEL_REVIEW_WORKERS", f"else review threads in this process (default {DEFAULT_WORKERS})"),
     ("MODEL_REVIEW_QUEUE_SIZE", f"deliveries that may wait (default {DEFAULT_QUEUE_SIZE})"),
     ("MODEL_REVIEW_MAX_BODY", f"largest delivery in bytes (default {DEFAULT_MAX_BODY})"),
+    ("MODEL_REVIEW_LEASE_SECONDS", f"Redis: a PR lock's lease (default {DEFAULT_LEASE_SECONDS})"),
+    (
+        "MODEL_REVIEW_SWEEP_SECONDS",
+        f"Redis: sweep for dead workers (default {DEFAULT_SWEEP_SECONDS})",
+    ),
+    ("MODEL_REVIEW_RETRY_DELAYS", "Redis: seconds before each retry (default 5,30,120)"),
+    ("MODEL_REVIEW_RECONCILE_SECONDS", "run reconcile every N seconds (default: off)"),
+    (
+        "MODEL_REVIEW_RECONCILE_REQUESTS",
+        f"GitHub requests a reconcile run may spend (default {DEFAULT_RECONCILE_REQUESTS})",
+    ),
 )
 
 
