@@ -47,6 +47,7 @@ RUNS_WRITES = frozenset(
         "set_model_version_tag",
         "set_alias",
         "set_model_version_description",
+        "set_model_tag",
     }
 )
 RUNS_READS = frozenset(
@@ -62,6 +63,9 @@ RUNS_READS = frozenset(
         "download_artifact",
         "model_version_description",
         "ui_base",
+        "related_runs",
+        "model_record",
+        "count_runs",
     }
 )
 
