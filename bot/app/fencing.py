@@ -38,6 +38,8 @@ GITHUB_READS = frozenset(
         "file_at",
         "current_status",
         "blob_url",
+        "permission",
+        "team_membership",
     }
 )
 RUNS_WRITES = frozenset(
@@ -64,6 +66,7 @@ RUNS_READS = frozenset(
         "model_version_description",
         "ui_base",
         "related_runs",
+        "model_files",
         "model_record",
         "count_runs",
     }
