@@ -185,6 +185,8 @@ class RunSnapshot:
     model_versions: tuple[ModelVersionInfo, ...] = ()
     # repeated measures per metric (child runs, repeats, folds); filled by bot.review.repeats
     samples: Mapping[str, Samples] = field(default_factory=dict)
+    # its artifacts live outside the tracking server, so they were not read
+    artifacts_elsewhere: bool = False
 
     @property
     def notes(self) -> str | None:

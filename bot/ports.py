@@ -6,7 +6,7 @@ hosting) implement them; tests pass the typed fakes in tests/fakes.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from bot.domain import (
@@ -26,20 +26,28 @@ from bot.domain import (
 
 # One point of a metric history: (step, value).
 Point = tuple[int, float]
+# Whether the allow-lists admit a run (looked up, not yet read further).
+Admit = Callable[[RunSnapshot], bool]
 
 
 class RunsPort(Protocol):
     """Read access to an MLflow tracking server (and the few writes issue #6 needs)."""
 
-    def fetch_runs(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
+    def fetch_runs(
+        self, run_ids: Sequence[str], admit: Admit | None = None
+    ) -> dict[str, RunSnapshot]:
         """Fetch many runs in as few calls as possible. Unknown or deleted ids are
         simply absent from the result. Raises TrackingError when MLflow cannot be
-        reached."""
+        reached. A run `admit` refuses (the allow-lists) comes back as looked up, with
+        its registered versions: nothing more is read about it (no artifacts, no
+        logged models)."""
         ...
 
-    def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
+    def runs_for_commits(
+        self, shas: Sequence[str], admit: Admit | None = None
+    ) -> list[RunSnapshot]:
         """Runs whose `mlflow.source.git.commit` tag is one of `shas` (full SHAs, or
-        prefixes of at least 7 hex digits), newest first."""
+        prefixes of at least 7 hex digits), newest first; `admit` as for `fetch_runs`."""
         ...
 
     def related_runs(

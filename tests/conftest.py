@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
     from redis import Redis
 
+    from tests.mlflow_server import MlflowServer
+
 START_TIMEOUT = 60.0  # seconds; /health usually answers after 4-5 s, more on a busy box
 # Bounded client behaviour for the whole session: a dead server fails in seconds.
 CLIENT_ENV = {
@@ -33,8 +35,9 @@ CLIENT_ENV = {
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The tracking URI (`http://127.0.0.1:<port>`) of a real MLflow server."""
+def mlflow_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A real MLflow server: its URI and its folder (the sqlite store, for the few tests
+    that must write what MLflow's API refuses)."""
     from tests.mlflow_server import running_server
 
     session_env = pytest.MonkeyPatch()
@@ -42,9 +45,15 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             for key, value in CLIENT_ENV.items():
                 session_env.setenv(key, value)
-            yield server.uri
+            yield server
         finally:
             session_env.undo()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_instance: MlflowServer) -> str:
+    """The tracking URI (`http://127.0.0.1:<port>`) of a real MLflow server."""
+    return mlflow_instance.uri
 
 
 @pytest.fixture

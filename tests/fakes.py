@@ -27,7 +27,7 @@ from bot.domain import (
 )
 from bot.errors import GitHubError, TrackingError
 from bot.githost.inventory import Installation
-from bot.ports import GitHubPort, ImagePort, Point, RunsPort
+from bot.ports import Admit, GitHubPort, ImagePort, Point, RunsPort
 
 
 @dataclass
@@ -47,6 +47,7 @@ class FakeRuns:
     failing_writes: int = 0  # the next N writes fail (reads still work)
     model_files_by_id: dict[str, ModelFiles] = field(default_factory=dict)
     model_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # run ids `admit` refused
 
     # --- building the fake ---
     def add_run(self, run: RunSnapshot) -> RunSnapshot:
@@ -79,18 +80,31 @@ class FakeRuns:
             )
 
     # --- RunsPort ---
-    def fetch_runs(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
+    def fetch_runs(
+        self, run_ids: Sequence[str], admit: Admit | None = None
+    ) -> dict[str, RunSnapshot]:
         self._check("fetch_runs")
-        return {rid: self.runs[rid] for rid in run_ids if rid in self.runs}
+        found = {rid: self.runs[rid] for rid in run_ids if rid in self.runs}
+        return {rid: self._admitted(run, admit) for rid, run in found.items()}
 
-    def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
+    def runs_for_commits(
+        self, shas: Sequence[str], admit: Admit | None = None
+    ) -> list[RunSnapshot]:
         self._check("runs_for_commits")
         found = [
             r
             for r in self.runs.values()
             if any((r.git_commit or "").startswith(sha) for sha in shas if sha)
         ]
-        return sorted(found, key=lambda r: r.start_time or 0, reverse=True)
+        newest = sorted(found, key=lambda r: r.start_time or 0, reverse=True)
+        return [self._admitted(run, admit) for run in newest]
+
+    def _admitted(self, run: RunSnapshot, admit: Admit | None) -> RunSnapshot:
+        """As the adapter does: a refused run comes back without what is read later."""
+        if admit is None or admit(run):
+            return run
+        self.refused.append(run.run_id)
+        return replace(run, artifacts=(), logged_models=())
 
     def related_runs(
         self, experiment_id: str, tag: str, value: str, limit: int

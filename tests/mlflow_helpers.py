@@ -2,12 +2,17 @@
 (tests/conftest.py: `mlflow_server`, `mlflow_client`).
 
 Everything goes through MLflow's own client, so what the bot reads back is exactly
-what MLflow stores. Test modules import these (`from mlflow_helpers import ...`).
+what MLflow stores (except `move_artifacts`, which writes what the API refuses).
+Test modules import these (`from mlflow_helpers import ...`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socketserver
+import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -222,3 +227,50 @@ class RequestLog:
             for method, path in self.sent
             if method != "GET" and not path.endswith("/search")
         ]
+
+
+def move_artifacts(store: Path, experiment: str, location: str) -> None:
+    """Point experiment `experiment`'s artifact location at `location` in the server's
+    sqlite store: MLflow 3.17 refuses to create a location naming another host over
+    its API, older servers did not. Runs created afterwards store their artifacts there."""
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (location, int(experiment)),
+        )
+
+
+def bare_logged_model(client: MlflowClient, experiment: str, run_id: str) -> str:
+    """A logged model of the run with no files (no upload anywhere): its id."""
+    model = client.create_logged_model(experiment, name="model", source_run_id=run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+    return str(model.model_id)
+
+
+class Listener:
+    """A TCP listener on a free loopback port that records every request reaching it
+    (and answers 404): proof that nothing was sent to that host."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        received = self.received
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(2)
+                with contextlib.suppress(OSError):
+                    received.append(self.request.recv(65536))
+                    self.request.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +23,16 @@ import pytest
 import responses
 from matrix import row
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import make_run, register, unique_name
+from mlflow_helpers import (
+    Listener,
+    RequestLog,
+    bare_logged_model,
+    experiment_id,
+    make_run,
+    move_artifacts,
+    register,
+    unique_name,
+)
 
 from bot.app.action import run_action
 from bot.config.schema import Config, MlflowConfig
@@ -35,12 +46,15 @@ from bot.render.markdown import WORD_JOINER
 from bot.review.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
 from bot.review.refs import find_refs
 from bot.review.resolve import resolve_candidates
+from bot.tracking.locations import ARTIFACTS_ELSEWHERE
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.github_sim import GitHubSim
-from tests.mlflow_server import free_port
+from tests.mlflow_server import MlflowServer, free_port
 
 PROD, CAND, SECRET, MISSING = "a" * 32, "c" * 32, "5" * 32, "9" * 32
+# what differs between any two runs: times in the state block, durations in the log
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d+\.\d\d s\b")
 HEAD, BASE = "1" * 40, "2" * 40
 # everything about the secret run; none of it may be published
 SECRET_BITS = (
@@ -452,6 +466,112 @@ def run_the_action(sim: GitHubSim, tmp_path: Path, tracking_uri: str) -> list[st
         (tmp_path / "summary.md").read_text(),
         (tmp_path / "outputs").read_text(),
     ]
+
+
+@dataclass(frozen=True)
+class OtherHost:
+    listener: Listener  # the other host
+    experiment: str
+    run_id: str
+    uri: str  # the tracking server's
+
+
+@pytest.fixture
+def other_host(
+    mlflow_instance: MlflowServer, mlflow_client: MlflowClient, tracking_env: str
+) -> Iterator[OtherHost]:
+    """A run with a logged model in an experiment whose artifacts live on another host
+    (a listener on a second loopback port); MLFLOW_TRACKING_TOKEN set."""
+    name = unique_name("fraud-elsewhere")
+    with Listener() as listener, pytest.MonkeyPatch.context() as env:
+        env.setenv("MLFLOW_TRACKING_TOKEN", "SECRET-MLFLOW-TOKEN")
+        exp = experiment_id(mlflow_client, name)
+        location = f"mlflow-artifacts://{listener.address}/artifacts/{exp}"
+        move_artifacts(mlflow_instance.db_path, exp, location)
+        run_id = make_run(mlflow_client, name, {"depth": 6}, {"val_auc": 0.93}, run_name="far")
+        bare_logged_model(mlflow_client, exp, run_id)
+        assert mlflow_client.get_run(run_id).info.artifact_uri.startswith(location)
+        yield OtherHost(listener, name, run_id, tracking_env)
+
+
+def _config(experiments: str) -> str:
+    return ALLOW_FRAUD.replace('"fraud*"', experiments) + "plots:\n  host: mlflow\n"
+
+
+@row(
+    "privacy",
+    "A run whose experiment stores artifacts at `mlflow-artifacts://<second loopback "
+    "port>/...` (written into the server's sqlite store: MLflow refuses it over REST), with "
+    "a logged model, `MLFLOW_TRACKING_TOKEN` set, `plots.host: mlflow`; allowed, then "
+    "outside the allow-list",
+    "Nothing reaches the second port: no MLmodel read, listing, image download or plot "
+    "upload; the comment says `artifacts stored outside the tracking server are not "
+    "read`. Refused: only its lookup (runs and versions search), no logged-model search, "
+    "no artifact request",
+)
+@pytest.mark.parametrize("allowed", [True, False], ids=["allowed", "refused"])
+def test_credentials_never_go_to_an_artifact_host_other_than_the_tracking_server(
+    other_host: OtherHost,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    allowed: bool,
+) -> None:
+    requests_sent = RequestLog.install(monkeypatch)
+    config = _config(f'"{other_host.experiment}"' if allowed else '"fraud-nothing-*"')
+    sim = GitHubSim(body=f"runs:/{other_host.run_id}/model", config=config)
+    written = run_the_action(sim, tmp_path, other_host.uri)
+    assert other_host.listener.received == []
+    comment = written[0].replace(WORD_JOINER, "").replace("\\", "")
+    assert (ARTIFACTS_ELSEWHERE in comment) is allowed
+    assert ("mlflow server --serve-artifacts" in comment) is allowed
+    paths = [path for _, path in requests_sent.sent]
+    assert not any("artifacts" in path for path in paths), paths
+    if not allowed:
+        assert NOT_ALLOWED in written[0]
+        assert not any("logged-models" in path for path in paths), paths
+
+
+@row(
+    "privacy",
+    "With an allow-list, the Action against a real MLflow server: a PR links a refused "
+    "run whose logged model has no MLmodel file (reading it would fail, and say so); "
+    "another PR links an id that exists nowhere",
+    "stdout, stderr, every log record of the bot (all levels) and of anything else "
+    "(warnings and up), and everything written are the same for both, the id aside: a "
+    "refused run is not read beyond its lookup, so no line names its experiment or model",
+)
+def test_logs_tell_a_refused_run_from_an_unknown_id_no_better_than_the_comment(
+    mlflow_client: MlflowClient,
+    tracking_env: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    secret = unique_name("SECRET-EXPERIMENT")
+    run_id = make_run(mlflow_client, secret, {"secret_param": 1}, run_name="SECRET-RUN-NAME")
+    exp = experiment_id(mlflow_client, secret)
+    model_id = bare_logged_model(mlflow_client, exp, run_id)
+    capsys.readouterr()  # MLflow's client prints a link to the run it created
+    seen: list[str] = []
+    for target in (run_id, uuid.uuid4().hex):
+        caplog.clear()
+        folder = tmp_path / target
+        folder.mkdir()
+        sim = GitHubSim(body=f"runs:/{target}/model", config=_config('"fraud*"'))
+        written = run_the_action(sim, folder, tracking_env)
+        printed = capsys.readouterr()
+        records = [
+            f"{r.name} {r.levelname} {r.getMessage()}"
+            for r in caplog.records
+            if r.name.startswith("bot") or r.levelno >= logging.WARNING
+        ]
+        everything = "\n".join([*records, printed.out, printed.err, *written])
+        seen.append(TIMESTAMP.sub("<time>", everything.replace(target, "<id>")))
+    assert seen[0] == seen[1]
+    assert NOT_ALLOWED in seen[0]
+    for bit in (model_id, f"/{exp}/", "SECRET"):
+        assert bit not in seen[0]
 
 
 @row(

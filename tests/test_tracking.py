@@ -19,12 +19,23 @@ import pytest
 import requests
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import DatasetSpec, log_model, make_run, register, unique_name
+from mlflow_helpers import (
+    DatasetSpec,
+    Listener,
+    bare_logged_model,
+    experiment_id,
+    log_model,
+    make_run,
+    move_artifacts,
+    register,
+    unique_name,
+)
 
 from bot.domain import ArtifactInfo, DatasetInfo, LoggedModelInfo
 from bot.errors import TrackingError, UsageError
 from bot.tracking.client import MlflowRuns
-from tests.mlflow_server import free_port
+from bot.tracking.locations import ARTIFACTS_ELSEWHERE
+from tests.mlflow_server import MlflowServer, free_port
 
 
 @dataclass
@@ -470,3 +481,43 @@ def test_credentials_in_the_tracking_uri_stay_out_of_links_and_errors() -> None:
     with pytest.raises(TrackingError) as caught:
         runs.fetch_runs(["a" * 32])
     assert "s3cret" not in str(caught.value)
+
+
+def test_artifacts_on_another_host_are_never_requested(
+    mlflow_instance: MlflowServer, mlflow_client: MlflowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "SECRET-MLFLOW-TOKEN")
+    name = unique_name("elsewhere")
+    with Listener() as other:
+        exp = experiment_id(mlflow_client, name)
+        move_artifacts(mlflow_instance.db_path, exp, f"mlflow-artifacts://{other.address}/a/{exp}")
+        run_id = make_run(mlflow_client, name, {"depth": 3}, {"auc": 0.9})
+        bare_logged_model(mlflow_client, exp, run_id)
+        runs = MlflowRuns(mlflow_instance.uri)
+        snapshot = runs.fetch_runs([run_id])[run_id]
+        fresh = MlflowRuns(mlflow_instance.uri)  # has not fetched the run: looks it up
+        for reader in (runs, fresh):
+            assert reader.list_artifacts(run_id) == []
+            with pytest.raises(TrackingError, match=ARTIFACTS_ELSEWHERE):
+                reader.download_artifact(run_id, "plots/roc.png")
+            with pytest.raises(TrackingError, match=ARTIFACTS_ELSEWHERE):
+                reader.log_artifact_bytes(run_id, "model-review/metrics.png", b"png")
+    assert other.received == []
+    assert snapshot.artifacts_elsewhere and snapshot.artifacts == ()
+    assert [m.has_signature for m in snapshot.logged_models] == [None]  # MLmodel not read
+    assert snapshot.metrics == {"auc": 0.9}  # the run itself is read as usual
+
+
+def test_a_refused_run_is_not_read_beyond_its_lookup(
+    mlflow_client: MlflowClient, runs: MlflowRuns, http_log: HttpLog
+) -> None:
+    name = unique_name("refused")
+    run_id = make_run(mlflow_client, name, artifacts={"plots/roc.png": b"png"})
+    log_model(mlflow_client, run_id)
+    asked: list[str] = []
+    before = len(http_log)
+    found = runs.fetch_runs([run_id], admit=lambda run: bool(asked.append(run.run_id)))
+    assert asked == [run_id]
+    assert found[run_id].artifacts == () and found[run_id].logged_models == ()
+    sent = [u.split("/api/2.0/mlflow/")[-1].split("?")[0] for _, u, _ in http_log.sent[before:]]
+    assert sent == ["experiments/search", "runs/search", "model-versions/search"]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
-from bot.domain import Baseline, Candidate, ReviewReport, RunRef
+from bot.domain import Baseline, Candidate, ReviewReport, RunRef, RunSnapshot
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
 from bot.review.changes import ModelFacts, change_report, read_models, with_changes
@@ -28,6 +28,11 @@ from bot.review.resolve import find_baseline, resolve_candidates
 log = logging.getLogger(__name__)
 
 TOO_MANY_REFS = "this PR names more than {n} MLflow references: only the first {n} are reviewed"
+ARTIFACTS_NOT_READ = (
+    "artifacts stored outside the tracking server are not read: no artifact images or "
+    "model files of {runs}. Serve them through the tracking server "
+    "(`mlflow server --serve-artifacts`) to include them"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ def build_review(
         history, trouble = model_history(candidates, report.baseline, runs, config, request.pr_url)
     if trouble:
         problems.append(trouble)
+    problems += artifacts_not_read(
+        [*(c.run for c in candidates), baseline.run if baseline else None]
+    )
     report = replace(
         report,
         history=history,
@@ -117,6 +125,12 @@ def timed(step: str) -> Iterator[None]:
     log.info("%s…", step)
     yield
     log.info("%s: %.2f s", step, time.perf_counter() - started)
+
+
+def artifacts_not_read(runs: Sequence[RunSnapshot | None]) -> list[str]:
+    """The notice for runs whose artifacts were skipped (they live on another host)."""
+    names = [f"`{r.display_name}`" for r in runs if r is not None and r.artifacts_elsewhere]
+    return [ARTIFACTS_NOT_READ.format(runs=", ".join(names))] if names else []
 
 
 def compare(

@@ -5,7 +5,8 @@ resolved first, then every run is fetched in one `fetch_runs` call.
 
 Privacy: every run passes the config's allow-lists (bot.review.privacy's Guard); a registry
 reference to a model outside `mlflow.models` is refused before any lookup, and the
-production baseline passes the same check. See docs/security.md.
+production baseline passes the same check. The check is handed to `fetch_runs` (`admit`),
+so nothing beyond its lookup is read about a refused run. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.domain import (
     ModelVersionInfo,
     RefKind,
     RunRef,
+    RunSnapshot,
     Unresolved,
 )
 from bot.ports import RunsPort
@@ -70,7 +72,12 @@ def resolve_candidates(
     """Turn references into candidate runs; with no reference, look up the commits."""
     guard = Guard(config.mlflow)
     pending, unresolved = _registry_pass(refs, runs, guard)
-    fetched = runs.fetch_runs([p.run_id for p in pending]) if pending else {}
+    versions = {p.run_id: p.version for p in pending}
+
+    def admit(run: RunSnapshot) -> bool:
+        return not guard.refusal(run, versions.get(run.run_id))
+
+    fetched = runs.fetch_runs(list(versions), admit) if pending else {}
     candidates: list[Candidate] = []
     for item in pending:
         run = fetched.get(item.run_id)
@@ -87,7 +94,7 @@ def resolve_candidates(
     if not refs and commits:
         candidates = [
             Candidate(run=guard.redact(run), from_commit=True)
-            for run in runs.runs_for_commits(list(commits)[-MAX_COMMITS:])[:MAX_COMMIT_RUNS]
+            for run in runs.runs_for_commits(list(commits)[-MAX_COMMITS:], admit)[:MAX_COMMIT_RUNS]
             if not guard.refusal(run, None)
         ]
     return Resolution(tuple(candidates), tuple(unresolved))
@@ -182,7 +189,7 @@ def find_baseline(
     guard = Guard(allow or MlflowConfig())
     if config.run:
         pinned = "pinned in config (`baseline.run`)"
-        return _admitted(_fetch_baseline(runs, config.run, pinned, None, None), guard)
+        return _admitted(_fetch_baseline(runs, config.run, pinned, None, None, guard=guard), guard)
     name = registered_model_for(candidates, config)
     if name is None:
         return Baseline(
@@ -209,7 +216,7 @@ def find_baseline(
             model_version=version,
             reason=NO_RUN_BEHIND.format(name=name, version=version.version),
         )
-    return _admitted(_fetch_baseline(runs, version.run_id, how, version, name), guard)
+    return _admitted(_fetch_baseline(runs, version.run_id, how, version, name, guard=guard), guard)
 
 
 def _admitted(baseline: Baseline, guard: Guard) -> Baseline:
@@ -235,9 +242,15 @@ def _production_version(
 
 
 def _fetch_baseline(
-    runs: RunsPort, run_id: str, how: str, version: ModelVersionInfo | None, name: str | None
+    runs: RunsPort,
+    run_id: str,
+    how: str,
+    version: ModelVersionInfo | None,
+    name: str | None,
+    *,
+    guard: Guard,
 ) -> Baseline:
-    run = runs.fetch_runs([run_id]).get(run_id)
+    run = runs.fetch_runs([run_id], lambda r: not guard.refusal(r, version)).get(run_id)
     if run is None:
         return Baseline(
             None,

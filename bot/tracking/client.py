@@ -5,6 +5,9 @@
 MLflow objects are translated into `bot.domain` dataclasses (bot.tracking.data)
 before they leave; MLflow failures leave as `TrackingError`s written for the user
 (bot.tracking.errors).
+Every request goes to the tracking server: artifacts are read through it, never from
+another host their location names (bot.tracking.locations). `fetch_runs` reads
+artifacts and logged models only of runs the allow-lists admit.
 mlflow is imported lazily, so importing this module stays cheap.
 """
 
@@ -13,8 +16,10 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -27,10 +32,10 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.errors import TrackingError, UsageError
-from bot.ports import Point
+from bot.ports import Admit, Point
 from bot.tracking import data as td
 from bot.tracking import errors as te
-from bot.tracking import modelfiles
+from bot.tracking import locations, modelfiles
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -166,7 +171,9 @@ class MlflowRuns:
             runs.extend(r for r in page if r.info.lifecycle_stage == "active")
         return runs
 
-    def fetch_runs(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
+    def fetch_runs(
+        self, run_ids: Sequence[str], admit: Admit | None = None
+    ) -> dict[str, RunSnapshot]:
         ids = td.valid_ids(run_ids)
         if not ids:
             return {}
@@ -176,7 +183,7 @@ class MlflowRuns:
         missing = [i for i in ids if i not in {r.info.run_id for r in runs}]
         if missing and cached:  # a run may sit in an experiment created since we listed
             runs += self._runs_by_id(set(self._experiment_names(True)) - experiments, missing)
-        found = {s.run_id: s for s in self._snapshots(runs)}
+        found = {s.run_id: s for s in self._snapshots(runs, admit)}
         return {i: found[i] for i in ids if i in found}
 
     def _runs_by_id(self, experiment_ids: set[str], ids: list[str]) -> list[Run]:
@@ -186,7 +193,9 @@ class MlflowRuns:
             runs += self._search(list(experiment_ids), where, len(chunk))
         return runs
 
-    def runs_for_commits(self, shas: Sequence[str]) -> list[RunSnapshot]:
+    def runs_for_commits(
+        self, shas: Sequence[str], admit: Admit | None = None
+    ) -> list[RunSnapshot]:
         """Newest first, at most COMMIT_RUNS_LIMIT; costs one search per SHA. A SHA
         shorter than 40 hex digits (at least 7) matches the commits it starts."""
         wanted = [s.lower() for s in td.valid_ids(shas, td.SHA)]
@@ -195,7 +204,7 @@ class MlflowRuns:
         for sha in wanted:  # tag filters have no IN: one search per commit
             runs += self._search(experiments, td.commit_filter(sha), COMMIT_RUNS_LIMIT)
         runs.sort(key=lambda r: r.info.start_time or 0, reverse=True)
-        return self._snapshots(runs[:COMMIT_RUNS_LIMIT])
+        return self._snapshots(runs[:COMMIT_RUNS_LIMIT], admit)
 
     def related_runs(
         self, experiment_id: str, tag: str, value: str, limit: int
@@ -211,19 +220,46 @@ class MlflowRuns:
         found = self._search([experiment_id], where, max(1, min(limit, 1000)))
         return [td.snapshot(r, names.get(experiment_id), (), (), ()) for r in found]
 
-    def _snapshots(self, runs: list[Run]) -> list[RunSnapshot]:
-        models = self._logged_models(runs) if runs else {}
+    def _snapshots(self, runs: list[Run], admit: Admit | None) -> list[RunSnapshot]:
+        """Runs as looked up, with their registered versions (the allow-lists need
+        them); then, for the runs `admit` lets through, logged models and artifacts."""
         versions = self._versions_of([r.info.run_id for r in runs]) if runs else []
         names = self._experiments or {}
-        out = []
-        for run in runs:
-            rid = run.info.run_id
-            self._artifact_uris[rid] = run.info.artifact_uri
-            mine = tuple(v for v in versions if v.run_id == rid)
-            artifacts = tuple(self.artifact_tree(rid, td.skipped_folders(run.data.tags)))
-            exp_name = names.get(run.info.experiment_id)
-            out.append(td.snapshot(run, exp_name, artifacts, tuple(models.get(rid, ())), mine))
-        return out
+        looked_up = [
+            td.snapshot(
+                run,
+                names.get(run.info.experiment_id),
+                (),
+                (),
+                tuple(v for v in versions if v.run_id == run.info.run_id),
+            )
+            for run in runs
+        ]
+        admitted = [r for r, s in zip(runs, looked_up, strict=True) if not admit or admit(s)]
+        models = self._logged_models(admitted) if admitted else {}
+        details = {r.info.run_id: self._artifacts_of(r) for r in admitted}
+        return [
+            replace(
+                snap,
+                artifacts=details[snap.run_id][0],
+                artifacts_elsewhere=details[snap.run_id][1],
+                logged_models=tuple(models.get(snap.run_id, ())),
+            )
+            if snap.run_id in details
+            else snap
+            for snap in looked_up
+        ]
+
+    def _artifacts_of(self, run: Run) -> tuple[tuple[ArtifactInfo, ...], bool]:
+        """A run's artifact tree, and whether its artifacts live elsewhere (not read)."""
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        if not self._served(run.info.artifact_uri):
+            return (), True
+        skip = td.skipped_folders(run.data.tags)
+        return tuple(self.artifact_tree(run.info.run_id, skip)), False
+
+    def _served(self, location: str) -> bool:
+        return locations.served(location, self._uri, rest=self._host_creds() is not None)
 
     # --- logged models and registered versions -------------------------------------
     def _logged_models(self, runs: list[Run]) -> dict[str, list[LoggedModelInfo]]:
@@ -242,18 +278,19 @@ class MlflowRuns:
         )
         out: dict[str, list[LoggedModelInfo]] = {}
         for n, model in enumerate(sorted(found, key=lambda m: m.creation_timestamp or 0)):
-            meta = self._model_meta(model.artifact_location) if n < MODEL_META_LIMIT else None
+            readable = n < MODEL_META_LIMIT and self._served(model.artifact_location)
+            meta = self._model_meta(model.model_id, model.artifact_location) if readable else None
             info = td.logged_model(model, meta)
             self._logged[model.model_id] = (model.artifact_location, info)
             out.setdefault(model.source_run_id, []).append(info)
         return out
 
-    def _model_meta(self, location: str) -> object:
+    def _model_meta(self, model_id: str, location: str) -> object:
         """The parsed MLmodel file below a logged model's location, or None."""
         try:
             return yaml.safe_load(self._read_file(location, "MLmodel", "reading an MLmodel file"))
         except (TrackingError, te.Missing, yaml.YAMLError) as exc:
-            log.warning("could not read the MLmodel file at %s: %s", location, exc)
+            log.warning("could not read the MLmodel file of logged model %s: %s", model_id, exc)
             return None
 
     def _versions_of(self, run_ids: list[str]) -> list[ModelVersionInfo]:
@@ -365,9 +402,14 @@ class MlflowRuns:
         return out
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
+        """[] for a run whose artifacts live elsewhere: even the server would have to
+        ask that host for the listing."""
         if not td.RUN_ID.fullmatch(run_id):
             return []
         doing = f"listing the artifacts of run {run_id}"
+        location = self._location(run_id, doing)
+        if location is None or not self._served(location):
+            return []
         if self._host_creds() is None:
             files = self._lookup(doing, self._client.list_artifacts, run_id, path or None)
             return [ArtifactInfo(f.path, bool(f.is_dir), f.file_size) for f in files or []]
@@ -392,24 +434,41 @@ class MlflowRuns:
     def download_artifact(self, run_id: str, path: str) -> bytes:
         td.check_relative(path)
         doing = f"downloading artifact {path} of run {run_id}"
+        missing = TrackingError(
+            f"artifact `{path}` of run {run_id} does not exist in MLflow at {self._shown}",
+            hint="check the path in the run's Artifacts tab",
+        )
+        location = self._location(run_id, doing)
+        if location is None:
+            raise missing
         try:
-            if location := self._artifact_uris.get(run_id):
-                return self._read_file(location, path, doing)
-            with tempfile.TemporaryDirectory(prefix="model-review-") as tmp:
-                local = self._invoke(doing, self._client.download_artifacts, run_id, path, tmp)
-                return Path(local).read_bytes()
+            return self._read_file(location, path, doing)
         except (te.Missing, IsADirectoryError):
-            raise TrackingError(
-                f"artifact `{path}` of run {run_id} does not exist in MLflow at {self._shown}",
-                hint="check the path in the run's Artifacts tab",
-            ) from None
+            raise missing from None
+
+    def _location(self, run_id: str, doing: str) -> str | None:
+        """The run's artifact location (one lookup on the tracking server unless this
+        instance fetched the run); None when the run does not exist."""
+        if run_id not in self._artifact_uris:
+            run = self._lookup(doing, self._client.get_run, run_id)
+            if run is None:
+                return None
+            self._artifact_uris[run_id] = run.info.artifact_uri
+        return self._artifact_uris[run_id]
 
     def _read_file(self, location: str, relpath: str, doing: str) -> bytes:
         """One file below an artifact location: a single GET when this server proxies
-        the artifacts, else through MLflow's artifact repositories (S3, files, ...)."""
+        the artifacts, a local copy for a local store; anything else is refused
+        before a request is made (bot.tracking.locations)."""
         td.check_relative(relpath)
-        endpoint = td.proxied_artifact(location, relpath)
-        if endpoint is not None and self._host_creds():
+        creds = self._host_creds()
+        if not locations.served(location, self._uri, rest=creds is not None):
+            raise locations.elsewhere(doing)
+        if creds is not None:
+            server = urlsplit(creds.host).netloc
+            endpoint = td.proxied_artifact(location, relpath, server)
+            if endpoint is None:  # unreachable: `served` admits only these
+                raise locations.elsewhere(doing)
             return bytes(self._get(endpoint, {}, doing).content)
         from mlflow.artifacts import download_artifacts  # lazy
 
@@ -485,9 +544,12 @@ class MlflowRuns:
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> None:
         td.check_relative(path)
+        doing = f"uploading artifact {path} to run {run_id}"
+        location = self._location(run_id, doing)
+        if location is not None and not self._served(location):
+            raise locations.elsewhere(doing)
         folder, _, filename = path.rpartition("/")
         with tempfile.TemporaryDirectory(prefix="model-review-") as tmp:
             local = Path(tmp) / filename
             local.write_bytes(data)
-            doing = f"uploading artifact {path} to run {run_id}"
             self._call(doing, self._client.log_artifact, run_id, str(local), folder or None)

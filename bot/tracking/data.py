@@ -307,11 +307,12 @@ def artifact_page(body: Mapping[str, Any]) -> tuple[list[ArtifactInfo], str]:
     return files, body.get("next_page_token", "")
 
 
-def proxied_artifact(location: str, relpath: str) -> str | None:
+def proxied_artifact(location: str, relpath: str, server: str = "") -> str | None:
     """The REST endpoint of a file below an artifact location this tracking server
-    proxies (`mlflow-artifacts:/...`); None for other stores."""
+    proxies (`mlflow-artifacts:/...`, or `mlflow-artifacts://SERVER/...` naming the
+    server's own `host:port`); None for other stores and hosts."""
     parsed = urlparse(location)
-    if parsed.scheme != "mlflow-artifacts" or parsed.netloc:
+    if parsed.scheme != "mlflow-artifacts" or parsed.netloc.lower() not in ("", server.lower()):
         return None
     root = quote(parsed.path.strip("/"))
     return f"/api/2.0/mlflow-artifacts/artifacts/{root}/{quote(relpath)}"
