@@ -53,8 +53,9 @@ from tests.github_sim import GitHubSim
 from tests.mlflow_server import MlflowServer, free_port
 
 PROD, CAND, SECRET, MISSING = "a" * 32, "c" * 32, "5" * 32, "9" * 32
-# what differs between any two runs: times in the state block, durations in the log
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d+\.\d\d s\b")
+# what differs between any two runs: times in the state block (and its checksum),
+# durations in the log
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|"sum": "[0-9a-f]+"|\d+\.\d\d s\b')
 HEAD, BASE = "1" * 40, "2" * 40
 # everything about the secret run; none of it may be published
 SECRET_BITS = (
