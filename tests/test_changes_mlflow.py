@@ -5,6 +5,7 @@ read back by the adapter, compared by the pipeline and rendered into the comment
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -22,8 +23,10 @@ from bot.tracking.client import MlflowRuns
 from bot.tracking.modelfiles import MAX_DOWNLOADS, MAX_FILE_BYTES
 
 REPO = "https://github.com/acme/fraud"
-PROD_SHA = "1" * 40
-CAND_SHA = "2" * 40
+# commits of their own: the MLflow server is shared by the whole session, and other
+# tests' pull requests find runs by commit (the record tests use "1" * 40)
+PROD_SHA = "5eed" + uuid.uuid4().hex + "0000"
+CAND_SHA = "c0de" + uuid.uuid4().hex + "0000"
 REQS_PROD = b"mlflow==3.17.2\nscikit-learn==1.5.2\nnumpy==2.4.6\n"
 REQS_CAND = b"mlflow==3.17.2\nscikit-learn==1.9.1\nnumpy==2.4.6\nlightgbm==4.5.0\n"
 PYENV = "python: {}\nbuild_dependencies:\n- pip\ndependencies:\n- -r requirements.txt\n"
