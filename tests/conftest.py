@@ -13,6 +13,7 @@ the Redis queue tests, and `redis` gives each test a client on an empty database
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -117,3 +118,16 @@ def redis(redis_url: str) -> Iterator[Redis]:
     connection.flushdb()
     yield connection
     connection.flushdb()
+
+
+@pytest.fixture
+def restore_signals() -> Iterator[None]:
+    """The SIGINT/SIGTERM handlers and the Redis worker's settings as they were
+    before a test that runs a worker in-process."""
+    from bot.app.redisworker import configure
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    configure(None)
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)

@@ -4,9 +4,7 @@ a run is bounded in GitHub requests, and the App runs it periodically with one l
 
 from __future__ import annotations
 
-import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -22,15 +20,6 @@ from tests.test_jobs import REPO, SETTINGS, runner_with_fakes
 
 HEAD = "e" * 40
 FAST = Tuning(lease=2.0, sweep=0.3, retry_delays=(0,))
-
-
-@pytest.fixture
-def restore_signals() -> Iterator[None]:
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    configure(None)
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
 
 
 @pytest.mark.usefixtures("restore_signals")

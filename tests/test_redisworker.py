@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +47,6 @@ def wait_until(check: Any, what: str, timeout: float = WAIT) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def restore_signals() -> Iterator[None]:
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    configure(None)
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
 
 
 STALLING_WORKER = """
