@@ -2,7 +2,7 @@
 
 Starts a real redis-server, the real webhook app (`create_app()` from the environment,
 MODEL_REVIEW_QUEUE set, on Flask's threaded server) and N real RQ workers
-(`bot.app.redisworker.make_worker`, the same lease, sweep and retries as
+(`bot.app.queue.redisworker.make_worker`, the same lease, sweep and retries as
 `model-review worker`). The review itself is stubbed: each job burns `--cpu-ms` of
 CPU time (process time, so CPU contention shows) and waits `--wait-ms` (a first
 review measured 1.9 s in-process, mostly drawing plots; see docs/benchmarks.md), so
@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import QUEUE_END, QUEUE_START, queue_section, replace_section  # noqa: E402
-from bot.app.redisqueue import Tuning, connect, rq_queue  # noqa: E402
+from bot.app.queue.redisqueue import Tuning, connect, rq_queue  # noqa: E402
 from bot.app.webhook import signature_for  # noqa: E402
 from tests import github_payloads as gp  # noqa: E402
 from tests.redis_server import free_port, running_redis  # noqa: E402
@@ -56,8 +56,8 @@ DONE_TIMEOUT = 600.0
 WORKER = """
 import sys, time, os
 sys.path.insert(0, {root!r})
-from bot.app.redisqueue import Tuning, connect
-from bot.app.redisworker import configure, make_worker
+from bot.app.queue.redisqueue import Tuning, connect
+from bot.app.queue.redisworker import configure, make_worker
 
 url, cpu, wait = sys.argv[1], float(sys.argv[2]) / 1000, float(sys.argv[3]) / 1000
 tuning = Tuning(lease=float(sys.argv[4]), sweep=float(sys.argv[5]), retry_delays=(5, 30, 120))

@@ -55,7 +55,7 @@ GUNICORN_THREADS = 16
 
 def stub_app() -> Any:
     """The real Flask app over the real in-process queue, with a stub review job."""
-    from bot.app.jobs import InProcessQueue, Job
+    from bot.app.queue.jobs import InProcessQueue, Job
     from bot.app.settings import Settings
     from bot.app.webhook import AppDeps, MemoryDeliveries, create_app
 

@@ -270,11 +270,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_history(args) if args.command == "history" else run_rollback(args)
     if args.command == "worker":
-        from bot.app.redisworker import run_worker
+        from bot.app.queue.redisworker import run_worker
 
         return run_worker()
     if args.command == "reconcile":
-        from bot.app.recovery import run_reconcile
+        from bot.app.queue.recovery import run_reconcile
 
         return run_reconcile(args.repo, args.dry_run)
     raise AssertionError(args.command)

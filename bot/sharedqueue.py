@@ -3,9 +3,9 @@
 
 RQ stores the function's import path inside every queued job, so jobs enqueued before a
 deploy (or after a rollback) must still find it here. New code lives in
-bot.app.redisworker; nothing else belongs here.
+bot.app.queue.redisworker; nothing else belongs here.
 """
 
-from bot.app.redisworker import perform
+from bot.app.queue.redisworker import perform
 
 __all__ = ["perform"]

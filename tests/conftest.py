@@ -124,7 +124,7 @@ def redis(redis_url: str) -> Iterator[Redis]:
 def restore_signals() -> Iterator[None]:
     """The SIGINT/SIGTERM handlers and the Redis worker's settings as they were
     before a test that runs a worker in-process."""
-    from bot.app.redisworker import configure
+    from bot.app.queue.redisworker import configure
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     yield

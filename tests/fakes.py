@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.app.jobs import Job, JobQueue, QueueStatus
-from bot.app.reconcile import Inventory
-from bot.app.runner import Installations
+from bot.app.queue.jobs import Job, JobQueue, QueueStatus
+from bot.app.queue.reconcile import Inventory
+from bot.app.queue.runner import Installations
 from bot.domain import (
     ArtifactInfo,
     Comment,
@@ -418,7 +418,7 @@ def _typecheck() -> None:  # mypy proves the fakes still match the ports
 
 @dataclass
 class FakeQueue:
-    """A work queue (bot.app.jobs.JobQueue) that only records what the webhook gave it."""
+    """A work queue (bot.app.queue.jobs.JobQueue) that only records what the webhook gave it."""
 
     jobs: list[Job] = field(default_factory=list)
     full: bool = False  # True: refuse every job, as a full queue does
@@ -441,7 +441,8 @@ class FakeQueue:
 
 @dataclass
 class FakeInstallations:
-    """GitHub App installations (bot.app.runner.Installations): one FakeGitHub per repository."""
+    """GitHub App installations (bot.app.queue.runner.Installations): one FakeGitHub per
+    repository."""
 
     repos: dict[str, FakeGitHub] = field(default_factory=dict)
     installed: dict[str, int] = field(default_factory=dict)  # repo -> installation id
@@ -458,7 +459,8 @@ class FakeInstallations:
         return self.repos.setdefault(full_name, FakeGitHub(login="model-review[bot]"))
 
 
-def _typecheck_jobs() -> None:  # the job fakes match the Protocols of bot.app.jobs and .runner
+def _typecheck_jobs() -> None:
+    """The job fakes match the Protocols of bot.app.queue.jobs and .runner."""
     queue: JobQueue = FakeQueue()
     installations: Installations = FakeInstallations()
     del queue, installations
@@ -510,7 +512,7 @@ class _Json:
 
 @dataclass
 class FakeInventory:
-    """The App's installations, repositories and open PRs (bot.app.reconcile.Inventory),
+    """The App's installations, repositories and open PRs (bot.app.queue.reconcile.Inventory),
     read from FakeInstallations: every installed repository's open pulls."""
 
     apps: FakeInstallations

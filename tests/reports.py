@@ -8,19 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.changes import (
-    ChangeReport,
-    CodeChange,
-    Compat,
-    DatasetChange,
-    EnvironmentDiff,
-    EvalData,
-    EvalDataCheck,
-    FieldChange,
-    SignatureChange,
-    SignatureDiff,
-    SizeChange,
-)
 from bot.domain import (
     TAG_NOTE,
     Assignment,
@@ -45,6 +32,19 @@ from bot.domain import (
     RunSnapshot,
     Threshold,
     Unresolved,
+)
+from bot.domain.modelchanges import (
+    ChangeReport,
+    CodeChange,
+    Compat,
+    DatasetChange,
+    EnvironmentDiff,
+    EvalData,
+    EvalDataCheck,
+    FieldChange,
+    SignatureChange,
+    SignatureDiff,
+    SizeChange,
 )
 
 UI = "http://mlflow.example.com"

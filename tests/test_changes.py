@@ -1,5 +1,5 @@
-"""What changed besides metrics, the pure parts (bot.review.changes, evaldata, datadiff)
-and their rendering (bot.render.changes): wording, sections off, size-budget cuts."""
+"""What changed besides metrics, the pure parts (bot.review.whatchanged, evaldata, datadiff)
+and their rendering (bot.render.changesview): wording, sections off, size-budget cuts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 import reports
 from fakes import FakeRuns
 
-from bot.changes import (
+from bot.config.schema import CompareConfig, Config, ConfigError, SectionsConfig, load_config
+from bot.domain import DatasetInfo, LoggedModelInfo, ModelFiles, RunSnapshot
+from bot.domain.modelchanges import (
     ChangeReport,
     CodeChange,
     EnvironmentDiff,
@@ -17,14 +19,12 @@ from bot.changes import (
     EvalDataCheck,
     FieldChange,
 )
-from bot.config.schema import CompareConfig, Config, ConfigError, SectionsConfig, load_config
-from bot.domain import DatasetInfo, LoggedModelInfo, ModelFiles, RunSnapshot
 from bot.render.comment import render_comment
 from bot.render.view import LADDER
-from bot.review.changes import code_change, read_models
 from bot.review.datadiff import data_diff
 from bot.review.evaldata import DIFFERENT_DATA, check_eval_data
 from bot.review.pipeline import compare
+from bot.review.whatchanged import code_change, read_models
 
 SHA_A, SHA_B = "a" * 40, "b" * 40
 HERE = "https://github.com/acme/fraud"

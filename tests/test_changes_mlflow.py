@@ -13,9 +13,9 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec
 from mlflow_helpers import DatasetSpec, RequestLog, log_model, make_run, register, unique_name
 
-from bot.changes import EvalData
 from bot.config.schema import BaselineConfig, CompareConfig, Config, EvalDataRule, load_config
 from bot.domain import GateDecision, GateState, ReviewReport
+from bot.domain.modelchanges import EvalData
 from bot.render.comment import render_comment
 from bot.review.evaldata import DIFFERENT_DATA, apply_rule
 from bot.review.pipeline import ReviewRequest, build_review

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.changes import FieldChange
 from bot.domain import ModelFiles
+from bot.domain.modelchanges import FieldChange
 from bot.review.envdiff import environment_diff, requirements
 
 CONDA = """channels: [conda-forge]

@@ -1,4 +1,4 @@
-"""bot.app.fencing: writes through a fenced port check the PR lock first; reads do not;
+"""bot.app.queue.fencing: writes through a fenced port check the PR lock first; reads do not;
 every method of the ports is known as a read or a write."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from bot.app.fencing import (
+from bot.app.queue.fencing import (
     GITHUB_READS,
     GITHUB_WRITES,
     RUNS_READS,
@@ -16,7 +16,7 @@ from bot.app.fencing import (
     guard_github,
     guard_runs,
 )
-from bot.app.prlock import LockLost
+from bot.app.queue.prlock import LockLost
 from bot.domain import GateState, RunSnapshot
 from bot.ports import GitHubPort, RunsPort
 from tests.fakes import FakeGitHub, FakeRuns
@@ -34,7 +34,7 @@ def test_every_port_method_is_a_known_read_or_write(
     port: type, reads: frozenset[str], writes: frozenset[str]
 ) -> None:
     assert not reads & writes
-    assert methods(port) == reads | writes, "classify the new method in bot/app/fencing.py"
+    assert methods(port) == reads | writes, "classify the new method in bot/app/queue/fencing.py"
 
 
 def test_a_write_checks_the_fence_first_and_a_read_does_not() -> None:

@@ -1,4 +1,4 @@
-"""bot.app.jobs: the in-process work queue (order per PR, supersession, crashes, bounds),
+"""bot.app.queue.jobs: the in-process work queue (order per PR, supersession, crashes, bounds),
 the delivery id on log lines, and the job runner over the typed fakes."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.app.jobs import InProcessQueue, Job, QueueStatus, run_guarded
 from bot.app.logcontext import DeliveryFilter
-from bot.app.runner import JobRunner
+from bot.app.queue.jobs import InProcessQueue, Job, QueueStatus, run_guarded
+from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
 from bot.domain import GateState, PullRequest, RunSnapshot
 from bot.errors import GitHubError

@@ -1,5 +1,5 @@
-"""bot.app.reconcile and bot.app.recovery: a PR whose delivery never arrived is found and
-reviewed (on a REAL redis-server with a worker), PRs with a job in flight are skipped,
+"""bot.app.queue.reconcile and bot.app.queue.recovery: a PR whose delivery never arrived is
+found and reviewed (on a REAL redis-server with a worker), PRs with a job in flight are skipped,
 a run is bounded in GitHub requests, and the App runs it periodically with one leader."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 from redis import Redis
 
-from bot.app.reconcile import Report, reconcile
-from bot.app.recovery import InlineQueue, RedisLeader, reconcile_with, run_periodically
-from bot.app.redisqueue import RedisQueue, Tuning
-from bot.app.redisworker import configure, make_worker
+from bot.app.queue.reconcile import Report, reconcile
+from bot.app.queue.recovery import InlineQueue, RedisLeader, reconcile_with, run_periodically
+from bot.app.queue.redisqueue import RedisQueue, Tuning
+from bot.app.queue.redisworker import configure, make_worker
 from bot.domain import GateState, PullRequest
 from tests.fakes import FakeInventory, FakeQueue
 from tests.test_jobs import REPO, SETTINGS, runner_with_fakes
@@ -98,7 +98,7 @@ def test_without_redis_the_command_reviews_in_place() -> None:
 
 
 def test_one_leader_per_period_across_processes(redis: Redis, redis_url: str) -> None:
-    from bot.app.redisqueue import connect
+    from bot.app.queue.redisqueue import connect
 
     here, there = RedisLeader(redis), RedisLeader(connect(redis_url))
     assert here.take(60) and not there.take(60) and not here.take(60)

@@ -1,4 +1,4 @@
-"""bot.app.redisworker against a REAL redis-server: jobs run at least once.
+"""bot.app.queue.redisworker against a REAL redis-server: jobs run at least once.
 
 A worker SIGKILLed while it holds a PR's lock and runs its job: the review completes on
 another worker. A transient error is retried after its delay. A worker whose lease ran
@@ -22,10 +22,17 @@ import pytest
 from matrix import row
 from redis import Redis
 
-from bot.app.jobs import Job
-from bot.app.prlock import PrLock
-from bot.app.redisqueue import PREFIX, RedisDeliveries, RedisQueue, Tuning, job_state, rq_queue
-from bot.app.redisworker import configure, make_worker, sweep
+from bot.app.queue.jobs import Job
+from bot.app.queue.prlock import PrLock
+from bot.app.queue.redisqueue import (
+    PREFIX,
+    RedisDeliveries,
+    RedisQueue,
+    Tuning,
+    job_state,
+    rq_queue,
+)
+from bot.app.queue.redisworker import configure, make_worker, sweep
 from bot.domain import GateState
 from tests import github_payloads as gp
 from tests.test_jobs import runner_with_fakes
@@ -51,8 +58,8 @@ def wait_until(check: Any, what: str, timeout: float = WAIT) -> None:
 
 STALLING_WORKER = """
 import sys, time
-from bot.app.redisqueue import Tuning, connect
-from bot.app.redisworker import configure, make_worker
+from bot.app.queue.redisqueue import Tuning, connect
+from bot.app.queue.redisworker import configure, make_worker
 
 url, lease, sweep = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 redis = connect(url)

@@ -1,4 +1,4 @@
-"""bot.app.redisqueue against a REAL redis-server (the session's, tests/conftest.py): delivery
+"""bot.app.queue.redisqueue against a REAL redis-server (the session's, tests/conftest.py): delivery
 de-duplication, jobs enqueued by import path with JSON arguments, order and
 supersession per PR, one job per PR at a time, crashes, and the webhook on Redis."""
 
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.app.jobs import Job
 from bot.app.logcontext import DeliveryFilter
-from bot.app.prlock import PrLock
-from bot.app.redisqueue import (
+from bot.app.queue.jobs import Job
+from bot.app.queue.prlock import PrLock
+from bot.app.queue.redisqueue import (
     JOB_FUNCTION,
     RedisDeliveries,
     RedisQueue,
@@ -29,7 +29,7 @@ from bot.app.redisqueue import (
     connect,
     rq_queue,
 )
-from bot.app.redisworker import configure, make_worker, run_worker
+from bot.app.queue.redisworker import configure, make_worker, run_worker
 from bot.app.settings import Settings
 from bot.app.webhook import create_app, signature_for
 from bot.errors import UsageError
@@ -174,7 +174,9 @@ def test_a_crashing_job_is_logged_with_its_delivery_id_and_the_worker_goes_on(
     assert recorder.done == ["d-good"]
     assert rq_queue(redis).failed_job_registry.count == 1
     [crash] = [
-        r for r in caplog.records if r.name == "bot.app.redisworker" and r.levelno == logging.ERROR
+        r
+        for r in caplog.records
+        if r.name == "bot.app.queue.redisworker" and r.levelno == logging.ERROR
     ]
     assert "d-bad" in crash.getMessage() and crash.delivery_id == "d-bad"  # type: ignore[attr-defined]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.changes import Compat
+from bot.domain.modelchanges import Compat
 from bot.review.signature import signature_diff
 
 

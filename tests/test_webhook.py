@@ -25,8 +25,8 @@ from flask.testing import FlaskClient
 from matrix import row
 from werkzeug.test import TestResponse
 
-from bot.app.jobs import InProcessQueue, QueueStatus
 from bot.app.logcontext import DeliveryFilter
+from bot.app.queue.jobs import InProcessQueue, QueueStatus
 from bot.app.webhook import (
     AppDeps,
     MemoryDeliveries,
@@ -494,7 +494,7 @@ def test_create_app_reads_the_environment_and_runs_jobs_in_process(
 
 def test_importing_the_module_starts_nothing_and_loads_no_flask() -> None:
     code = (
-        "import sys, bot.webhook, bot.app.webhook, bot.app.jobs; "
+        "import sys, bot.webhook, bot.app.webhook, bot.app.queue.jobs; "
         "print('flask' in sys.modules, 'rq' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

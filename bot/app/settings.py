@@ -67,7 +67,7 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     queue_size: int = DEFAULT_QUEUE_SIZE
     github_throttle: bool = True  # PyGithub's pacing between requests
-    # the Redis queue's timings (bot.app.redisqueue.Tuning) and the periodic reconcile
+    # the Redis queue's timings (bot.app.queue.redisqueue.Tuning) and the periodic reconcile
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     sweep_seconds: int = DEFAULT_SWEEP_SECONDS
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS

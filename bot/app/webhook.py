@@ -2,7 +2,7 @@
 
 The only module that imports Flask (inside functions: nothing happens at import).
 `POST /webhook` checks the delivery (size, signature, JSON), answers `ping`, drops
-events the bot does not handle (204), and queues the rest (202) for bot.app.jobs to
+events the bot does not handle (204), and queues the rest (202) for bot.app.queue.jobs to
 run in the background: GitHub gives up on a delivery after 10 seconds, a review
 takes longer. A delivery whose job waits, runs or completed is answered
 `{"duplicate": true}` and not queued again: by its id, and by a hash of its signed
@@ -36,9 +36,9 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
-from bot.app.jobs import InProcessQueue, Job, JobQueue
 from bot.app.logcontext import delivery_context, setup_logging
-from bot.app.runner import JobRunner
+from bot.app.queue.jobs import InProcessQueue, Job, JobQueue
+from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
 from bot.constants import DEDUPE_SECONDS
 from bot.handlers.router import Action, Event, route
@@ -143,7 +143,7 @@ def build_deps(settings: Settings) -> AppDeps:
     """The Redis queue when MODEL_REVIEW_QUEUE is set, else in-process threads."""
     runner = JobRunner(settings)
     if settings.queue_url:
-        from bot.app.redisqueue import redis_deps
+        from bot.app.queue.redisqueue import redis_deps
 
         deps = AppDeps(*redis_deps(settings))
     else:
@@ -154,7 +154,7 @@ def build_deps(settings: Settings) -> AppDeps:
         atexit.register(threads.close, SHUTDOWN_SECONDS)  # let queued reviews finish
         deps = AppDeps(threads, deliveries)
     if settings.reconcile_seconds:
-        from bot.app.recovery import start_periodic
+        from bot.app.queue.recovery import start_periodic
 
         start_periodic(settings, runner, deps.queue)
     return deps

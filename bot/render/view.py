@@ -29,7 +29,7 @@ from bot.domain import (
 )
 from bot.render import intervals as iv
 from bot.render import markdown as md
-from bot.render.changes import ChangesView, changes_view, eval_note
+from bot.render.changesview import ChangesView, changes_view, eval_note
 from bot.render.historyview import history_view
 from bot.review.diff import verdict_line
 from bot.review.evaldata import verdict_prefix

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.changes import DatasetChange, FieldChange
 from bot.domain import DatasetInfo
+from bot.domain.modelchanges import DatasetChange, FieldChange
 
 SHORT_DIGEST = 8
 NO_CONTEXT = "unspecified"

@@ -8,8 +8,8 @@ import re
 
 import yaml
 
-from bot.changes import EnvironmentDiff, FieldChange
 from bot.domain import ModelFiles
+from bot.domain.modelchanges import EnvironmentDiff, FieldChange
 
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)")
 _CONDA_PYTHON = re.compile(r"python\s*=?=\s*([0-9][0-9.]*)")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.changes import EvalData, EvalDataCheck
 from bot.config.schema import CompareConfig, EvalDataRule
 from bot.domain import DatasetInfo, GateDecision, GateState, RunSnapshot
+from bot.domain.modelchanges import EvalData, EvalDataCheck
 
 SHORT_DIGEST = 8
 DIFFERENT_DATA = "Metrics measured on different evaluation data than production"

@@ -16,7 +16,6 @@ from bot.config.schema import Config
 from bot.domain import Baseline, Candidate, ReviewReport, RunRef, RunSnapshot
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
-from bot.review.changes import ModelFacts, change_report, read_models, with_changes
 from bot.review.checklist import reproducibility
 from bot.review.diff import Paired, metric_rows, param_diffs
 from bot.review.evidence import collect
@@ -24,6 +23,7 @@ from bot.review.history import model_history
 from bot.review.notes import summarize_notes
 from bot.review.refs import MAX_REFS, find_refs
 from bot.review.resolve import find_baseline, resolve_candidates
+from bot.review.whatchanged import ModelFacts, change_report, read_models, with_changes
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.changes import Compat, SignatureChange, SignatureDiff
+from bot.domain.modelchanges import Compat, SignatureChange, SignatureDiff
 
 PARTS = (("inputs", "input"), ("outputs", "output"), ("params", "param"))
 

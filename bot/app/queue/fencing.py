@@ -2,7 +2,7 @@
 
 A job of the Redis queue runs with a fence (`fenced(check)`); `JobRunner.deps` then
 wraps the handler's GitHub and MLflow ports so that each WRITE method calls `check`
-first (it raises bot.app.prlock.LockLost when another worker holds the PR now).
+first (it raises bot.app.queue.prlock.LockLost when another worker holds the PR now).
 Reads pass through. Every method of the ports is listed below as a read or a write;
 tests/test_fencing.py fails when a port gains a method this module does not know.
 """

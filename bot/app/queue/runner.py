@@ -3,7 +3,7 @@ it but acting as the App's installation on the repository.
 
 `JobRunner` builds the handler's ports for the delivery's installation (GitHub App
 auth, MLflow, the plots' host) and runs the shared handler. Inside a Redis job the
-ports are fenced (bot.app.fencing): every write first checks the PR's lock.
+ports are fenced (bot.app.queue.fencing): every write first checks the PR's lock.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from bot.app.jobs import Job
+from bot.app.queue.jobs import Job
 from bot.handlers.router import Action, Event, route
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class JobRunner:
 
     def deps(self, event: Event) -> Deps:
         """The handler's ports, as the Action builds them but acting as the App."""
-        from bot.app.fencing import current_fence, guard_github, guard_runs
+        from bot.app.queue.fencing import current_fence, guard_github, guard_runs
         from bot.app.wiring import images_for, utc_now
         from bot.handlers.context import Deps
 

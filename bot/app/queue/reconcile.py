@@ -11,7 +11,7 @@ that do: a `pull_request` job like a `synchronize` delivery, under a delivery id
 Bounded: each run spends at most `max_requests` GitHub requests, counted as the
 adapters make them (lists 100 to a page; see docs/github-app.md for the cost per
 installation); a run that reaches the bound stops and says so. The App runs it every
-`MODEL_REVIEW_RECONCILE_SECONDS`, one runner at a time (bot.app.recovery).
+`MODEL_REVIEW_RECONCILE_SECONDS`, one runner at a time (bot.app.queue.recovery).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.app.jobs import Job, JobQueue
-from bot.app.runner import Installations
+from bot.app.queue.jobs import Job, JobQueue
+from bot.app.queue.runner import Installations
 from bot.app.settings import DEFAULT_RECONCILE_REQUESTS
 from bot.domain import PullRequest
 from bot.handlers.drift import review_due

@@ -17,13 +17,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.app.jobs import Job, JobQueue, QueueStatus, run_guarded
-from bot.app.reconcile import Report, reconcile
-from bot.app.runner import JobRunner
+from bot.app.queue.jobs import Job, JobQueue, QueueStatus, run_guarded
+from bot.app.queue.reconcile import Report, reconcile
+from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.app.reconcile import Inventory
+    from bot.app.queue.reconcile import Inventory
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def start_periodic(settings: Settings, runner: JobRunner, queue: JobQueue) -> th
     stop = threading.Event()
     leader: Leader = LocalLeader()
     if settings.queue_url:
-        from bot.app.redisqueue import connect
+        from bot.app.queue.redisqueue import connect
 
         leader = RedisLeader(connect(settings.queue_url))
     limit = settings.reconcile_requests
@@ -139,7 +139,7 @@ def run_reconcile(repo: str | None, dry_run: bool, env: Mapping[str, str] | None
     runner = JobRunner(settings)
     queue: JobQueue
     if settings.queue_url:
-        from bot.app.redisqueue import redis_deps
+        from bot.app.queue.redisqueue import redis_deps
 
         queue = redis_deps(settings)[0]
     else:

@@ -1,5 +1,5 @@
 """The Redis work queue (`MODEL_REVIEW_QUEUE=redis://...`), web side: the same jobs as
-the in-process queue, run by RQ workers (`model-review worker`, bot.app.redisworker)
+the in-process queue, run by RQ workers (`model-review worker`, bot.app.queue.redisworker)
 on any machine, at least once.
 
 - The webhook enqueues `bot.sharedqueue.perform` by import path, plain JSON arguments
@@ -12,7 +12,7 @@ on any machine, at least once.
   or vanished (Redis flushed) is queued again, so "Redeliver" recovers a lost review.
 - Per pull request: the webhook records the PR's latest delivery id; a job that
   starts and is no longer the latest, and that a later review makes pointless, is
-  skipped (superseded). A short lock per PR (bot.app.prlock) runs one job per PR at a
+  skipped (superseded). A short lock per PR (bot.app.queue.prlock) runs one job per PR at a
   time on any worker.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.app.jobs import Job, QueueStatus
+from bot.app.queue.jobs import Job, QueueStatus
 from bot.constants import DEDUPE_SECONDS
 
 if TYPE_CHECKING:

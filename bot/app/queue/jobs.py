@@ -7,14 +7,14 @@ it can travel through Redis. Two queues run jobs:
   Jobs for the same pull request run in order, one at a time; a newer job for a PR
   supersedes an older one still waiting (the running one finishes). A job that
   raises is logged with its delivery id and the worker carries on.
-- the Redis queue (`MODEL_REVIEW_QUEUE=redis://...`, bot.app.redisqueue) for
+- the Redis queue (`MODEL_REVIEW_QUEUE=redis://...`, bot.app.queue.redisqueue) for
   deployments on several machines; `model-review worker` runs its workers.
 
 Jobs that carry a `/model-review reassign` command (or an invalid command, whose
 answer the comment shows) are never superseded: a later review would not repeat
 them. Every other job is a full review of the PR, so only the latest one matters.
 
-The job itself (App auth, then the shared handler) is bot.app.runner.JobRunner.
+The job itself (App auth, then the shared handler) is bot.app.queue.runner.JobRunner.
 
 Every log line of a job carries its delivery id (bot.app.logcontext), and each job
 ends with one line: delivery id, PR, outcome and duration (`log_job`).

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.changes import ChangeReport, CodeChange, EvalData, SizeChange
 from bot.config.schema import Config, SectionsConfig
 from bot.domain import (
     TAG_GIT_REPO,
@@ -23,6 +22,7 @@ from bot.domain import (
     ModelVersionInfo,
     RunSnapshot,
 )
+from bot.domain.modelchanges import ChangeReport, CodeChange, EvalData, SizeChange
 from bot.errors import ModelReviewError
 from bot.ports import RunsPort
 from bot.review import checklist

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.changes import (
+from bot.domain.modelchanges import (
     ChangeReport,
     DatasetChange,
     EnvironmentDiff,

@@ -1,8 +1,8 @@
 """The Redis queue's worker side (`model-review worker`): jobs run at least once.
 
 - `perform` (the RQ job, enqueued as `bot.sharedqueue.perform`) takes the PR's lock
-  (bot.app.prlock), renews it from a heartbeat thread, skips a superseded review,
-  runs the job with the lock as a fence before every write (bot.app.fencing), and
+  (bot.app.queue.prlock), renews it from a heartbeat thread, skips a superseded review,
+  runs the job with the lock as a fence before every write (bot.app.queue.fencing), and
   marks the delivery completed. It ends with one log line (delivery, PR, outcome,
   duration).
 - The worker renews its job's entry in RQ's started-job registry every `lease / 3`
@@ -24,11 +24,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.app.fencing import fenced
-from bot.app.jobs import Handler, Job, log_job
 from bot.app.logcontext import delivery_context, setup_logging
-from bot.app.prlock import Heartbeat, LockLost, PrLock
-from bot.app.redisqueue import (
+from bot.app.queue.fencing import fenced
+from bot.app.queue.jobs import Handler, Job, log_job
+from bot.app.queue.prlock import Heartbeat, LockLost, PrLock
+from bot.app.queue.redisqueue import (
     JOB_TIMEOUT,
     PREFIX,
     QUEUE_NAME,
@@ -39,7 +39,7 @@ from bot.app.redisqueue import (
     rq_queue,
     tuning_of,
 )
-from bot.app.runner import JobRunner
+from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
 from bot.errors import UsageError
 
