@@ -99,3 +99,19 @@ def test_a_wrong_setting_is_a_start_up_error_that_says_what_to_do(
         Settings.from_env({**ENV, **change})
     assert message in caught.value.message
     assert caught.value.hint
+
+
+def test_the_worker_and_reconcile_need_no_webhook_secret() -> None:
+    env = {k: v for k, v in ENV.items() if k != "GITHUB_WEBHOOK_SECRET"}
+    assert Settings.from_env(env, webhook=False).webhook_secret == ""
+    with pytest.raises(UsageError, match=r"^GITHUB_WEBHOOK_SECRET is not set"):
+        Settings.from_env(env)  # the web process checks signatures: required there
+
+
+def test_every_variable_the_app_reads_is_in_the_settings_table() -> None:
+    from bot.app.settings import ENVIRONMENT
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "github-app.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    missing = [name for name, _ in ENVIRONMENT if not any(f"`{name}`" in r for r in rows)]
+    assert missing == []

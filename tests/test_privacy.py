@@ -268,6 +268,29 @@ def test_with_only_a_models_list_an_unregistered_run_is_refused(world: World) ->
 
 @row(
     "privacy",
+    "Both `mlflow.experiments` and `mlflow.models` are set and a PR links a run of a listed "
+    "experiment that is registered to no listed model (or to none)",
+    "Refused: with both lists a run must be in a listed experiment AND belong to a listed "
+    "model; a registered run of a listed model in a listed experiment is shown",
+)
+def test_with_both_lists_a_run_must_pass_both(world: World) -> None:
+    world.runs.add_run(_run("7" * 32, "unregistered"))  # experiment `fraud`: listed
+    other = world.runs.add_run(_run("6" * 32, "other-model"))
+    world.runs.register("hr-model", other.run_id)
+    config = Config(mlflow=_lists(("fraud*",), models=("fraud-model",)))
+    text = f"runs:/{'7' * 32}/m runs:/{'6' * 32}/m"
+    refused = resolve_candidates(find_refs([text]), world.runs, config)
+    assert refused.candidates == ()
+    assert [u.reason for u in refused.unresolved] == [NOT_ALLOWED] * 2
+    allowed = resolve_candidates(find_refs([f"runs:/{CAND}/m"]), world.runs, config)
+    assert [c.run.run_id for c in allowed.candidates] == [CAND]
+    outside = Config(mlflow=_lists(("other*",), models=("fraud-model",)))  # registered, wrong exp
+    moved = resolve_candidates(find_refs([f"runs:/{CAND}/m"]), world.runs, outside)
+    assert moved.candidates == () and moved.unresolved[0].reason == NOT_ALLOWED
+
+
+@row(
+    "privacy",
     "An allowed run is also registered to a model outside `mlflow.models`",
     "The run is reviewed; the unlisted model's name and version are dropped from it",
 )

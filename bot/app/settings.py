@@ -28,12 +28,13 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("GITHUB_APP_ID", "required: the App ID from the App's settings page"),
     ("GITHUB_APP_PRIVATE_KEY", "required: the App's private key (PEM text), or"),
     ("GITHUB_APP_PRIVATE_KEY_PATH", "the path of its .pem file"),
-    ("GITHUB_WEBHOOK_SECRET", "required: the secret entered when the App was created"),
+    ("GITHUB_WEBHOOK_SECRET", "required (web): the secret entered when the App was created"),
     ("MLFLOW_TRACKING_URI", "required: the address of the MLflow tracking server"),
     ("MLFLOW_TRACKING_TOKEN", "MLflow credentials if the server needs them (or"),
     ("MLFLOW_TRACKING_USERNAME", "and MLFLOW_TRACKING_PASSWORD)"),
     ("GITHUB_API_URL", f"GitHub's API (default {DEFAULT_API_URL})"),
     ("GITHUB_SERVER_URL", "GitHub's web address, for links (GitHub Enterprise)"),
+    ("MODEL_REVIEW_GITHUB_PACING", "off: no pacing between GitHub writes (default on)"),
     ("MODEL_REVIEW_QUEUE", "redis://HOST:PORT/DB: reviews run by `model-review worker`"),
     ("MODEL_REVIEW_WORKERS", f"else review threads in this process (default {DEFAULT_WORKERS})"),
     ("MODEL_REVIEW_QUEUE_SIZE", f"deliveries that may wait (default {DEFAULT_QUEUE_SIZE})"),
@@ -75,15 +76,15 @@ class Settings:
     reconcile_requests: int = DEFAULT_RECONCILE_REQUESTS  # GitHub requests a run may spend
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(cls, env: Mapping[str, str], *, webhook: bool = True) -> Settings:
         """Settings from environment variables; a missing or malformed one is a
-        UsageError naming the variable and what to set."""
+        UsageError naming the variable and what to set. `webhook=False` for the
+        processes that receive no delivery (`model-review worker`, `reconcile`): they
+        never check a signature, so GITHUB_WEBHOOK_SECRET is not required there."""
         return cls(
             app_id=_positive(env, "GITHUB_APP_ID", None, "the App ID from the App's settings page"),
             private_key=_private_key(env),
-            webhook_secret=_required(
-                env, "GITHUB_WEBHOOK_SECRET", "the webhook secret entered when the App was created"
-            ),
+            webhook_secret=_webhook_secret(env) if webhook else "",
             tracking_uri=_tracking_uri(env),
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             server_url=env.get("GITHUB_SERVER_URL") or None,
@@ -116,6 +117,12 @@ def _required(env: Mapping[str, str], name: str, what: str) -> str:
     if not value:
         raise UsageError(f"{name} is not set", hint=f"set it to {what}")
     return value
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str:
+    return _required(
+        env, "GITHUB_WEBHOOK_SECRET", "the webhook secret entered when the App was created"
+    )
 
 
 def _tracking_uri(env: Mapping[str, str]) -> str:

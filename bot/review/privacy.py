@@ -1,6 +1,9 @@
 """Which MLflow data a repository may publish: its config's allow-lists.
 
-The allow-lists (`mlflow.experiments`, `mlflow.models`) decide which runs may be shown.
+The allow-lists (`mlflow.experiments`, `mlflow.models`) decide which runs may be shown:
+a run must be in a listed experiment when the first is set AND belong to a listed
+registered model when the second is set (both set: both hold; an unregistered run is
+refused whenever `mlflow.models` is set).
 With a list set, a run outside it, a missing run and a registry miss all get the same
 answer (NOT_ALLOWED), so a PR cannot probe MLflow for what exists. A public repository
 with no allow-list gets no MLflow data at all. See docs/security.md.
@@ -71,9 +74,9 @@ class Guard:
         if self.experiments and not self.experiment_listed(run):
             return NOT_ALLOWED
         names = [v.name for v in run.model_versions] + ([version.name] if version else [])
-        # with `mlflow.models` alone, a run must be linked to a listed model
-        linked = any(self.model_allowed(n) for n in names)
-        if self.models and (names or not self.experiments) and not linked:
+        # with `mlflow.models` set (alone or with `mlflow.experiments`), a run must be
+        # linked to a listed model: an unregistered run is refused
+        if self.models and not any(self.model_allowed(n) for n in names):
             return NOT_ALLOWED
         return None
 

@@ -134,7 +134,7 @@ def run_reconcile(repo: str | None, dry_run: bool, env: Mapping[str, str] | None
     here failed or the run stopped early."""
     from bot.app.logcontext import setup_logging
 
-    settings = Settings.from_env(os.environ if env is None else env)
+    settings = Settings.from_env(os.environ if env is None else env, webhook=False)
     setup_logging(reformat=True)
     runner = JobRunner(settings)
     queue: JobQueue

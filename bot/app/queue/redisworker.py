@@ -68,7 +68,7 @@ def configure(runner: Handler | None, tuning: Tuning | None = None) -> None:
 
 def _current_runner() -> Handler:
     if _runner is None:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ, webhook=False)
         configure(JobRunner(settings), tuning_of(settings))
     assert _runner is not None
     return _runner
@@ -214,7 +214,7 @@ def make_worker(
 def run_worker(env: Mapping[str, str] | None = None, *, burst: bool = False) -> int:
     """`model-review worker`: run jobs from the Redis queue until stopped."""
 
-    settings = Settings.from_env(os.environ if env is None else env)
+    settings = Settings.from_env(os.environ if env is None else env, webhook=False)
     if not settings.queue_url:
         raise UsageError(
             "MODEL_REVIEW_QUEUE is not set: `model-review worker` serves the Redis queue",
