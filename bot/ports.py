@@ -1,6 +1,6 @@
 """The ports: what the pipeline needs from the outside world, as Protocols.
 
-Adapters (bot.tracking.client for MLflow, bot.githost.client for GitHub, bot.app.images for image
+Adapters (bot.tracking.client, composed of session, runs, registry and artifacts, for MLflow, bot.githost.client for GitHub, bot.app.images for image
 hosting) implement them; tests pass the typed fakes in tests/fakes.py.
 """
 
