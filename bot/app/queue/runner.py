@@ -30,7 +30,7 @@ ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
 
 
 class Installations(Protocol):
-    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests)."""
+    """GitHub App installations (bot.githost.installations.AppInstallations; fakes in tests)."""
 
     def installation_id(self, full_name: str) -> int: ...
 
@@ -57,7 +57,7 @@ class JobRunner:
     def installations(self) -> Installations:
         with self._lock:
             if self._installations is None:
-                from bot.githost.client import AppInstallations
+                from bot.githost.installations import AppInstallations
 
                 s = self._settings
                 self._installations = AppInstallations(
