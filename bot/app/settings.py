@@ -21,6 +21,7 @@ DEFAULT_LEASE_SECONDS = 15
 DEFAULT_SWEEP_SECONDS = 5
 DEFAULT_RETRY_DELAYS = (5, 30, 120)
 DEFAULT_RECONCILE_REQUESTS = 300
+DEFAULT_MLFLOW_MAX_PRS = 50  # re-reviews one registry event may queue
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 # What the App reads from the environment (shown by `model-review serve --help`).
@@ -50,6 +51,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         "MODEL_REVIEW_RECONCILE_REQUESTS",
         f"GitHub requests a reconcile run may spend (default {DEFAULT_RECONCILE_REQUESTS})",
     ),
+    ("MODEL_REVIEW_MLFLOW_WEBHOOK_SECRET", "MLflow registry webhooks' secret (unset: off, 404)"),
+    (
+        "MODEL_REVIEW_MLFLOW_MAX_PRS",
+        f"re-reviews one registry event may queue (default {DEFAULT_MLFLOW_MAX_PRS})",
+    ),
 )
 
 
@@ -74,6 +80,9 @@ class Settings:
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     reconcile_seconds: int = 0  # 0: the App does not reconcile by itself
     reconcile_requests: int = DEFAULT_RECONCILE_REQUESTS  # GitHub requests a run may spend
+    # MLflow registry webhooks (bot.app.mlflowhook): "" turns POST /mlflow/webhook off
+    mlflow_webhook_secret: str = field(default="", repr=False)
+    mlflow_max_prs: int = DEFAULT_MLFLOW_MAX_PRS  # re-reviews one registry event may queue
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, webhook: bool = True) -> Settings:
@@ -108,6 +117,13 @@ class Settings:
                 "MODEL_REVIEW_RECONCILE_REQUESTS",
                 DEFAULT_RECONCILE_REQUESTS,
                 "the GitHub requests one reconcile run may spend, e.g. 300",
+            ),
+            mlflow_webhook_secret=env.get("MODEL_REVIEW_MLFLOW_WEBHOOK_SECRET", "").strip(),
+            mlflow_max_prs=_positive(
+                env,
+                "MODEL_REVIEW_MLFLOW_MAX_PRS",
+                DEFAULT_MLFLOW_MAX_PRS,
+                "how many re-reviews one MLflow registry event may queue, e.g. 50",
             ),
         )
 

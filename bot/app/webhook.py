@@ -152,6 +152,7 @@ def build_deps(settings: Settings) -> AppDeps:
             runner, settings.workers, settings.queue_size, settle=deliveries.settle
         )
         atexit.register(threads.close, SHUTDOWN_SECONDS)  # let queued reviews finish
+        runner.queue = threads  # a registry event's re-reviews (bot.app.queue.registry)
         deps = AppDeps(threads, deliveries)
     if settings.reconcile_seconds:
         from bot.app.queue.recovery import start_periodic
@@ -188,6 +189,10 @@ def create_app(settings: Settings | None = None, deps: AppDeps | None = None) ->
     app.add_url_rule("/webhook", "webhook", hooks.receive, methods=["POST"])
     app.add_url_rule("/healthz", "healthz", hooks.health, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", hooks.ready, methods=["GET"])
+    from bot.app.mlflowhook import WebhookParts, register
+
+    parts = WebhookParts(settings.max_body, MAX_JSON_DEPTH, json_depth, _answer)
+    register(app, settings.mlflow_webhook_secret, hooks.deps, parts)
     app.extensions["model_review"] = hooks.deps
     return app
 
@@ -345,6 +350,7 @@ def _payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
 
 
 def _answer(status: int, headers: Mapping[str, str] | None = None, **body: Any) -> Response:
+    """A JSON answer (empty with no `body`)."""
     from flask import Response
 
     text = json.dumps(body) if body else ""

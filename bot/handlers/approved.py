@@ -30,8 +30,13 @@ NONE = "none"
 SEP = " | "  # between the words a reason shows and the digest of the model names
 
 
+def model_digest(name: str) -> str:
+    """How the state names a registered model: 8 hex characters of its name's sha256."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
 def _name(info: ModelVersionInfo) -> str:
-    return hashlib.sha256(info.name.encode("utf-8")).hexdigest()[:8]
+    return model_digest(info.name)
 
 
 def _version(info: ModelVersionInfo) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.config.schema import CONFIG_PATH, Config, load_config
 from bot.domain import Comment, GateDecision, PullRequest
+from bot.handlers.moved import Trigger
 from bot.handlers.publish import Publisher
 from bot.handlers.state import BotState, decode_state, find_bot_comment
 from bot.handlers.trust import People
@@ -35,6 +36,9 @@ class Deps:
     forks_read_only: bool = False
     # waits between retries of MLflow writes (the review's record, bot.handlers.record)
     pause: Callable[[float], None] = time.sleep
+    # who noticed that production moved (a registry webhook, the scheduled check):
+    # words the stale approvals, decides nothing (bot.handlers.moved)
+    trigger: Trigger | None = None
 
 
 @dataclass

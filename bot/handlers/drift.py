@@ -51,7 +51,7 @@ def review_due(
     config_path: str = CONFIG_PATH,
 ) -> Due:
     """Whether `pull` (as the open-PR list gives it) needs a review now."""
-    config = _config(github, pull.base_sha, configs, config_path)
+    config = config_at(github, pull.base_sha, configs, config_path)
     if pull.draft and not config.gate.review_drafts:
         return Due()
     if github.current_status(pull.head_sha, config.gate.context) is None:
@@ -59,9 +59,11 @@ def review_due(
     return _changed(github, pull, config, runs)
 
 
-def _config(
+def config_at(
     github: GitHubPort, base_sha: str, configs: MutableMapping[str, Config], path: str
 ) -> Config:
+    """The config at `base_sha`, read once per commit into `configs`; a broken one
+    reads as the defaults (the review itself reports it)."""
     if base_sha not in configs:
         try:
             configs[base_sha] = load_config(github.file_at(path, base_sha), source=path)

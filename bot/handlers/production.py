@@ -19,7 +19,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from bot.constants import iso_seconds
 from bot.domain import HistoryEntry, LedgerAction, ModelRecord, VersionRecord
 from bot.errors import NotFoundError, RefusedError, TrackingError, UsageError
 from bot.handlers.record import GaveUp, Writer
@@ -240,7 +239,7 @@ def _move(  # noqa: PLR0917 (one step of rollback)
     entry = HistoryEntry(
         version=version.version,
         action=LedgerAction.ROLLBACK,
-        at=iso_seconds(now),
+        at=lg.iso(now),
         previous=current or "none",
         by=request.by,
         reason=reason,

@@ -28,6 +28,7 @@ from bot.domain import (
 from bot.errors import ConfigError, ModelReviewError
 from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
+from bot.handlers.moved import retell
 from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
 from bot.handlers.record import Facts, record_review
@@ -150,6 +151,7 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         extra=extra,
         basis=basis_of(report),
     )
+    state = retell(ctx.previous, state, deps.trigger)
     reviews: list[Review] = []
     if report.candidates:
         reviews = deps.github.reviews(pr.number)

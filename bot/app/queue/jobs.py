@@ -28,12 +28,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.app.logcontext import delivery_context
 from bot.errors import ModelReviewError
 from bot.handlers.router import Action, Event, route
 from bot.review.reviewers import CommandKind
+
+if TYPE_CHECKING:
+    from bot.ports import GitHubPort
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,15 @@ class JobQueue(Protocol):
     def busy(self, key: str) -> bool:
         """Whether a job for the PR `key` ("owner/name#7") waits or runs."""
         ...
+
+
+class Installations(Protocol):
+    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests):
+    what a job acts as (bot.app.queue.runner), what reconcile walks."""
+
+    def installation_id(self, full_name: str) -> int: ...
+
+    def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
 
 
 Handler = Callable[[Job], object]

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.app.queue.jobs import Job, JobQueue
-from bot.app.queue.runner import Installations
+from bot.app.queue.jobs import Installations, Job, JobQueue
 from bot.app.settings import DEFAULT_RECONCILE_REQUESTS
 from bot.domain import PullRequest
 from bot.handlers.drift import review_due
@@ -72,7 +71,7 @@ def pages(count: int) -> int:
     return max(1, math.ceil(count / 100))
 
 
-class _Counted:
+class Counted:
     """A GitHub port that counts the requests its calls make (lists: 1 per 100)."""
 
     def __init__(self, inner: Any, report: Report) -> None:
@@ -147,7 +146,7 @@ class _Pass:
 
     def repository(self, installation_id: int, full_name: str, pulls: list[PullRequest]) -> bool:
         """Check a repository's open PRs; False when the run must stop."""
-        github = _Counted(self.installations.repo(installation_id, full_name), self.report)
+        github = Counted(self.installations.repo(installation_id, full_name), self.report)
         configs: dict[str, Config] = {}
         for pull in pulls:
             if self.report.requests + PR_COST > self.max_requests:

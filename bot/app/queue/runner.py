@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from bot.app.queue.jobs import Job
+from bot.app.queue.jobs import Installations, Job
+from bot.handlers.following import REGISTRY_JOB
+from bot.handlers.moved import trigger_of
 from bot.handlers.router import Action, Event, route
 
+__all__ = ["Installations", "JobRunner"]
+
 if TYPE_CHECKING:
+    from bot.app.queue.jobs import JobQueue
+    from bot.app.queue.reconcile import Inventory
     from bot.app.settings import Settings
     from bot.app.wiring import ImagesFor
     from bot.config.schema import Config
@@ -27,14 +33,6 @@ log = logging.getLogger(__name__)
 
 # GitHub -> where that review's plots go (bot.app.wiring.images_for by default)
 ImagesFactory = Callable[["GitHubPort"], "ImagesFor"]
-
-
-class Installations(Protocol):
-    """GitHub App installations (bot.githost.installations.AppInstallations; fakes in tests)."""
-
-    def installation_id(self, full_name: str) -> int: ...
-
-    def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
 
 
 class JobRunner:
@@ -53,11 +51,19 @@ class JobRunner:
         self._runs = runs
         self._images = images
         self._lock = threading.Lock()
+        # where a registry event's re-reviews go (bot.app.queue.registry): the web process's
+        # queue; a Redis worker builds its own from the settings
+        self.queue: JobQueue | None = None
+        self.inventory: Inventory | None = None  # the App's inventory (tests: a fake)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     def installations(self) -> Installations:
         with self._lock:
             if self._installations is None:
-                from bot.githost.installations import AppInstallations
+                from bot.githost.client import AppInstallations
 
                 s = self._settings
                 self._installations = AppInstallations(
@@ -72,6 +78,11 @@ class JobRunner:
     def __call__(self, job: Job) -> Outcome | None:
         from bot.handlers.dispatch import handle
 
+        if job.event_name == REGISTRY_JOB:  # an MLflow registry event: find the PRs
+            from bot.app.queue.registry import follow_event
+
+            follow_event(self, job)
+            return None
         event = job.event()
         decision = route(event)
         if decision.action is Action.IGNORE:
@@ -98,7 +109,8 @@ class JobRunner:
         def fenced_runs(config: Config) -> RunsPort:
             return guard_runs(runs(config), fence)
 
-        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now)
+        trigger = trigger_of(event.payload)
+        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now, trigger=trigger)
 
     def tracking(self, config: Config) -> RunsPort:
         """MLflow for a repository's config (the real adapter unless one was given)."""

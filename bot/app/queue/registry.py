@@ -1,0 +1,184 @@
+"""An MLflow registry event's job: queue a review of the open pull requests it
+concerns (bot.handlers.following says which).
+
+The job walks the App's installations and their open PRs (bot.githost.inventory) and
+queues a review job for each PR that follows, like reconcile's (a `synchronize`
+delivery) with the event's `Trigger` when the production alias moved, so the comment
+says why the approvals went stale. Bounded: at most `max_prs` reviews per event
+(MODEL_REVIEW_MLFLOW_MAX_PRS) and `max_requests` GitHub requests
+(MODEL_REVIEW_RECONCILE_REQUESTS); the PRs past a bound are left to reconcile, and a
+log line says how many. MLflow: one request per alias a PR links (version and tag
+events only), once per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from bot.app.queue.jobs import Installations, Job, JobQueue
+from bot.app.queue.reconcile import Counted, Inventory, Report, pages, review_job
+from bot.config.schema import Config
+from bot.handlers.following import AliasLookup, Follows, RegistryEvent, follows, registry_event
+from bot.handlers.moved import REGISTRY, TRIGGER_KEY, Trigger
+
+if TYPE_CHECKING:
+    from bot.app.settings import Settings
+    from bot.domain import PullRequest
+    from bot.ports import RunsPort
+
+log = logging.getLogger(__name__)
+
+
+class Runner(Protocol):
+    """What the job needs of bot.app.queue.runner.JobRunner."""
+
+    queue: JobQueue | None
+    inventory: Inventory | None
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def installations(self) -> Installations: ...
+
+    def tracking(self, config: Config) -> RunsPort: ...
+
+
+@dataclass
+class Followed(Report):
+    """What one registry event did (PR keys and counts only); `stopped` says which
+    bound was reached."""
+
+    left: int = 0  # open PRs not checked: over a bound, left to reconcile
+
+    def line(self, event: RegistryEvent) -> str:
+        text = (
+            f"mlflow {event.describe()}: {self.checked} open PRs checked, "
+            f"{len(self.queued)} re-reviews queued, {self.requests} GitHub requests"
+        )
+        if self.stopped:
+            text += f"; {self.left} open PRs left to reconcile: {self.stopped}"
+        return text
+
+
+@dataclass
+class _Walk:
+    event: RegistryEvent
+    installations: Installations
+    queue: JobQueue
+    lookup: AliasLookup
+    max_prs: int
+    max_requests: int
+    parent: str  # the registry job's delivery id
+    done: Followed = field(default_factory=Followed)
+
+    def repository(self, installation_id: int, full_name: str, pulls: list[PullRequest]) -> None:
+        github = Counted(self.installations.repo(installation_id, full_name), self.done)
+        configs: dict[str, Config] = {}
+        for pull in pulls:
+            stop = self._bound()
+            if stop:
+                self.done.stopped = self.done.stopped or stop
+                self.done.left += 1
+                continue
+            self.done.checked += 1
+            why = follows(github, pull, self.event, configs, self.lookup)
+            if why:
+                self._queue(pull, installation_id, why)
+
+    def _bound(self) -> str:
+        if len(self.done.queued) >= self.max_prs:
+            return f"at most {self.max_prs} re-reviews per event (MODEL_REVIEW_MLFLOW_MAX_PRS)"
+        if self.done.requests + 2 > self.max_requests:  # a PR's comments and config
+            return f"the request budget ({self.max_requests}) is spent"
+        if self.done.stopped:
+            return self.done.stopped
+        return ""
+
+    def _queue(self, pull: PullRequest, installation_id: int, why: Follows) -> None:
+        key = f"{pull.repo}#{pull.number}"
+        job = review_job(pull, installation_id)
+        payload = dict(job.payload)
+        if why.production:
+            payload[TRIGGER_KEY] = Trigger(REGISTRY, self.event.at).payload()
+        delivery = f"{self.parent}-{job.delivery_id.removeprefix('reconcile-')[:12]}"
+        if not self.queue.submit(Job(job.event_name, payload, delivery)):
+            self.done.stopped = "the work queue is full"
+            self.done.left += 1
+            return
+        log.info("%s: review queued: %s", key, why.reason)
+        self.done.queued.append(f"{key}: {why.reason}")
+
+
+def follow(
+    event: RegistryEvent,
+    inventory: Inventory,
+    installations: Installations,
+    queue: JobQueue,
+    lookup: AliasLookup,
+    *,
+    max_prs: int,
+    max_requests: int,
+    parent: str = "mlflow",
+) -> Followed:
+    """Queue the reviews `event` calls for, over every installation's open PRs."""
+    walk = _Walk(event, installations, queue, lookup, max_prs, max_requests, parent)
+    listed = inventory.installations()
+    walk.done.requests += pages(len(listed))
+    for item in listed:
+        names = inventory.repositories(item.installation_id)
+        walk.done.requests += 1 + pages(len(names))  # the installation's token, the list
+        for name in names:
+            pulls = inventory.open_pulls(item.installation_id, name)
+            walk.done.requests += pages(len(pulls))
+            walk.repository(item.installation_id, name, pulls)
+    line = walk.done.line(event)
+    (log.warning if walk.done.stopped else log.info)("%s", line)
+    return walk.done
+
+
+def alias_lookup(runs: Callable[[], RunsPort]) -> AliasLookup:
+    """The version an alias names now, asked of MLflow once per (model, alias)."""
+    found: dict[tuple[str, str], str | None] = {}
+
+    def lookup(name: str, alias: str) -> str | None:
+        if (name, alias) not in found:
+            info = runs().model_version_by_alias(name, alias)
+            found[name, alias] = info.version if info is not None else None
+        return found[name, alias]
+
+    return lookup
+
+
+def follow_event(runner: Runner, job: Job) -> Followed | None:
+    """The `mlflow_registry` job (bot.app.queue.runner runs it)."""
+    event = registry_event(job.payload)
+    if event is None:
+        return None
+    settings = runner.settings
+    apps = runner.installations()
+    inventory = runner.inventory
+    if inventory is None:
+        from bot.githost.inventory import AppInventory
+
+        inventory = AppInventory(apps)  # type: ignore[arg-type]
+    return follow(
+        event,
+        inventory,
+        apps,
+        _queue_of(runner),
+        alias_lookup(lambda: runner.tracking(Config())),
+        max_prs=settings.mlflow_max_prs,
+        max_requests=settings.reconcile_requests,
+        parent=job.delivery_id,
+    )
+
+
+def _queue_of(runner: Runner) -> JobQueue:
+    if runner.queue is None:  # a Redis worker: the queue the web process uses
+        from bot.app.queue.redisqueue import redis_deps
+
+        runner.queue = redis_deps(runner.settings)[0]
+    return runner.queue
