@@ -1,7 +1,7 @@
 """The ports: what the pipeline needs from the outside world, as Protocols.
 
-Adapters (bot.tracking.client for MLflow, bot.githost.client for GitHub, bot.app.images for image
-hosting) implement them; tests pass the typed fakes in tests/fakes.py.
+Adapters (bot.tracking.client for MLflow, bot.githost.client for GitHub, bot.app.images
+for image hosting) implement them; tests pass the typed fakes in tests/fakes.py.
 """
 
 from __future__ import annotations

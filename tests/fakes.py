@@ -469,7 +469,7 @@ def _typecheck_jobs() -> None:
 @dataclass
 class FakeModelStore:
     """The adapter surface bot.tracking.modelfiles reads logged-model files through
-    (`modelfiles.MlflowRuns`): one model folder, every read recorded."""
+    (`modelfiles.ModelStore`): one model folder, every read recorded."""
 
     location: str = "mlflow-artifacts:/1/models/m-1/artifacts"
     files: dict[str, bytes] = field(default_factory=dict)
@@ -483,10 +483,10 @@ class FakeModelStore:
     def known_model(self, model_id: str) -> LoggedModelInfo | None:
         return self.model
 
-    def rest_store(self) -> bool:
+    def rest_api(self) -> bool:
         return self.rest
 
-    def rest_get(self, endpoint: str, params: Mapping[str, object], doing: str) -> object:
+    def get(self, endpoint: str, params: Mapping[str, object], doing: str) -> object:
         self.reads.append(f"list {params.get('path')}")
         files = [
             {"path": n, "is_dir": False, "file_size": str(len(d))} for n, d in self.files.items()
@@ -497,7 +497,7 @@ class FakeModelStore:
         self.reads.append(relpath)
         return self.files[relpath]
 
-    def local_model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]:
+    def model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]:
         self.reads.append("list (local)")
         return [ArtifactInfo(n, False, len(d)) for n, d in self.files.items()]
 

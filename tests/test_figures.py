@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.plots import figures
 from tests.plot_helpers import pixels, png_size
 
@@ -28,14 +26,6 @@ def test_user_text_is_drawn_literally_and_shortened() -> None:
     assert figures.shorten("x" * figures.MAX_LABEL) == "x" * figures.MAX_LABEL
     assert figures.shorten("x" * (figures.MAX_LABEL + 1)) == "x" * (figures.MAX_LABEL - 1) + "…"
     assert figures.shorten("$" * 10, 4) == r"\$\$\$…"
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(0.91234, "0.9123"), (15_000.0, "15,000"), (-25_000.5, "-25,000"), (2e12, "2e+12")],
-)
-def test_numbers_are_short_and_large_ones_grouped(value: float, text: str) -> None:
-    assert figures.format_number(value) == text
 
 
 def test_file_names_are_safe_and_unique_ignoring_case() -> None:

@@ -20,8 +20,10 @@ from urllib3 import HTTPResponse
 from bot.constants import ACTIONS_BOT_LOGIN
 from bot.domain import GateState, ReviewState
 from bot.errors import GitHubError, UsageError
-from bot.githost.client import AppInstallations, GitHubRepo, make_retry
+from bot.githost.client import GitHubRepo
 from bot.githost.data import RetryPolicy, git_blob_sha
+from bot.githost.installations import AppInstallations
+from bot.githost.retry import make_retry
 from bot.ports import GitHubPort
 from tests import github_payloads as gp
 

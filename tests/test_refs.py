@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import RefKind, RunRef
-from bot.review.refs import MAX_REFS, find_refs
+from bot.review.refs import MAX_REFS, MAX_TEXT_CHARS, find_refs, scan_refs
 
 RUN = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -240,8 +240,9 @@ def test_run_uri_then_link_gains_the_experiment() -> None:
 
 def test_reference_count_is_capped() -> None:
     ids = [f"{n:032x}" for n in range(MAX_REFS + 20)]
-    refs = find_refs([" ".join(ids)])
-    assert [r.run_id for r in refs] == ids[:MAX_REFS]
+    scan = scan_refs([" ".join(ids)])
+    assert [r.run_id for r in scan.refs] == ids[:MAX_REFS]
+    assert scan.dropped == 20
 
 
 def test_cap_still_upgrades_references_already_found() -> None:
@@ -251,9 +252,44 @@ def test_cap_still_upgrades_references_already_found() -> None:
     assert (refs[0].kind, refs[0].experiment_id) == (RefKind.RUN, "2")
 
 
-def test_big_text_is_scanned_whole() -> None:
-    body = ("lorem ipsum " * 90_000) + f"\nmlflow-run: {RUN}\n"
-    assert only(body).run_id == RUN
+def test_a_text_up_to_the_cap_is_scanned_whole() -> None:
+    tail = f"\nmlflow-run: {RUN}\n"
+    body = ("lorem ipsum " * (MAX_TEXT_CHARS // 12))[: MAX_TEXT_CHARS - len(tail)] + tail
+    scan = scan_refs([body])
+    assert [r.run_id for r in scan.refs] == [RUN] and not scan.capped
+
+
+def test_a_text_past_the_cap_is_cut_and_says_so() -> None:
+    body = "x" * MAX_TEXT_CHARS + f" {RUN}"
+    scan = scan_refs(["title", body])
+    assert scan.refs == () and scan.truncated == 1 and scan.capped
+
+
+def test_texts_past_the_budget_are_not_read_and_are_counted() -> None:
+    scan = scan_refs(["a" * 100, f"mlflow-run: {RUN}", "", f"mlflow-run: {OTHER}"], budget=100)
+    assert scan.refs == () and scan.truncated == 2
+    assert scan.work == 100
+
+
+# The compare-bomb of issue #22: `&runs=[` repeated, no list ever closed, 64 KB.
+BOMB = "https://m/#/compare-runs?" + "&runs=[" * 9358
+
+
+def test_the_compare_bomb_costs_linear_work() -> None:
+    plain = "lorem ipsum https://m/#/compare-runs?runs=[] " * (len(BOMB) // 45)
+    bomb, calm = scan_refs([BOMB]), scan_refs([plain[: len(BOMB)]])
+    assert bomb.refs == () and len(BOMB) >= 64_000
+    assert bomb.work <= 3 * len(BOMB)
+    assert bomb.work <= 3 * calm.work
+
+
+def test_decoy_ids_do_not_push_a_link_out() -> None:
+    decoys = [f"{n:032x}" for n in range(MAX_REFS)]
+    link = f"https://mlflow.acme.io/#/experiments/3/runs/{RUN}"
+    scan = scan_refs([" ".join(decoys) + "\n" + link])
+    assert len(scan.refs) == MAX_REFS and scan.dropped == 1
+    assert scan.refs[-1].raw == link and scan.refs[-1].kind is RefKind.RUN
+    assert [r.run_id for r in scan.refs[:-1]] == decoys[:-1]
 
 
 _PIECES = st.sampled_from(

@@ -326,7 +326,7 @@ def test_auth_failures_point_at_the_credentials(
 ) -> None:
     denied = RestException({"error_code": code, "message": "no"})
     with pytest.raises(TrackingError) as caught:
-        runs._call("listing runs", _raise, denied)
+        runs.call("listing runs", _raise, denied)
 
     error = caught.value
     assert f"refused access ({status})" in str(error) and mlflow_server in str(error)
@@ -335,7 +335,7 @@ def test_auth_failures_point_at_the_credentials(
 
 def test_server_errors_become_tracking_errors(runs: MlflowRuns) -> None:
     with pytest.raises(TrackingError, match="failed while searching runs"):
-        runs._call("searching runs", _raise, MlflowException("database is locked"))
+        runs.call("searching runs", _raise, MlflowException("database is locked"))
 
 
 def _raise(exc: Exception) -> None:

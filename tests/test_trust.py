@@ -22,7 +22,10 @@ from mlflow.tracking import MlflowClient
 from mlflow_helpers import register
 from test_faults import Action, acting, three_runs
 
+from bot.domain import Comment, PullRequest
 from bot.handlers.state import MARKER, decode_state, encode_state, strip_state, with_state
+from bot.handlers.trust import People, Texts
+from tests.fakes import FakeGitHub
 
 TEAM = "acme/ml-leads"
 TEAM_CONFIG = f"""
@@ -276,3 +279,37 @@ def test_a_version_1_state_is_migrated_without_making_approvals_stale(action: Ac
     migrated = decode_state(body(action))
     assert migrated is not None and migrated.version == 2 and migrated.basis
     assert migrated.changed_at == state.changed_at
+
+
+# --- issue #22: hostile text costs linear work ----------------------------------------
+
+BOMB = "https://m/#/compare-runs?" + "&runs=[" * 9358  # 64 KB, quadratic for a naive parser
+
+
+def _thread(bodies: list[str], association: str) -> tuple[Texts, FakeGitHub]:
+    github = FakeGitHub(default_permission="read")
+    pr = PullRequest(7, "Retrain", "runs:/" + "c" * 32 + "/m", "alice", "1" * 40, "2" * 40,
+                     "feature", "main", "acme/models")  # fmt: skip
+    comments = [
+        Comment(100 + i, f"user{i}", text, association=association) for i, text in enumerate(bodies)
+    ]
+    return People(github).texts(pr, comments, github.login), github
+
+
+@row(
+    "input",
+    "Ten comments, each a 64 KB compare-runs link of `&runs=[` repeated 9,358 times "
+    "(quadratic for a parser that rescans from each parameter), by accounts with no "
+    "association and by MEMBERs who may only read",
+    "Linear work, as for ten plain comments of that size: characters examined at most "
+    "twice the text's length (a query is read once more as parameters); "
+    "no reference, nothing kept; a MEMBER's comment costs one permission lookup each",
+)
+@pytest.mark.parametrize("association", ["NONE", "MEMBER"])
+def test_compare_bombs_in_comments_cost_what_plain_text_costs(association: str) -> None:
+    plain = ("lorem ipsum https://m/#/compare-runs?runs=[] " * 1500)[: len(BOMB)]
+    bombs, github = _thread([BOMB] * 10, association)
+    calm, _ = _thread([plain] * 10, association)
+    assert len(BOMB) >= 64_000 and bombs.texts[2:] == () and bombs.ignored == 0
+    assert 10 * len(BOMB) <= calm.scanned <= bombs.scanned <= 2 * 10 * len(BOMB)
+    assert len(github.reads) == 0  # a comment with no reference needs no lookup

@@ -31,10 +31,6 @@ def delivery_context(delivery_id: str) -> Iterator[None]:
         _delivery.reset(token)
 
 
-def current_delivery() -> str:
-    return _delivery.get()
-
-
 class DeliveryFilter(logging.Filter):
     """Puts the current delivery id on each record as `record.delivery_id`."""
 

@@ -103,14 +103,3 @@ class ChangeReport:
     size: SizeChange | None = None
     code: CodeChange | None = None
     skipped: tuple[str, ...] = ()  # files not read, and why (user-facing lines)
-
-    @property
-    def has_content(self) -> bool:
-        return bool(
-            self.datasets
-            or self.signature
-            or self.environment
-            or self.size
-            or self.code
-            or self.skipped
-        )

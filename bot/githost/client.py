@@ -1,7 +1,7 @@
 """The GitHub adapter: the only module that talks to GitHub (through PyGithub).
 
 `GitHubRepo` implements `bot.ports.GitHubPort` for one repository (with a token, or
-as a GitHub App installation made by `AppInstallations`). PyGithub is
+as a GitHub App installation made by bot.githost.installations). PyGithub is
 imported inside functions (nothing happens at import time) and no PyGithub object
 leaves this module: answers become `bot.domain` types, failures `GitHubError`s that
 say what went wrong and what to do.
@@ -9,20 +9,16 @@ say what went wrong and what to do.
 Objects are lazy (`Github(lazy=True)`): naming a repository, PR, issue or commit
 costs nothing, only reading fields or calling an endpoint does; each method's
 docstring counts its requests. 5xx answers are retried; rate limits (403/429 with
-`Retry-After` or `X-RateLimit-Reset`) are waited out up to
-`RetryPolicy.max_rate_limit_wait` seconds, beyond that the call fails at once with a
-GitHubError saying when the limit resets. What needs no PyGithub and no request
-(translating answers and errors, building bodies) is in bot.githost.data.
+`Retry-After` or `X-RateLimit-Reset`) are waited out (bot.githost.retry). What needs
+no PyGithub and no request (translating answers and errors, building bodies) is in bot.githost.data.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -34,94 +30,12 @@ from bot.githost import data as gd
 from bot.githost import people
 from bot.githost.data import RetryPolicy
 from bot.githost.pacing import WritePacer
+from bot.githost.retry import PER_PAGE, calling, make_retry
 
 if TYPE_CHECKING:
-    from github import GithubIntegration
-    from github.Auth import AppInstallationAuth
-    from github.GithubException import GithubException
-    from urllib3.util.retry import Retry
+    pass
 
 log = logging.getLogger(__name__)
-
-PER_PAGE = 100
-# PyGithub's pacing for the App's own requests (rare). A repository's writes are paced
-# by bot.githost.pacing.WritePacer instead: a review's few writes at once, then one a second.
-SECONDS_BETWEEN_REQUESTS = 0.25
-SECONDS_BETWEEN_WRITES = 1.0
-
-
-def make_retry(policy: RetryPolicy) -> Retry:
-    """PyGithub's GithubRetry, plus: 429s are retried after their reset, and a wait
-    longer than the policy allows raises RateLimitExceededExceedsMaxWait at once."""
-    from github import GithubRetry
-    from github.GithubException import RateLimitExceededExceedsMaxWait
-
-    class CappedRetry(GithubRetry):
-        rate_limit_wait: float | None = None  # a 429's reset, used as the next backoff
-
-        def get_backoff_time(self) -> float:
-            wait = self.rate_limit_wait
-            return float(super().get_backoff_time()) if wait is None else wait
-
-        def increment(
-            self,
-            method: Any = None,
-            url: Any = None,
-            response: Any = None,
-            error: Any = None,
-            _pool: Any = None,
-            _stacktrace: Any = None,
-        ) -> Any:
-            wait = (
-                None if response is None else gd.rate_limit_wait(response.status, response.headers)
-            )
-            cap = self.max_rate_limit_wait
-            if wait is not None and cap is not None and wait > cap:
-                headers = dict(response.headers)
-                raise RateLimitExceededExceedsMaxWait(response.status, None, headers, wait=wait)
-            retry = super().increment(method, url, response, error, _pool, _stacktrace)
-            if wait is not None and response.status == 429 and isinstance(retry, CappedRetry):
-                retry.rate_limit_wait = wait
-            return retry
-
-    return CappedRetry(
-        total=policy.total,
-        backoff_factor=policy.backoff_factor,
-        status_forcelist=[*range(500, 600), 429],
-        allowed_methods={"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST", "PATCH"},
-        raise_on_status=False,  # the last answer reaches PyGithub, which raises with it
-        max_rate_limit_wait=policy.max_rate_limit_wait,
-        secondary_rate_wait=policy.secondary_rate_wait,
-    )
-
-
-def _rate_limit(exc: GithubException) -> tuple[float | None, bool]:
-    """How long the rate limit behind `exc` lasts (None: unknown, or no limit), and
-    whether PyGithub called the failure a rate limit."""
-    from github.GithubException import RateLimitExceededExceedsMaxWait as TooLong
-    from github.GithubException import RateLimitExceededException as Limited
-
-    wait = exc.wait if isinstance(exc, TooLong) else gd.rate_limit_wait(exc.status, exc.headers)
-    return wait, isinstance(exc, Limited)
-
-
-@contextmanager
-def calling(
-    base_url: str, action: str, permission: str, hints: Mapping[int, str] | None = None
-) -> Iterator[None]:
-    """Turn PyGithub and transport failures inside the block into GitHubErrors."""
-    import requests
-    from github.GithubException import GithubException
-
-    try:
-        yield
-    except GithubException as exc:
-        wait, limited = _rate_limit(exc)
-        error = gd.translate_error(exc, action, permission, hints, wait=wait, limited=limited)
-        raise error from exc
-    except requests.RequestException as exc:
-        message = f"could not reach GitHub at {base_url} while {action}: {exc}"
-        raise GitHubError(message, hint="check GITHUB_API_URL and the network") from exc
 
 
 class GitHubRepo:
@@ -377,104 +291,3 @@ class GitHubRepo:
     def _blob(self, data: bytes) -> str:
         body = {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
         return str(self._send("POST", "git/blobs", body)["sha"])
-
-
-APP_KEY_HINT = "check the App's id and private key in the server's settings"
-# How long one installation's auth object is reused. Its token lasts 1 h and PyGithub
-# renews it shortly before it expires; the cache only bounds what a server keeps.
-INSTALLATION_CACHE_SECONDS = 3600.0
-
-
-class AppInstallations:
-    """GitHubRepos for a GitHub App (the webhook server): the App signs in with its
-    private key (a JWT), then acts as the installation that covers each repository;
-    PyGithub fetches and refreshes the installation tokens (1 request per hour)."""
-
-    def __init__(
-        self,
-        app_id: int | str,
-        private_key: str,
-        *,
-        base_url: str = DEFAULT_API_URL,
-        server_url: str | None = None,
-        throttle: bool = True,
-        retry: RetryPolicy | None = None,
-        bot_login: str | None = None,
-        cache_seconds: float = INSTALLATION_CACHE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """`bot_login` ("<app-slug>[bot]") saves the GET /app that finds it; one auth
-        per installation is kept `cache_seconds` (by `clock`), so repositories and
-        jobs of one installation share its token."""
-        from github import Auth, GithubIntegration
-
-        policy = retry or RetryPolicy()
-        self.base_url = base_url.rstrip("/")
-        self._auth = Auth.AppAuth(app_id, private_key)
-        self._app = GithubIntegration(
-            auth=self._auth,
-            base_url=self.base_url,
-            timeout=policy.timeout,
-            retry=make_retry(policy),
-            seconds_between_requests=SECONDS_BETWEEN_REQUESTS if throttle else None,
-            seconds_between_writes=SECONDS_BETWEEN_WRITES if throttle else None,
-            per_page=PER_PAGE,  # lists of installations and repositories (reconcile)
-        )
-        self._repo_options: dict[str, Any] = {
-            "base_url": self.base_url,
-            "server_url": server_url,
-            "throttle": throttle,
-            "retry": policy,
-        }
-        self._login = bot_login
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._installations: dict[int, tuple[AppInstallationAuth, float]] = {}
-        self._lock = threading.Lock()  # worker threads share one AppInstallations
-
-    @property
-    def integration(self) -> GithubIntegration:
-        """PyGithub's App client (bot.githost.inventory lists installations with it)."""
-        return self._app
-
-    def bot_login(self) -> str:
-        """The App's bot login, "<app-slug>[bot]": 1 request (GET /app) the first time."""
-        with self._lock:
-            if self._login is None:
-                hints = {401: APP_KEY_HINT, 403: APP_KEY_HINT}
-                with calling(self.base_url, "reading the App's name", "", hints):
-                    self._login = f"{self._app.get_app().slug}[bot]"
-            return self._login
-
-    def installation_auth(self, installation_id: int) -> AppInstallationAuth:
-        """The installation's auth, cached: its token is requested at its first use
-        (POST /app/installations/ID/access_tokens) and renewed near its expiry."""
-        now = self._clock()
-        with self._lock:
-            for key, (_, until) in list(self._installations.items()):
-                if until <= now:
-                    del self._installations[key]
-            if installation_id not in self._installations:
-                auth = self._auth.get_installation_auth(installation_id)
-                self._installations[installation_id] = (auth, now + self._cache_seconds)
-            return self._installations[installation_id][0]
-
-    def installation_id(self, repo_full_name: str) -> int:
-        """The installation that covers a repository: 1 request (GET /repos/O/R/installation)."""
-        owner, _, name = repo_full_name.partition("/")
-        hint = f"install the App on {repo_full_name} (or give the installation access to it)"
-        action = f"finding the App's installation on {repo_full_name}"
-        with calling(self.base_url, action, "", {401: APP_KEY_HINT, 404: hint}):
-            return int(self._app.get_repo_installation(owner, name).id)
-
-    def repo(self, installation_id: int, repo_full_name: str) -> GitHubRepo:
-        """A GitHubRepo acting as the installation; no request of its own (but see
-        bot_login)."""
-        auth = self.installation_auth(installation_id)
-        return GitHubRepo(
-            repo_full_name,
-            auth=auth,
-            bot_login=self.bot_login(),
-            read_teams=True,  # the App asks for Members: read (app.yml)
-            **self._repo_options,
-        )

@@ -1,6 +1,6 @@
 """What a GitHub App is installed on: installations, repositories, open pull requests.
 
-`model-review reconcile` walks these. Lists are read 100 to a page (bot.githost.client.PER_PAGE):
+`model-review reconcile` walks these. Lists are read 100 to a page (bot.githost.retry.PER_PAGE):
 
 - GET /app/installations (as the App): 1 request per 100 installations;
 - per installation, its token (POST /app/installations/ID/access_tokens, 1 request)
@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import PullRequest
 from bot.githost import data as gd
-from bot.githost.client import APP_KEY_HINT, calling
+from bot.githost.installations import APP_KEY_HINT
+from bot.githost.retry import calling
 
 if TYPE_CHECKING:
-    from bot.githost.client import AppInstallations
+    from bot.githost.installations import AppInstallations
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from bot.constants import iso_seconds
 from bot.domain import HistoryEntry, LedgerAction, ModelRecord, VersionRecord
 from bot.errors import NotFoundError, RefusedError, TrackingError, UsageError
 from bot.handlers.record import GaveUp, Writer
@@ -239,7 +240,7 @@ def _move(  # noqa: PLR0917 (one step of rollback)
     entry = HistoryEntry(
         version=version.version,
         action=LedgerAction.ROLLBACK,
-        at=lg.iso(now),
+        at=iso_seconds(now),
         previous=current or "none",
         by=request.by,
         reason=reason,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bot.domain import Assignment, Comment, PullRequest, Review, Standing
 from bot.ports import GitHubPort
 from bot.review.gate import COUNTING, is_bot, latest_reviews
-from bot.review.refs import find_refs
+from bot.review.refs import MAX_SCAN_CHARS, scan_refs
 from bot.review.reviewers import is_team
 
 ENABLE_TEAMS = (
@@ -53,6 +53,7 @@ class Texts:
 
     texts: tuple[str, ...]
     ignored: int = 0
+    scanned: int = 0  # characters of comments examined to choose (bounded, linear)
 
     @property
     def problem(self) -> str | None:
@@ -120,26 +121,35 @@ class People:
         return Standing(writers, members, unverified)
 
     def texts(self, pr: PullRequest, comments: Sequence[Comment], bot_login: str) -> Texts:
-        """The title, the body and the comments whose references count."""
+        """The title, the body and the comments whose references count.
+
+        Each comment is scanned once, at most MAX_TEXT_CHARS of it. Comments by people
+        who cannot write (by `author_association`) are scanned only to count the
+        ignored ones, up to MAX_SCAN_CHARS in all; those by possible writers have a
+        budget of their own, so the first cannot spend the second. A possible
+        writer's comment left unread by its budget is kept when they can write (the
+        review then says the text was cut)."""
         kept = [pr.title, pr.body]
         ignored = 0
+        spent = {True: 0, False: 0}  # by "possible writer"
         for comment in comments:
-            if _key(comment.author) == _key(bot_login):
+            if _key(comment.author) == _key(bot_login) or _is_bot(comment):
                 continue
-            if self._trusted(comment, pr.author):
+            if _key(comment.author) == _key(pr.author):
                 kept.append(comment.body)
-            elif find_refs([comment.body]):
+                continue
+            writer = comment.association.upper() not in NO_ACCESS
+            scan = scan_refs([comment.body], MAX_SCAN_CHARS - spent[writer])
+            spent[writer] += scan.work
+            if writer and (scan.refs or scan.truncated) and self.can_write(comment.author):
+                kept.append(comment.body)
+            elif scan.refs:
                 ignored += 1
-        return Texts(tuple(kept), ignored)
+        return Texts(tuple(kept), ignored, sum(spent.values()))
 
-    def _trusted(self, comment: Comment, author: str) -> bool:
-        if comment.bot or comment.author.lower().endswith("[bot]"):
-            return False
-        if _key(comment.author) == _key(author):
-            return True
-        if comment.association.upper() in NO_ACCESS or not find_refs([comment.body]):
-            return False  # nothing to decide, or no write access: no request
-        return self.can_write(comment.author)
+
+def _is_bot(comment: Comment) -> bool:
+    return comment.bot or comment.author.lower().endswith("[bot]")
 
 
 def _teams(assignment: Assignment) -> list[str]:

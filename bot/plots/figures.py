@@ -56,10 +56,6 @@ def legend_below(fig: Figure, handles: Sequence[Artist]) -> None:
     )
 
 
-def format_number(value: float) -> str:
-    return f"{value:,.0f}" if 1e4 <= abs(value) < 1e12 else f"{value:.4g}"
-
-
 def plain(text: str) -> str:
     """User text drawn literally: a `$` must not switch matplotlib into math mode."""
     return text.replace("$", r"\$")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bot.domain import Change, Estimate, MetricRow, Spread
+from bot.domain import Estimate, MetricRow, Spread
 from bot.render.markdown import MINUS, fmt_delta, fmt_num
 
 NOISE_ICON = "〰️"
@@ -79,7 +79,3 @@ def methods_line(rows: Sequence[MetricRow]) -> str:
 
 def has_missed(rows: Sequence[MetricRow]) -> bool:
     return any(row.missed for row in rows)
-
-
-def noise_count(rows: Sequence[MetricRow]) -> int:
-    return sum(1 for row in rows for c in row.cells if c.change is Change.NOISE)

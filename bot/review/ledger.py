@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.constants import iso_seconds
 from bot.domain import HistoryEntry, LedgerAction, ModelRecord, PriorReview, VersionRecord
 
 # --- the tags on runs and versions (written by bot.handlers.record and .closed) ---
@@ -42,12 +43,6 @@ MAX_REASON = 500  # characters of a rollback reason kept in the ledger
 MAX_APPROVERS = 10
 MAX_PRIOR_REVIEWS = 5
 _NAME_TIME = "%Y%m%dT%H%M%S.%fZ"
-_ISO = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def iso(moment: datetime) -> str:
-    """A moment as the record writes it: ISO 8601 UTC to the second."""
-    return moment.astimezone(UTC).strftime(_ISO)
 
 
 def merge_key(sha: str) -> str:
@@ -62,7 +57,7 @@ def ledger_tag(entry: HistoryEntry, moment: datetime) -> tuple[str, str]:
         "action": entry.action.value,
         "version": entry.version,
         "previous": entry.previous,
-        "at": entry.at or iso(moment),
+        "at": entry.at or iso_seconds(moment),
         "key": entry.key,
     }
     if entry.pr:

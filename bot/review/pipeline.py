@@ -21,13 +21,20 @@ from bot.review.diff import Paired, metric_rows, param_diffs
 from bot.review.evidence import collect
 from bot.review.history import model_history
 from bot.review.notes import summarize_notes
-from bot.review.refs import MAX_REFS, find_refs
+from bot.review.refs import MAX_REFS, MAX_SCAN_CHARS, MAX_TEXT_CHARS, RefScan, scan_refs
 from bot.review.resolve import find_baseline, resolve_candidates
 from bot.review.whatchanged import ModelFacts, change_report, read_models, with_changes
 
 log = logging.getLogger(__name__)
 
-TOO_MANY_REFS = "this PR names more than {n} MLflow references: only the first {n} are reviewed"
+TOO_MANY_REFS = (
+    "this PR names more than {n} MLflow references: {n} are reviewed (links and URIs "
+    "before bare ids) and {dropped} more {were} ignored"
+)
+TEXT_CUT = (
+    "{texts} of this PR {were} too long to read whole (more than {chars:,} characters, or "
+    "past {total:,} in all): references in the rest were not looked for"
+)
 ARTIFACTS_NOT_READ = (
     "artifacts stored outside the tracking server are not read: no artifact images or "
     "model files of {runs}. Serve them through the tracking server "
@@ -47,15 +54,36 @@ class ReviewRequest:
     pr_url: str | None = None  # the PR's own record is not an "earlier review"
 
 
-def collect_refs(request: ReviewRequest) -> list[RunRef]:
-    """Explicit references first, then those in the text; one per target."""
+def collect_refs(request: ReviewRequest) -> tuple[list[RunRef], list[str]]:
+    """Explicit references first, then those in the text; one per target. Also what
+    the caps of bot.review.refs left out, as problems for the comment."""
     seen: set[tuple[str, ...]] = set()
     out: list[RunRef] = []
-    for ref in [*request.refs, *find_refs(request.texts)]:
+    scan = scan_refs(request.texts)
+    for ref in [*request.refs, *scan.refs]:
         if ref.key not in seen:
             seen.add(ref.key)
             out.append(ref)
-    return out
+    return out, cap_problems(scan)
+
+
+def cap_problems(scan: RefScan) -> list[str]:
+    """What the comment says when the reference caps left something out."""
+    problems = []
+    if scan.dropped:
+        were = "was" if scan.dropped == 1 else "were"
+        problems.append(TOO_MANY_REFS.format(n=MAX_REFS, dropped=scan.dropped, were=were))
+    if scan.truncated:
+        texts = "1 text" if scan.truncated == 1 else f"{scan.truncated} texts"
+        problems.append(
+            TEXT_CUT.format(
+                texts=texts,
+                were="was" if scan.truncated == 1 else "were",
+                chars=MAX_TEXT_CHARS,
+                total=MAX_SCAN_CHARS,
+            )
+        )
+    return problems
 
 
 def build_review(
@@ -65,11 +93,9 @@ def build_review(
     images: ImagePort | None = None,
 ) -> ReviewReport:
     """Resolve, compare and (with an image port) draw the review of a PR."""
-    refs = collect_refs(request)
+    refs, capped = collect_refs(request)
     log.info("references: %s", ", ".join(r.raw for r in refs) or "none")
-    problems = list(request.problems)
-    if len(refs) >= MAX_REFS:
-        problems.append(TOO_MANY_REFS.format(n=MAX_REFS))
+    problems = [*request.problems, *capped]
     with timed("looking up the runs"):
         resolution = resolve_candidates(refs, runs, config, request.commits)
     candidates = resolution.candidates

@@ -2,20 +2,27 @@
 
 Pure text scanning. The PR title, body and comments are searched, in that order, for
 MLflow UI links (open source and Databricks), `runs:/` and `models:/` URIs,
-`mlflow-run: <id>` lines and lone 32-hex run ids. Every pattern is linear in the
-length of the text, so a megabyte of PR body costs one pass and no backtracking.
+`mlflow-run: <id>` lines and lone 32-hex run ids. Every step is linear in the
+length of the text (no pattern with nested unbounded repetition runs over PR text;
+a compare-runs query is split once, never rescanned from each parameter), and the
+work is capped: MAX_TEXT_CHARS per text (32 times GitHub's limit for a body or a
+comment) and MAX_SCAN_CHARS per PR. `scan_refs` says what each cap left out, and
+how many characters it examined (`work`), so tests can hold it to linear.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from bot.domain import RefKind, RunRef
 
 MAX_REFS = 50  # at most this many references are returned; the caller reports the cap
+MAX_TEXT_CHARS = 2 * 1024 * 1024  # per text (title, body, comment); GitHub stores 65,536
+MAX_SCAN_CHARS = 4 * 1024 * 1024  # per PR: what one review reads of its text at most
+MAX_DISTINCT = 5_000  # distinct references remembered before the cap picks MAX_REFS
 
 _WORD_END = r"(?![0-9A-Za-z_-])"
 _ID = rf"[0-9A-Za-z][0-9A-Za-z_-]{{0,63}}{_WORD_END}"  # run ids in explicit forms
@@ -47,41 +54,83 @@ _MODELS_URI = re.compile(
     r"|(?P<name>(?:[A-Za-z0-9_.-]|%[0-9A-Fa-f]{2})+)"
     r"(?:@(?P<alias>[A-Za-z0-9_-]+)|/(?P<version>[A-Za-z0-9]+))(?![A-Za-z0-9_%-]))"
 )
-_LIST_PARAM = re.compile(r"(?:^|&)(?P<name>runs|experiments)=\[(?P<items>[^\]]*)\]")
 _QUOTED = re.compile(r'"([^"]*)"')
 _ID_ONLY = re.compile(_ID)
 _STAGES = frozenset({"production", "staging", "archived", "none"})
 _TRAILING = frozenset(".,;:!?*_~'\"")
 
 
+@dataclass(frozen=True)
+class RefScan:
+    """The references of some texts, and what the caps left out."""
+
+    refs: tuple[RunRef, ...]
+    dropped: int = 0  # distinct references past MAX_REFS (at least this many)
+    truncated: int = 0  # texts cut at MAX_TEXT_CHARS or left unread past MAX_SCAN_CHARS
+    work: int = 0  # characters examined, for tests that hold the scan to linear
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.dropped or self.truncated)
+
+
 def find_refs(texts: Iterable[str]) -> list[RunRef]:
+    """Every MLflow reference in `texts` (see `scan_refs`), at most MAX_REFS."""
+    return list(scan_refs(texts).refs)
+
+
+def scan_refs(texts: Iterable[str], budget: int = MAX_SCAN_CHARS) -> RefScan:
     """Every MLflow reference in `texts`, de-duplicated by key, in order of first mention.
 
-    HTML comments are skipped (the bot's own hidden state lives in one). At most
-    MAX_REFS references are returned; a later, stronger spelling of an id already
-    found (a link after a bare id) still upgrades it in place.
+    HTML comments are skipped (the bot's own hidden state lives in one). A later,
+    stronger spelling of an id already found (a link after a bare id) upgrades it in
+    place. When more than MAX_REFS distinct references are found, explicit ones
+    (links, URIs, `mlflow-run:` lines) are kept before bare ids, so decoy hex words
+    cannot push a real link out; the rest are counted in `dropped`. Each text is read
+    up to MAX_TEXT_CHARS and all of them up to `budget` characters in total.
     """
     found = _Collector()
-    for text in texts:
+    truncated = 0
+    for whole in texts:
+        allowed = min(MAX_TEXT_CHARS, max(budget, 0))
+        text = whole[:allowed]
+        truncated += len(text) < len(whole)
+        budget -= len(text)
+        found.work += len(text)
         for segment in _visible(text):
             for match in _TOKEN.finditer(segment):
-                for ref in _refs_of(match):
+                for ref in _refs_of(match, found):
                     found.add(ref)
-    return found.refs
+    kept, dropped = found.chosen()
+    return RefScan(kept, dropped, truncated, found.work)
 
 
 class _Collector:
     def __init__(self) -> None:
         self.refs: list[RunRef] = []
         self._index: dict[tuple[str, ...], int] = {}
+        self.overflow = 0  # distinct-looking references past MAX_DISTINCT
+        self.work = 0
 
     def add(self, ref: RunRef) -> None:
         index = self._index.get(ref.key)
         if index is not None:
             self.refs[index] = _merge(self.refs[index], ref)
-        elif len(self.refs) < MAX_REFS:
+        elif len(self.refs) < MAX_DISTINCT:
             self._index[ref.key] = len(self.refs)
             self.refs.append(ref)
+        else:
+            self.overflow += 1
+
+    def chosen(self) -> tuple[tuple[RunRef, ...], int]:
+        """At most MAX_REFS, explicit references before bare ids, in order of mention."""
+        if len(self.refs) <= MAX_REFS:
+            return tuple(self.refs), self.overflow
+        explicit = [i for i, r in enumerate(self.refs) if r.kind is not RefKind.BARE_RUN_ID]
+        bare = [i for i, r in enumerate(self.refs) if r.kind is RefKind.BARE_RUN_ID]
+        keep = sorted([*explicit, *bare][:MAX_REFS])
+        dropped = len(self.refs) - len(keep) + self.overflow
+        return tuple(self.refs[i] for i in keep), dropped
 
 
 def _merge(old: RunRef, new: RunRef) -> RunRef:
@@ -108,13 +157,13 @@ def _visible(text: str) -> Iterator[str]:
         pos = end + 3
 
 
-def _refs_of(match: re.Match[str]) -> list[RunRef]:
+def _refs_of(match: re.Match[str], work: _Collector) -> list[RunRef]:
     if match["line"] is not None:
         return [RunRef(RefKind.RUN, match["entry"], run_id=match["line_id"])]
     if match["uri"] is not None:
-        return _uri_refs(_trim(match["uri"]))
+        return _uri_refs(_trim(match["uri"]), work)
     if match["www"] is not None:
-        return _link_refs(_trim(match["www"]))
+        return _link_refs(_trim(match["www"]), work)
     bare = match["bare"]
     return [RunRef(RefKind.BARE_RUN_ID, bare, run_id=bare)]
 
@@ -133,10 +182,10 @@ def _trim(token: str) -> str:
     return token[:end]
 
 
-def _uri_refs(token: str) -> list[RunRef]:
+def _uri_refs(token: str, work: _Collector) -> list[RunRef]:
     scheme = token.split(":", 1)[0]
     if scheme.lower() in ("http", "https"):
-        return _link_refs(token)
+        return _link_refs(token, work)
     if scheme == "runs":
         match = _RUNS_URI.match(token)
         return [RunRef(RefKind.RUN, token, run_id=match["run"])] if match else []
@@ -181,7 +230,7 @@ def _route(url: str) -> str | None:
     return None
 
 
-def _link_refs(url: str) -> list[RunRef]:
+def _link_refs(url: str, work: _Collector) -> list[RunRef]:
     route = _route(url)
     match = _ROUTE.match(route) if route is not None else None
     if match is None:
@@ -202,15 +251,23 @@ def _link_refs(url: str) -> list[RunRef]:
     if match["name"] is not None:
         name = unquote(match["name"])
         return [RunRef(RefKind.MODEL_VERSION, url, model_name=name, version=match["version"])]
-    return _compare_refs(match["query"], url)
+    return _compare_refs(match["query"], url, work)
 
 
-def _compare_refs(query: str, url: str) -> list[RunRef]:
-    """`compare-runs?runs=["a","b"]&experiments=["1"]`, plain or URL-encoded."""
+def _compare_refs(query: str, url: str, work: _Collector) -> list[RunRef]:
+    """`compare-runs?runs=["a","b"]&experiments=["1"]`, plain or URL-encoded.
+
+    The query is split at `&` once and each parameter read on its own: a list that
+    never closes ends at its parameter, so `&runs=[` repeated costs one pass, not a
+    rescan to the end of the link from every one of them."""
     decoded = unquote(query).replace("&quot;", '"')
     lists: dict[str, list[str]] = {"runs": [], "experiments": []}
-    for param in _LIST_PARAM.finditer(decoded):
-        lists[param["name"]].extend(_QUOTED.findall(param["items"]))
+    for param in decoded.split("&"):
+        work.work += len(param)
+        name, _, value = param.partition("=")
+        close = value.find("]")
+        if name in lists and value.startswith("[") and close > 0:
+            lists[name].extend(_QUOTED.findall(value, 1, close))
     experiments = lists["experiments"]
     experiment = experiments[0] if len(experiments) == 1 else None
     return [

@@ -1,9 +1,9 @@
 """The small files beside a logged model (MLmodel, requirements.txt, python_env.yaml or
-conda.yaml), read by the MLflow adapter for the review of what changed (issue #15).
+conda.yaml), read for the review of what changed (issue #15).
 
 Reading rules: one listing of the model's folder, then at most MAX_DOWNLOADS files,
 each at most MAX_FILE_BYTES, all through the adapter's one artifact-reading path
-(`MlflowRuns._read_file`) and only from the tracking server itself: a model whose
+(`Session.read_file`) and only from the tracking server itself: a model whose
 artifacts the server does not proxy (`mlflow server --serve-artifacts`) is skipped
 with a line saying so. A file that is absent or too large is skipped the same way.
 """
@@ -36,28 +36,31 @@ NOT_SERVED = (
 )
 
 
-class MlflowRuns(Protocol):
-    """What this module uses of the adapter (bot.tracking.client.MlflowRuns)."""
+class ModelStore(Protocol):
+    """What this module reads through: the session's primitives
+    (bot.tracking.session.Session), never the adapter that composes them."""
 
     def model_location(self, model_id: str) -> str | None: ...
     def known_model(self, model_id: str) -> LoggedModelInfo | None: ...
-    def rest_store(self) -> bool: ...
-    def rest_get(self, endpoint: str, params: Mapping[str, Any], doing: str) -> Any: ...
+    def rest_api(self) -> bool: ...
+    def get(self, endpoint: str, params: Mapping[str, Any], doing: str) -> Any: ...
     def read_file(self, location: str, relpath: str, doing: str) -> bytes: ...
-    def local_model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]: ...
+    def model_listing(self, model_id: str, doing: str) -> list[ArtifactInfo]: ...
 
 
-def read_model_files(runs: MlflowRuns, model_id: str) -> tuple[ModelFiles, LoggedModelInfo | None]:
+def read_model_files(
+    session: ModelStore, model_id: str
+) -> tuple[ModelFiles, LoggedModelInfo | None]:
     """The environment files of logged model `model_id` and (when it was not read with
     the run) its MLmodel facts."""
-    location = runs.model_location(model_id)
+    location = session.model_location(model_id)
     if location is None:
         return ModelFiles(model_id, skipped=(f"logged model {model_id} was not found",)), None
-    listing = _listing(runs, model_id, location)
+    listing = _listing(session, model_id, location)
     if listing is None:
         return ModelFiles(model_id, skipped=(NOT_SERVED.format(model=model_id),)), None
-    reader = _Reader(runs, model_id, location, listing)
-    model = runs.known_model(model_id)
+    reader = _Reader(session, model_id, location, listing)
+    model = session.known_model(model_id)
     if model is None or (model.signature is None and model.size_bytes is None):
         meta = reader.text(MLMODEL)
         model = td.logged_model(_Named(model_id), _yaml(meta)) if meta else model
@@ -92,29 +95,34 @@ def _yaml(text: str) -> object:
         return None
 
 
-def _listing(runs: MlflowRuns, model_id: str, location: str) -> dict[str, int | None] | None:
+def _listing(session: ModelStore, model_id: str, location: str) -> dict[str, int | None] | None:
     """File name -> size in the model's folder; None when the server does not serve it."""
     doing = f"listing the files of model {model_id}"
-    if runs.rest_store():
+    if session.rest_api():
         parsed = urlparse(location)
         if parsed.scheme != "mlflow-artifacts" or parsed.netloc:
             return None
         params = {"path": parsed.path.strip("/")}
         try:
-            body = runs.rest_get("/api/2.0/mlflow-artifacts/artifacts", params, doing).json()
+            body = session.get("/api/2.0/mlflow-artifacts/artifacts", params, doing).json()
         except te.Missing:
             return None
         files, _ = td.artifact_page(body)
     else:  # a local store (files, sqlite): nothing leaves this machine
-        files = runs.local_model_listing(model_id, doing)
+        files = session.model_listing(model_id, doing)
     return {f.path.rpartition("/")[2]: f.size for f in files if not f.is_dir}
 
 
 class _Reader:
     def __init__(
-        self, runs: MlflowRuns, model_id: str, location: str, listing: dict[str, int | None]
+        self, session: ModelStore, model_id: str, location: str, listing: dict[str, int | None]
     ) -> None:
-        self._runs, self._model, self._location, self._listing = runs, model_id, location, listing
+        self._session, self._model, self._location, self._listing = (
+            session,
+            model_id,
+            location,
+            listing,
+        )
         self.downloads = 0
         self.skipped: list[str] = []
 
@@ -139,7 +147,7 @@ class _Reader:
     def _download(self, name: str) -> str | None:
         doing = f"reading {name} of model {self._model}"
         try:
-            data: Any = self._runs.read_file(self._location, name, doing)
+            data: Any = self._session.read_file(self._location, name, doing)
         except (TrackingError, te.Missing) as exc:
             log.warning("%s failed: %s", doing, exc)
             self.skipped.append(f"`{name}` of model {self._model} could not be read")

@@ -106,7 +106,7 @@ class JobQueue(Protocol):
 
 
 class Installations(Protocol):
-    """GitHub App installations (bot.githost.client.AppInstallations; fakes in tests):
+    """GitHub App installations (bot.githost.installations.AppInstallations; fakes in tests):
     what a job acts as (bot.app.queue.runner), what reconcile walks."""
 
     def installation_id(self, full_name: str) -> int: ...

@@ -63,7 +63,7 @@ class JobRunner:
     def installations(self) -> Installations:
         with self._lock:
             if self._installations is None:
-                from bot.githost.client import AppInstallations
+                from bot.githost.installations import AppInstallations
 
                 s = self._settings
                 self._installations = AppInstallations(
