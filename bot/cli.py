@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -75,12 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Review the pull request of this workflow run (see action.yml).",
     )
     _add_serve(sub)
-    _command(
+    worker = _command(
         sub,
         "worker",
         "run reviews from the Redis queue of the webhook App (MODEL_REVIEW_QUEUE)",
         "Run the reviews the webhook App queued in Redis; reads the same environment "
-        "as `model-review serve`.",
+        "as `model-review serve` (but for GITHUB_WEBHOOK_SECRET). SIGTERM: the worker "
+        "lets its review finish for 8 s, else requeues it, and exits.",
+    )
+    worker.add_argument(
+        "--check",
+        action="store_true",
+        help="the worker's probe: exit 0 when a worker of this host reported to Redis in "
+        "the last minute, else 1",
     )
     _add_operator(sub)
     reconcile = _command(
@@ -270,6 +278,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_history(args) if args.command == "history" else run_rollback(args)
     if args.command == "worker":
+        if args.check:
+            from bot.app.queue.presence import run_check
+
+            return run_check(os.environ)
         from bot.app.queue.redisworker import run_worker
 
         return run_worker()

@@ -72,3 +72,42 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.05)
+
+
+class RedisProcess:
+    """A redis-server on a fixed port that a test can stop and start again (empty:
+    no persistence), for outages."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        with (self.folder / "redis.log").open("ab") as log:
+            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        _wait_for(self.url, self._proc, self.folder / "redis.log")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+
+@contextmanager
+def restartable_redis(folder: Path) -> Iterator[RedisProcess]:
+    """A RedisProcess, started, and stopped at the end."""
+    server = RedisProcess(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

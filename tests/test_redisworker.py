@@ -10,6 +10,7 @@ failed for good is taken again (Redeliver). Short leases and sweeps keep these f
 from __future__ import annotations
 
 import copy
+import logging
 import signal
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from bot.app.queue.redisqueue import (
     job_state,
     rq_queue,
 )
-from bot.app.queue.redisworker import configure, make_worker, sweep
+from bot.app.queue.redisworker import configure, make_worker
+from bot.app.queue.rqworker import sweep
 from bot.domain import GateState
 from tests import github_payloads as gp
 from tests.test_jobs import runner_with_fakes
@@ -82,7 +84,9 @@ make_worker(redis, tuning=tuning).work()
     "it: one comment, the status set, the delivery marked completed",
 )
 @pytest.mark.usefixtures("restore_signals")
-def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) -> None:
+def test_a_worker_killed_mid_review_loses_nothing(
+    redis: Redis, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     runner, apps, _ = runner_with_fakes()
     configure(runner, FAST)
     queue = RedisQueue(redis, tuning=FAST)
@@ -105,12 +109,17 @@ def test_a_worker_killed_mid_review_loses_nothing(redis: Redis, redis_url: str) 
     # another worker, alive: its sweep finds the dead worker's job and runs it again
     survivor = make_worker(redis, tuning=FAST)
     thread = threading.Thread(target=survivor.work, kwargs={"max_idle_time": 5})
-    thread.start()
     github = apps.repos[REPO]
-    try:
-        wait_until(lambda: github.status_of("e" * 40) is not None, "the review")
-    finally:
-        thread.join(WAIT)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        thread.start()
+        try:
+            wait_until(lambda: github.status_of("e" * 40) is not None, "the review")
+        finally:
+            thread.join(WAIT)
+    requeued = [r.getMessage() for r in caplog.records if "stopped renewing" in r.getMessage()]
+    assert requeued == [
+        f"requeued delivery d-killed ({job.key}): its worker stopped renewing it (2 retries left)"
+    ]
     assert len(github.comment_list) == 1
     assert github.status_of("e" * 40) is GateState.PENDING
     assert job_state(redis, "d-killed") == "finished"

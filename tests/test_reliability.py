@@ -15,6 +15,7 @@ import pytest
 import test_action
 import test_faults
 import test_hostile
+import test_operations
 import test_privacy
 import test_redisworker
 import test_trust
@@ -31,6 +32,7 @@ MODULES = (
     test_action,
     test_trust,
     test_redisworker,
+    test_operations,
 )
 
 

@@ -406,10 +406,13 @@ def test_a_full_queue_answers_503_and_the_delivery_can_come_again(
     assert [job.delivery_id for job in queue.jobs] == ["d-busy"]
 
 
-def test_healthz_reports_the_queue_depth(client: FlaskClient, queue: FakeQueue) -> None:
-    assert client.get("/healthz").json == {"ok": True, "queue": 0}
-    deliver(client, "pull_request", gp.webhook("pull_request", "opened"))
-    assert client.get("/healthz").json == {"ok": True, "queue": 1}
+def test_healthz_asks_nothing_but_the_process(client: FlaskClient, queue: FakeQueue) -> None:
+    def down() -> QueueStatus:
+        raise AssertionError("the liveness check asked the queue")
+
+    queue.status = down  # type: ignore[method-assign]
+    queue.depth = down  # type: ignore[assignment, method-assign]
+    assert client.get("/healthz").json == {"ok": True}
     assert client.get("/webhook").status_code == 405
 
 
@@ -434,6 +437,15 @@ def test_readyz_reports_counts_only_and_healthz_stays_a_liveness_check(
     queue.status = down  # type: ignore[method-assign]
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_needs_room_in_the_queue_not_workers(client: FlaskClient, queue: FakeQueue) -> None:
+    queue.status = lambda: QueueStatus(3, 1.0, 0, 0)  # type: ignore[method-assign]
+    ready = client.get("/readyz")
+    assert (ready.status_code, ready.json["workers"]) == (200, 0)  # reported, not required
+    queue.status = lambda: QueueStatus(100, 1.0, 2, 0, full=True)  # type: ignore[method-assign]
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/readyz").json["ready"] is False
 
 
 @row(
@@ -485,7 +497,7 @@ def test_create_app_reads_the_environment_and_runs_jobs_in_process(
     app = create_app()
     deps = app.extensions["model_review"]
     assert isinstance(deps.queue, InProcessQueue)
-    assert app.test_client().get("/healthz").json == {"ok": True, "queue": 0}
+    assert app.test_client().get("/healthz").json == {"ok": True}
 
     monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
     with pytest.raises(UsageError, match="GITHUB_WEBHOOK_SECRET is not set"):

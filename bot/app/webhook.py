@@ -10,10 +10,15 @@ body (the id is not signed, so a replay under a new id is caught by the hash, wi
 the same window). De-duplication is on completion: a copy of a delivery whose job
 failed for good or was lost is queued again, so "Redeliver" recovers a review. JSON
 nested deeper than MAX_JSON_DEPTH is refused (400) before it is parsed.
-`GET /healthz` is the liveness check (200 while the process works, with the queue
-depth); `GET /readyz` reports the queue's state (depth, oldest waiting job's age,
-workers seen in the last minute, failed jobs; counts only) and is 503 when the queue
-does not answer or, on Redis, no worker was seen in the last minute.
+`GET /healthz` is the liveness check: 200 while the process answers, nothing else
+asked (a Redis outage must not restart every web process). `GET /readyz` is the web
+process's readiness: 200 when it can accept deliveries (Redis answers, or the
+in-process queue has room), 503 otherwise; it reports the queue's state (depth, oldest
+waiting job's age, workers seen in the last minute, failed jobs; counts only). Workers
+are reported, not required: they have a probe of their own (bot.app.queue.presence).
+A delivery while Redis does not answer is answered 503 with `Retry-After` and a JSON
+body, logged with its delivery id; nothing was queued, so GitHub's Redeliver (or
+reconcile) brings it back.
 
 Production: `gunicorn 'bot.webhook:create_app()'` (settings from the environment).
 """
@@ -61,6 +66,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = "30"
+QUEUE_FULL = "the work queue is full; redeliver later"
+QUEUE_DOWN = "the work queue does not answer; redeliver later"
 SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
 GUNICORN = "gunicorn 'bot.webhook:create_app()'"
 FORM = "application/x-www-form-urlencoded"
@@ -133,19 +140,21 @@ class MemoryDeliveries:
 
 @dataclass
 class AppDeps:
-    """The webhook's collaborators; `build_deps` makes the real ones."""
+    """The webhook's collaborators; `build_deps` makes the real ones. `unavailable`:
+    the errors of a queue that does not answer (Redis down), answered 503."""
 
     queue: JobQueue
     deliveries: DeliveryLog
+    unavailable: tuple[type[Exception], ...] = ()
 
 
 def build_deps(settings: Settings) -> AppDeps:
     """The Redis queue when MODEL_REVIEW_QUEUE is set, else in-process threads."""
     runner = JobRunner(settings)
     if settings.queue_url:
-        from bot.app.queue.redisqueue import redis_deps
+        from bot.app.queue.redisqueue import redis_deps, unavailable
 
-        deps = AppDeps(*redis_deps(settings))
+        deps = AppDeps(*redis_deps(settings), unavailable=unavailable())
     else:
         deliveries = MemoryDeliveries()
         threads = InProcessQueue(
@@ -250,6 +259,13 @@ class _Webhook:
         if decision.action is Action.IGNORE:
             log.info("ignored %s.%s: %s", event.name, event.action, decision.reason)
             return _answer(204)
+        try:
+            return self._queue(event, body_hash, decision.reason)
+        except self.deps.unavailable as exc:
+            log.error("delivery not queued: the queue does not answer (%s)", _first_line(exc))
+            return _unavailable(QUEUE_DOWN, delivery=event.delivery_id)
+
+    def _queue(self, event: Event, body_hash: str, reason: str) -> Response:
         deliveries, delivery = self.deps.deliveries, event.delivery_id
         if not deliveries.claim(delivery, delivery):
             log.info("duplicate delivery: already queued once")
@@ -266,33 +282,25 @@ class _Webhook:
             raise
         if not queued:
             _release(deliveries, delivery, body_hash)
-            return _answer(
-                503,
-                error="the work queue is full; redeliver later",
-                headers={"Retry-After": RETRY_AFTER},
-            )
-        log.info("queued %s.%s for %s: %s", event.name, event.action, job.key, decision.reason)
+            return _unavailable(QUEUE_FULL, delivery=delivery)
+        log.info("queued %s.%s for %s: %s", event.name, event.action, job.key, reason)
         return _answer(202, queued=True, delivery=delivery)
 
     def health(self) -> Response:
-        try:
-            depth = self.deps.queue.depth()
-        except Exception as exc:
-            log.error("health check: the queue does not answer: %s", exc)
-            return _answer(503, ok=False, error=f"the queue does not answer: {exc}")
-        return _answer(200, ok=True, queue=depth)
+        """Liveness: the process answers. Nothing else is asked."""
+        return _answer(200, ok=True)
 
     def ready(self) -> Response:
-        """The queue's state, counts only; 503 when it cannot take work."""
+        """Readiness: deliveries can be queued (the queue answers and has room); the
+        queue's state, counts only. Workers are reported, not required."""
         try:
             state = self.deps.queue.status()
         except Exception as exc:
-            log.error("readiness: the queue does not answer: %s", exc)
-            return _answer(503, ready=False, error="the queue does not answer")
-        ready = state.workers > 0 or not self.settings.queue_url
+            log.error("readiness: the queue does not answer: %s", _first_line(exc))
+            return _answer(503, ready=False, error=QUEUE_DOWN)
         return _answer(
-            200 if ready else 503,
-            ready=ready,
+            503 if state.full else 200,
+            ready=not state.full,
             queue=state.depth,
             oldest_wait_seconds=round(state.oldest_wait, 1),
             workers=state.workers,
@@ -307,7 +315,18 @@ def body_key(body: bytes) -> str:
 
 def _release(deliveries: DeliveryLog, *keys: str) -> None:
     for key in keys:
-        deliveries.release(key)
+        try:
+            deliveries.release(key)
+        except Exception as exc:  # the claim expires on its own (CLAIM_GRACE on Redis)
+            log.warning("could not release the claim of %s: %s", key, _first_line(exc))
+
+
+def _unavailable(error: str, **body: Any) -> Response:
+    return _answer(503, headers={"Retry-After": RETRY_AFTER}, error=error, **body)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class _TooDeep(ValueError):

@@ -81,8 +81,9 @@ class QueueStatus:
 
     depth: int  # jobs waiting
     oldest_wait: float  # seconds the oldest waiting job has waited (0: none waits)
-    workers: int  # workers seen in the last minute
+    workers: int  # workers seen in the last minute (threads of this process in-process)
     failed: int  # jobs that failed for good (kept a week on Redis, since start in-process)
+    full: bool = False  # no room for another job: deliveries are answered 503
 
 
 class JobQueue(Protocol):
@@ -188,7 +189,8 @@ class InProcessQueue:
             oldest = min(self._queued_at.values(), default=None)
             alive = sum(1 for t in self._threads if t.is_alive())
             wait = 0.0 if oldest is None else max(0.0, self._clock() - oldest)
-            return QueueStatus(self._count, wait, alive, self._failed)
+            full = self._closed or self._count >= self._capacity
+            return QueueStatus(self._count, wait, alive, self._failed, full=full)
 
     def busy(self, key: str) -> bool:
         with self._cond:

@@ -46,7 +46,8 @@ RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
 CLAIM_GRACE = 30.0  # a claim this young whose job is not there yet is being queued
 IN_FLIGHT = frozenset({"queued", "started", "scheduled", "deferred"})
-SEEN_WITHIN = 60.0  # "workers seen in the last minute"
+CONNECT_TIMEOUT = 5.0  # seconds to connect to Redis
+WEB_TIMEOUT = 5.0  # seconds a Redis command of the web side may take
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,29 @@ class Tuning:
     lease: float = 15.0  # seconds a PR lock and a job's registry entry live unrenewed
     sweep: float = 5.0  # seconds between sweeps for abandoned and due jobs
     retry_delays: tuple[int, ...] = (5, 30, 120)  # one retry per entry
+    grace: float = 8.0  # seconds a stopping worker lets its job finish (under 10)
 
     @property
     def beat(self) -> float:
         return self.lease / 3
 
 
-def connect(url: str) -> Redis:
-    """A Redis client for `url` (connects at the first command, not here)."""
+def connect(url: str, timeout: float | None = None) -> Redis:
+    """A Redis client for `url` (connects at the first command, not here). A connection
+    attempt gives up after CONNECT_TIMEOUT; `timeout` bounds every command too (the web
+    side answers GitHub within its 10 s; never for a worker, whose wait for a job is
+    itself a command that blocks)."""
     from redis import Redis
 
-    return Redis.from_url(url)
+    return Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=timeout)
+
+
+def unavailable() -> tuple[type[Exception], ...]:
+    """The errors of a Redis that does not answer (the webhook answers 503)."""
+    from redis.exceptions import ConnectionError as Refused
+    from redis.exceptions import TimeoutError as TimedOut
+
+    return (Refused, TimedOut)
 
 
 def latest_key(job: Job) -> str:
@@ -194,16 +207,19 @@ class RedisQueue:
         return latest is not None and job_state(self._redis, _text(latest)) in IN_FLIGHT
 
     def status(self) -> QueueStatus:
-        from rq import Worker
+        from bot.app.queue.presence import live_workers
 
         queue = self._queue
         first = queue.get_job_ids(0, 1)
         waiting = queue.fetch_job(first[0]) if first else None
         oldest = _age(waiting.enqueued_at) if waiting is not None else None
-        ages = (_age(worker.last_heartbeat) for worker in Worker.all(queue=queue))
-        seen = sum(1 for age in ages if age is not None and age < SEEN_WITHIN)
+        depth = int(queue.count)
         return QueueStatus(
-            int(queue.count), oldest or 0.0, seen, int(queue.failed_job_registry.count)
+            depth,
+            oldest or 0.0,
+            len(live_workers(self._redis)),
+            int(queue.failed_job_registry.count),
+            full=depth >= self._capacity,
         )
 
 
@@ -228,6 +244,6 @@ def tuning_of(settings: Settings) -> Tuning:
 
 
 def redis_deps(settings: Settings) -> tuple[RedisQueue, RedisDeliveries]:
-    connection = connect(settings.queue_url)
+    connection = connect(settings.queue_url, timeout=WEB_TIMEOUT)
     queue = RedisQueue(connection, settings.queue_size, tuning=tuning_of(settings))
     return queue, RedisDeliveries(connection)

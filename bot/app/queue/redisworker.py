@@ -17,9 +17,7 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,15 +28,14 @@ from bot.app.queue.jobs import Handler, Job, log_job
 from bot.app.queue.prlock import Heartbeat, LockLost, PrLock
 from bot.app.queue.redisqueue import (
     JOB_TIMEOUT,
-    PREFIX,
     QUEUE_NAME,
     RedisDeliveries,
     Tuning,
     connect,
     latest_key,
-    rq_queue,
     tuning_of,
 )
+from bot.app.queue.rqworker import ShutdownRequested, build_worker
 from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
 from bot.errors import UsageError
@@ -49,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WORKER_TTL = 45  # an idle worker reports itself every 30 s ("seen in the last minute")
 _runner: Handler | None = None  # the worker process's job runner (see `configure`)
 _tuning = Tuning()
 
@@ -91,6 +87,10 @@ def perform(event_name: str, payload: Mapping[str, Any], delivery_id: str) -> st
             outcome = "lost the PR's lock (retried)"
             log.warning("%s: another worker holds the PR now; nothing more written", job.key)
             raise
+        except ShutdownRequested as exc:
+            outcome = "requeued (the worker is stopping)"
+            log.warning("%s: %s; the job goes back to the queue", job.key, exc)
+            raise
         except Exception:
             log.exception("delivery %s (%s) crashed", delivery_id, job.key)
             raise
@@ -124,91 +124,12 @@ def _perform(job: Job, connection: Redis) -> str:
 # --- the worker ----------------------------------------------------------------------------
 
 
-def sweep(connection: Redis, name: str = QUEUE_NAME) -> None:
-    """Requeue jobs whose worker stopped renewing them, and retries now due."""
-    from rq.registry import StartedJobRegistry
-    from rq.scheduler import RQScheduler
-    from rq.serializers import JSONSerializer
-
-    queue = rq_queue(connection, name)
-    StartedJobRegistry(queue=queue).cleanup()
-    scheduler = RQScheduler(
-        [queue], connection=connection, serializer=JSONSerializer, logging_level=logging.WARNING
-    )
-    scheduler.acquire_locks()  # type: ignore[no-untyped-call]
-    if scheduler.acquired_locks:
-        try:
-            scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
-        finally:
-            scheduler.release_locks()  # type: ignore[no-untyped-call]
-
-
-def _sweeper(connection: Redis, name: str, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
-        try:
-            if connection.set(f"{PREFIX}sweep:{name}", "1", nx=True, px=int(every * 900)):
-                sweep(connection, name)
-        except Exception as exc:  # Redis out of reach: try again next time
-            log.warning("sweep failed: %s", exc)
-
-
 def make_worker(
     connection: Redis, name: str = QUEUE_NAME, tuning: Tuning | None = None
 ) -> SimpleWorker:
-    """An RQ worker that runs jobs in its own process (no fork per job, so the App's
-    tokens stay cached) with thread-safe timeouts, a heartbeat during each job and a
-    sweep thread."""
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-    from rq.timeouts import TimerDeathPenalty
-    from rq.worker.base import WorkerStatus
-
-    timing = tuning or _tuning
-
-    class Worker(SimpleWorker):
-        death_penalty_class = TimerDeathPenalty
-
-        def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
-            # RQ keeps whole seconds: under 2 s an entry renewed in time could expire
-            return max(2, math.ceil(timing.lease))
-
-        def execute_job(self, job: Any, queue: Any) -> None:
-            execution = self.prepare_execution(job)
-
-            def beat() -> bool:
-                self.maintain_heartbeats(job, execution)
-                return True
-
-            with Heartbeat(beat, timing.beat):
-                self.perform_job(job, queue, execution)
-            self.set_state(WorkerStatus.IDLE)
-
-        def work(self, *args: Any, **kwargs: Any) -> bool:
-            stop = threading.Event()
-            sweeper = threading.Thread(
-                target=_sweeper,
-                args=(self.connection, name, timing.sweep, stop),
-                name="model-review-sweep",
-                daemon=True,
-            )
-            sweeper.start()
-            try:
-                return bool(super().work(*args, **kwargs))
-            finally:
-                stop.set()
-
-        def _install_signal_handlers(self) -> None:
-            # Python only lets the main thread set signal handlers (a worker thread
-            # is stopped by its owner instead).
-            if threading.current_thread() is threading.main_thread():
-                super()._install_signal_handlers()  # type: ignore[no-untyped-call]
-
-    return Worker(
-        [rq_queue(connection, name)],
-        connection=connection,
-        serializer=JSONSerializer,
-        worker_ttl=WORKER_TTL,
-    )
+    """The worker of `model-review worker` (bot.app.queue.rqworker), with this
+    process's timings unless `tuning` is given."""
+    return build_worker(connection, name, tuning or _tuning)
 
 
 def run_worker(env: Mapping[str, str] | None = None, *, burst: bool = False) -> int:

@@ -1,0 +1,198 @@
+"""Running the App: probes, a Redis outage, worker presence and shutdown, against a
+REAL redis-server (one of the test's own, stopped and started again) and real
+`model-review worker` processes.
+
+- Redis stops: deliveries are answered 503 with Retry-After and a JSON body, logged
+  with their delivery id; `/healthz` stays 200. Redis comes back (empty): the worker
+  registers again, `/readyz` is 200 and counts it, the redelivered delivery runs.
+- SIGTERM: an idle worker exits; a worker in a job lets it finish (grace) or stops it
+  and the job is requeued, then runs elsewhere. `model-review worker --check` follows
+  the worker. RQ's pub/sub thread wakes every second (exit is not held a minute).
+
+Deadlines here are generous bounds on waiting, never assertions on elapsed time
+(benchmarks/shutdown.py measures it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from matrix import row
+from redis import Redis
+
+from bot.app.logcontext import DeliveryFilter
+from bot.app.queue import presence
+from bot.app.queue.redisqueue import RedisQueue, Tuning, connect, job_state, rq_queue
+from bot.app.queue.redisworker import configure, make_worker
+from bot.app.queue.rqworker import PUBSUB_WAIT, sweep
+from bot.app.webhook import QUEUE_DOWN, create_app
+from tests.redis_server import RedisProcess, restartable_redis
+from tests.test_redisworker import review_job
+from tests.test_webhook import SETTINGS, deliver
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 120.0  # generous bound for a hand-off on a busy machine; never a timing assertion
+
+WORKER = """
+import sys, time
+from bot.app.queue.redisqueue import Tuning, connect
+from bot.app.queue.redisworker import configure, make_worker
+
+url, grace, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+redis = connect(url)
+
+def run(job):
+    redis.set("test:running", job.delivery_id)
+    time.sleep(hold)
+    redis.rpush("test:done", job.delivery_id)
+
+tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(1,), grace=grace)
+configure(run, tuning)
+make_worker(redis, tuning=tuning).work()
+"""
+
+
+def wait_until(check: Any, what: str, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisProcess]:
+    with restartable_redis(tmp_path) as redis_server:
+        yield redis_server
+
+
+def start_worker(url: str, grace: float = 8.0, hold: float = 0.0) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", WORKER, url, str(grace), str(hold)], cwd=ROOT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, then wait (generously) for the exit; its return code."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def done(redis: Redis) -> list[str]:
+    return [d.decode() for d in redis.lrange("test:done", 0, -1)]
+
+
+def web(url: str) -> FlaskClient:
+    return create_app(dataclasses.replace(SETTINGS, queue_url=url)).test_client()
+
+
+def ready_with_worker(client: FlaskClient) -> bool:
+    answer = client.get("/readyz")
+    return answer.status_code == 200 and answer.json["workers"] == 1
+
+
+@row(
+    "queue",
+    "Redis stops while the App runs, then comes back empty (no persistence)",
+    "Deliveries meanwhile get `503` with `Retry-After: 30` and a JSON body, logged with "
+    "their delivery id; `/healthz` stays 200 and `/readyz` is 503; once Redis answers, the "
+    "worker registers again, `/readyz` is 200 counting it, and the redelivery runs",
+)
+@pytest.mark.slow
+def test_a_redis_outage_is_answered_503_and_the_app_recovers_by_itself(
+    server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = web(server.url)
+    worker = start_worker(server.url)
+    try:
+        wait_until(lambda: ready_with_worker(client), "the worker to register")
+        server.stop()
+        caplog.handler.addFilter(DeliveryFilter())
+        payload = review_job("d-outage").payload
+        with caplog.at_level(logging.INFO, logger="bot"):
+            refused = deliver(client, "pull_request", dict(payload), "d-outage")
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "30"
+        assert refused.json == {"error": QUEUE_DOWN, "delivery": "d-outage"}
+        [line] = [r for r in caplog.records if "not queued" in r.getMessage()]
+        assert line.delivery_id == "d-outage"  # type: ignore[attr-defined]
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+
+        server.start()  # empty: the worker's registration is gone with the data
+        wait_until(lambda: ready_with_worker(client), "the worker to register again")
+        redelivered = deliver(client, "pull_request", dict(payload), "d-outage")
+        assert redelivered.status_code == 202
+        redis = connect(server.url)
+        wait_until(lambda: done(redis) == ["d-outage"], "the redelivered review")
+    finally:
+        assert stop(worker) == 0
+
+
+@row(
+    "queue",
+    "A `model-review worker` gets SIGTERM while idle, or in a review that finishes within "
+    "the grace period, or in one that does not",
+    "It exits; the review is finished, or stopped and requeued (run by another worker); "
+    "`model-review worker --check` is 0 while it lives and 1 once it stopped",
+)
+@pytest.mark.slow
+@pytest.mark.usefixtures("restore_signals")
+@pytest.mark.parametrize("case", ["idle", "finishes", "requeued"])
+def test_sigterm_stops_a_worker_and_its_job_is_finished_or_requeued(
+    redis: Redis, redis_url: str, case: str
+) -> None:
+    env = {"MODEL_REVIEW_QUEUE": redis_url}
+    hold, grace = {"idle": (0.0, 8.0), "finishes": (2.0, 60.0), "requeued": (3600.0, 0.5)}[case]
+    worker = start_worker(redis_url, grace=grace, hold=hold)
+    try:
+        wait_until(lambda: presence.check(env)[0], "the worker's heartbeat")
+        if case != "idle":
+            RedisQueue(redis, tuning=Tuning(retry_delays=(1,))).submit(review_job("d-stop"))
+            wait_until(lambda: redis.get("test:running") == b"d-stop", "the job to start")
+    finally:
+        assert stop(worker) == 0
+    assert presence.check(env) == (
+        False,
+        presence.NOT_SEEN.format(
+            host=presence.host_of(presence.worker_name()), ttl=presence.PRESENCE_TTL
+        ),
+    )
+    if case == "finishes":
+        assert (job_state(redis, "d-stop"), done(redis)) == ("finished", ["d-stop"])
+    if case == "requeued":
+        assert done(redis) == []
+        assert job_state(redis, "d-stop") in {"scheduled", "queued"}
+        configure(lambda job: redis.rpush("test:done", job.delivery_id), Tuning())
+        wait_until(lambda: (sweep(redis), rq_queue(redis).count)[1] == 1, "the retry")
+        make_worker(redis).work(burst=True)
+        assert (job_state(redis, "d-stop"), done(redis)) == ("finished", ["d-stop"])
+
+
+def test_the_pubsub_thread_of_a_worker_wakes_every_second(redis: Redis) -> None:
+    worker = make_worker(redis)
+    worker.subscribe()
+    try:
+        assert worker.pubsub_thread.sleep_time == PUBSUB_WAIT <= 1.0
+    finally:
+        worker.unsubscribe()
+
+
+def test_the_worker_probe_without_a_queue_or_redis() -> None:
+    assert presence.check({}) == (False, presence.NO_QUEUE)
+    alive, why = presence.check({"MODEL_REVIEW_QUEUE": "redis://127.0.0.1:1/0"})
+    assert not alive and why.startswith("Redis does not answer")
+    assert presence.PRESENCE.startswith("model-review:")
