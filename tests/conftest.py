@@ -7,6 +7,9 @@ in tests/mlflow_helpers.py; keep tests apart with `mlflow_helpers.unique_name(pr
 (the server is shared). mlflow is imported only by the fixtures that need it, so
 tests without MLflow do not pay for it.
 
+`sklearn_project`, `lightgbm_project` and `xgboost_run` log realistic projects
+(autolog, evaluate(), nested runs, the registry) once per session: tests/real_projects.py.
+
 `redis_url` starts a real redis-server once per session (tests/redis_server.py) for
 the Redis queue tests, and `redis` gives each test a client on an empty database.
 """
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from tests.mlflow_server import MlflowServer
+    from tests.real_projects import LightgbmProject, SklearnProject, XgboostRun
 
 START_TIMEOUT = 60.0  # seconds; /health usually answers after 4-5 s, more on a busy box
 # Bounded client behaviour for the whole session: a dead server fails in seconds.
@@ -72,6 +76,32 @@ def tracking_env(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in CLIENT_ENV.items():
         monkeypatch.setenv(key, value)
     return mlflow_server
+
+
+@pytest.fixture(scope="session")
+def sklearn_project(mlflow_server: str) -> SklearnProject:
+    """Breast cancer with sklearn autolog, evaluate(), nested trials, v1 production and
+    v2 candidate (tests/real_projects.py); logged once per session."""
+    from tests.real_projects import log_sklearn_project
+
+    return log_sklearn_project(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def lightgbm_project(mlflow_server: str) -> LightgbmProject:
+    """LightGBM regression with autolog, two eval sets, a 5-fold CV as children and an
+    overfit run (tests/real_projects.py); logged once per session."""
+    from tests.real_projects import log_lightgbm_project
+
+    return log_lightgbm_project(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def xgboost_run(mlflow_server: str) -> XgboostRun:
+    """One XGBoost classifier run with autolog and two eval sets (tests/real_projects.py)."""
+    from tests.real_projects import log_xgboost_run
+
+    return log_xgboost_run(mlflow_server)
 
 
 @pytest.fixture(scope="session")
