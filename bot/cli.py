@@ -19,6 +19,7 @@ EPILOG = """examples:
   model-review render --text-file pr-body.md --tracking-uri http://localhost:5000
   model-review history fraud-model --format json
   model-review rollback fraud-model --reason "latency regression" --by alice
+  model-review mlflow-webhook create --url https://review.example.com/mlflow/webhook
 
 Run `model-review COMMAND --help` for the options of a command.
 """
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve` (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, MLFLOW_TRACKING_URI, "
         "MODEL_REVIEW_QUEUE); without MODEL_REVIEW_QUEUE it runs the reviews itself.",
     )
+    from bot.app.hookcommand import add_parser
+
+    add_parser(sub, _command)
     reconcile.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     reconcile.add_argument("--dry-run", action="store_true", help="say what is due, queue nothing")
     return parser
@@ -285,6 +289,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.app.queue.redisworker import run_worker
 
         return run_worker()
+    if args.command == "mlflow-webhook":
+        from bot.app.hookcommand import run
+
+        return run(args)
     if args.command == "reconcile":
         from bot.app.queue.recovery import run_reconcile
 

@@ -30,6 +30,9 @@ STATUS_DESCRIPTION_LIMIT = 140  # characters in a commit status description
 # GitHub lets people redeliver a webhook delivery for 3 days: remember ids that long.
 DEDUPE_SECONDS = 3 * 24 * 3600
 
+# where the App takes MLflow's registry webhooks (bot.app.mlflowhook)
+MLFLOW_WEBHOOK_PATH = "/mlflow/webhook"
+
 # UTC timestamps, whole seconds, as GitHub writes them and the state block keeps them.
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -77,6 +77,10 @@ def running_server(folder: Path) -> Iterator[MlflowServer]:
         **os.environ,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        # registry webhooks to the App under test on 127.0.0.1 (plain http), seen at once
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_CACHE_TTL": "0",
     }
     env.pop("MLFLOW_TRACKING_URI", None)
     log = folder / "server.log"

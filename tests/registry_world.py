@@ -10,8 +10,12 @@ causes later, on the real clock, makes them stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config.schema import Config
 from bot.domain import GateState, PullRequest, Review, ReviewState
@@ -26,6 +30,7 @@ REVIEWED_AT = "2020-01-01T00:00:00Z"
 APPROVED_AT = "2020-01-01T01:00:00Z"
 INSTALLATION = 77
 BOT = "model-review[bot]"
+WAIT = 180.0  # seconds: a bound for background work on a loaded machine, never a timing
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,28 @@ def alias_event(name: str, version: str | None, action: str = "created") -> dict
         "timestamp": "2026-12-06T14:02:11.000000+00:00",
         "data": data,
     }
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The Flask `app` on a free loopback port, in a thread; yields its address."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(30)
+
+
+def wait_for(check: Callable[[], bool], what: str, deadline: float = WAIT) -> None:
+    """Poll `check` until it holds; fail after `deadline` seconds (generous: MLflow
+    delivers in the background and the machine may be busy)."""
+    end = time.monotonic() + deadline
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up after {deadline:.0f} s waiting for {what}")
+        time.sleep(0.1)

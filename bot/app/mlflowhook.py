@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.app.logcontext import delivery_context
 from bot.app.queue.jobs import Job, JobQueue
+from bot.constants import MLFLOW_WEBHOOK_PATH
 from bot.handlers.following import REGISTRY_JOB, BadEvent, registry_event
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PATH = "/mlflow/webhook"
+PATH = MLFLOW_WEBHOOK_PATH
 SIGNATURE = "X-MLflow-Signature"
 TIMESTAMP = "X-MLflow-Timestamp"
 DELIVERY = "X-MLflow-Delivery-Id"
