@@ -13,7 +13,7 @@ from scipy import stats as sp
 from sklearn import metrics as skm
 
 from bot.config.uncertainty import EvalTableConfig, TableTask
-from bot.review import bootstrap
+from bot.review import bootstrap, paired, tables
 
 CONFIG = EvalTableConfig(path="eval/t.json", label="y", score="p", id="id")
 
@@ -56,9 +56,13 @@ def test_point_differences_match_scikit_learn() -> None:
         "log_loss": skm.log_loss(y, good) - skm.log_loss(y, weak),
     }
     assert {k: e.delta for k, e in result.estimates.items()} == pytest.approx(expected, abs=1e-12)
-    assert all(
-        e.method == "paired bootstrap" and e.rows == len(y) for e in result.estimates.values()
-    )
+    methods = {k: e.method for k, e in result.estimates.items()}
+    assert methods == {
+        "accuracy": "McNemar mid-p",
+        "roc_auc": "DeLong",
+        **dict.fromkeys(("precision", "recall", "f1", "log_loss"), "paired bootstrap"),
+    }
+    assert all(e.rows == len(y) for e in result.estimates.values())
 
 
 def test_auc_with_ties_matches_scikit_learn() -> None:
@@ -150,12 +154,19 @@ def test_unreadable_tables_are_refused_not_raised() -> None:
 
 
 def test_large_tables_use_a_fixed_sample_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bootstrap, "MAX_ROWS", 250)
-    monkeypatch.setattr(bootstrap, "RESAMPLES", 200)
+    monkeypatch.setattr(tables, "MAX_ROWS", 250)
+    monkeypatch.setattr(paired, "RESAMPLES", 200)
     y, good, weak = _data(7, 1000)
     ids = [f"r{i}" for i in range(1000)]
     first = bootstrap.compare_tables(_json(ids, y, good), _json(ids, y, weak), CONFIG)
     second = bootstrap.compare_tables(_json(ids, y, good), _json(ids, y, weak), CONFIG)
     assert first == second
-    assert first.notes == ("the bootstrap uses a fixed sample of 250 of 1,000 rows",)
+    assert first.notes == ("the comparison uses a fixed sample of 250 of 1,000 rows",)
     assert first.estimates["accuracy"].rows == 250
+    # the same 250 rows whatever the order of either table
+    shuffled = np.random.default_rng(8).permutation(1000)
+    ids_s = [ids[i] for i in shuffled]
+    third = bootstrap.compare_tables(
+        _json(ids_s, y[shuffled], good[shuffled]), _json(ids, y, weak), CONFIG
+    )
+    assert third == first

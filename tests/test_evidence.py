@@ -15,6 +15,7 @@ from mlflow_helpers import RequestLog, make_run, register, unique_name
 
 from bot.config.schema import load_config
 from bot.domain import Change, MetricRow, ReviewReport
+from bot.review import tables
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.tracking.client import MlflowRuns
 
@@ -190,7 +191,7 @@ def test_evaluation_tables_give_a_paired_bootstrap(
     downloads = [p for _, p in log.sent if "mlflow-artifacts/artifacts" in p and "predictions" in p]
     assert len(downloads) == 2  # one per side
     cell = _row(report, "accuracy").cells[0]
-    assert cell.estimate is not None and cell.estimate.method == "paired bootstrap"
+    assert cell.estimate is not None and cell.estimate.method == "McNemar mid-p"
     assert cell.estimate.delta == pytest.approx(0.1)
     assert 0 < cell.estimate.low < 0.1 < cell.estimate.high
     assert cell.change is Change.BETTER and cell.estimate.rows == 400
@@ -248,3 +249,19 @@ def test_single_runs_keep_todays_verdicts(mlflow_server: str, mlflow_client: Mlf
         r.cells[0].estimate is None and r.cells[0].spread is None for r in report.metric_rows
     )
     assert report.uncertainty_notes == ()
+
+
+def test_a_table_listed_above_the_cap_is_refused_before_download(
+    mlflow_server: str, mlflow_client: MlflowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp = unique_name("exp")
+    rows = [(f"r{i:07d}", i % 2, 0.6) for i in range(60_000)]  # about 1.5 MB of JSON
+    table = {"eval/predictions.json": _table(rows)}
+    prod = make_run(mlflow_client, exp, metrics={"accuracy": 0.8}, artifacts=table)
+    cand = make_run(mlflow_client, exp, metrics={"accuracy": 0.9}, artifacts=table)
+    monkeypatch.setattr(tables, "MAX_TABLE_BYTES", 1 << 20)
+    log = RequestLog.install(monkeypatch)
+    report = _review(mlflow_server, mlflow_client, cand, prod, EVAL)
+    assert not [p for _, p in log.sent if "mlflow-artifacts/artifacts" in p]
+    assert _row(report, "accuracy").cells[0].estimate is None
+    assert any("is 2 MB, above the 1 MB cap" in n for n in report.uncertainty_notes)

@@ -16,7 +16,7 @@ from bot.config.uncertainty import UncertaintyConfig
 from bot.domain import Baseline, Candidate, Estimate, RunSnapshot
 from bot.errors import ModelReviewError
 from bot.ports import RunsPort
-from bot.review import bootstrap
+from bot.review import bootstrap, tables
 from bot.review.repeats import gather
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,20 @@ class Evidence:
     notes: tuple[str, ...]
 
 
+TOO_LARGE = "the evaluation table `{path}` of run `{run}` is {mb:,} MB, above the {cap} MB cap"
+
+
 def _table(runs: RunsPort, run: RunSnapshot, path: str) -> bytes | str:
-    """The table's bytes, or why there is none (user-facing)."""
-    if not any(a.path == path for a in run.artifacts) and "/" not in path:
+    """The table's bytes, or why there is none (user-facing). A table listed larger
+    than the cap is refused before it is downloaded."""
+    listed = next((a for a in run.artifacts if a.path == path), None)
+    if listed is None and "/" not in path:
         return f"run `{run.display_name}` has no evaluation table `{path}`"
+    if listed is not None and (listed.size or 0) > tables.MAX_TABLE_BYTES:
+        mb = -(-(listed.size or 0) >> 20)
+        return TOO_LARGE.format(
+            path=path, run=run.display_name, mb=mb, cap=tables.MAX_TABLE_BYTES >> 20
+        )
     try:
         return runs.download_artifact(run.run_id, path)
     except ModelReviewError as exc:
