@@ -253,11 +253,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
+    """One line per record, every record through bot.redaction (the credentials of
+    the environment are registered here, before anything can log them)."""
+    from bot import redaction
     from bot.app.logcontext import OneLineFormatter
 
+    redaction.install(os.environ)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(redaction.RedactingFilter())
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -39,6 +39,16 @@ CLIENT_ENV = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redaction() -> Iterator[None]:
+    """The credentials an entry point registered for redaction (bot.redaction) are
+    the process's; a test's are forgotten when it ends."""
+    from bot import redaction
+
+    yield
+    redaction.reset()
+
+
 @pytest.fixture(scope="session")
 def mlflow_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """A real MLflow server: its URI and its folder (the sqlite store, for the few tests

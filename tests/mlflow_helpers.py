@@ -9,6 +9,8 @@ Test modules import these (`from mlflow_helpers import ...`).
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import socketserver
 import sqlite3
 import tempfile
@@ -267,6 +269,60 @@ class Listener:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class EchoingProxy:
+    """A loopback HTTP proxy in front of the real MLflow server that answers requests
+    whose path contains `fail` with `status` and MLflow's JSON error shape, its message
+    repeating the request's Authorization header (as a careless server or proxy does);
+    everything else is forwarded. `uri` is the tracking URI to give the bot."""
+
+    def __init__(self, upstream: str, fail: str, status: int = 500) -> None:
+        self.echoed: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if fail in self.path:
+                    header = str(self.headers.get("Authorization"))
+                    proxy.echoed.append(header)
+                    message = f"Rejected request with Authorization: {header}"
+                    code = "INTERNAL_ERROR" if status >= 500 else "INVALID_PARAMETER_VALUE"
+                    self._send(status, json.dumps({"error_code": code, "message": message}))
+                    return
+                sent = requests.request(
+                    self.command, upstream + self.path, data=body, timeout=30,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                )  # fmt: skip
+                self._send(sent.status_code, sent.content, sent.headers.get("Content-Type"))
+
+            def _send(self, status: int, body: str | bytes, kind: str | None = None) -> None:
+                data = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> EchoingProxy:
         self._thread.start()
         return self
 

@@ -24,6 +24,7 @@ import responses
 from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import (
+    EchoingProxy,
     Listener,
     RequestLog,
     bare_logged_model,
@@ -42,6 +43,7 @@ from bot.handlers.closed import close_pull_request
 from bot.handlers.context import Deps, Outcome
 from bot.handlers.pull_request import review_pull_request
 from bot.ports import RunsPort
+from bot.redaction import forms
 from bot.render.markdown import WORD_JOINER
 from bot.review.privacy import NOT_ALLOWED, PUBLIC_NO_ALLOW_LIST
 from bot.review.refs import find_refs
@@ -642,3 +644,54 @@ def test_credentials_in_the_tracking_uri_are_never_published(
     shown = written[0].replace("\\", "").replace(WORD_JOINER, "")  # escapes of `*`, `://`
     assert "cannot be reached" in shown and "MLflow at http://127.0.0.1:" in shown
     assert not any("s3cr3t" in text for text in written)
+
+
+# --- issue #22: credentials echoed back by MLflow or a proxy ------------------------------
+
+TOKEN = "tok-7f3a9c2e51d84b06a1"
+USER, PASSWORD = "svc-mlflow-bot", "pw-Q8z!r2#xk"
+
+
+@row(
+    "privacy",
+    "MLflow (a proxy in front of the real server) answers the runs search with a JSON "
+    '501 or 400 (a 5xx that MLflow retries ends as "max retries", without the body) '
+    "whose message repeats the request's `Authorization` header: `Bearer "
+    "<MLFLOW_TRACKING_TOKEN>`, or `Basic <base64 of user:password>`",
+    "The comment, the status, the job summary, the step outputs and every log record "
+    "(caplog, DEBUG) show MLflow's error code and `Authorization: Bearer ***`; no form of the "
+    "token, username, password, `user:password` or its base64 appears",
+)
+@pytest.mark.parametrize(("auth", "status"), [("token", 501), ("basic", 400)])
+def test_credentials_mlflow_echoes_in_an_error_reach_no_output(
+    mlflow_client: MlflowClient,
+    tracking_env: str,
+    tmp_path: Path,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    auth: str,
+    status: int,
+) -> None:
+    name = unique_name("fraud-echo")
+    run_id = make_run(mlflow_client, name, {"depth": 6}, {"val_auc": 0.93})
+    if auth == "token":
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
+        secrets = forms(TOKEN)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", USER)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+        secrets = forms(USER) | forms(PASSWORD) | forms(f"{USER}:{PASSWORD}")
+    caplog.set_level(logging.DEBUG)
+    sim = GitHubSim(body=f"runs:/{run_id}/model", config=ALLOW_FRAUD)
+    with EchoingProxy(tracking_env, fail="runs/search", status=status) as proxy:
+        written = run_the_action(sim, tmp_path, proxy.uri)
+    assert proxy.echoed and all(any(s in e for s in secrets) for e in proxy.echoed)
+    code = "INTERNAL_ERROR" if status >= 500 else "INVALID_PARAMETER_VALUE"
+    shown = written[0].replace(WORD_JOINER, "").replace("\\", "")  # markdown escapes
+    scheme = "Bearer" if auth == "token" else "Basic"
+    assert code in shown and f"Authorization: {scheme} ***" in shown
+    assert json.loads(written[1])["state"] == "error"
+    outputs = [*written, caplog.text, *(r.getMessage() for r in caplog.records)]
+    leaked = [s for s in secrets for text in outputs if s in text]
+    assert leaked == []

@@ -11,6 +11,7 @@ from mlflow.exceptions import MlflowException, RestException
 
 from bot.errors import TrackingError
 from bot.tracking.errors import (
+    DETAIL_CHARS,
     Missing,
     detail,
     error_for,
@@ -68,8 +69,19 @@ def test_error_for_a_failing_server_keeps_only_the_first_line() -> None:
     exc = MlflowException("database is locked\nTraceback ...")
     found = error_for(exc, "searching runs", SHOWN)
     assert isinstance(found, TrackingError)
-    assert found.message == f"MLflow at {SHOWN} failed while searching runs: database is locked"
+    assert found.message == (
+        f"MLflow at {SHOWN} failed while searching runs: INTERNAL_ERROR: database is locked"
+    )
     assert found.hint is not None and "server's logs" in found.hint
+
+
+def test_error_for_a_failing_server_shows_the_code_and_a_short_redacted_message() -> None:
+    echo = "Rejected request with Authorization: Bearer tok-123456789 " + "x" * 500
+    found = error_for(RestException({"error_code": "BAD_REQUEST", "message": echo}), "x", SHOWN)
+    assert isinstance(found, TrackingError)
+    detail = found.message.split("failed while x: ", 1)[1]
+    assert detail.startswith("BAD_REQUEST: Rejected request with Authorization: Bearer ***")
+    assert "tok-123456789" not in detail and len(detail) == DETAIL_CHARS
 
 
 def test_not_found_points_at_the_uri_and_the_names() -> None:
@@ -80,5 +92,7 @@ def test_not_found_points_at_the_uri_and_the_names() -> None:
 
 def test_detail_drops_the_response_body_and_bounds_the_length() -> None:
     said = "API request to /x failed with code 500 != 200. Response body: '<html>...'"
-    assert detail(MlflowException(said)) == "API request to /x failed with code 500 != 200"
-    assert len(detail(ValueError("y" * 1000))) == 300
+    assert detail(MlflowException(said)) == (
+        "INTERNAL_ERROR: API request to /x failed with code 500 != 200"
+    )
+    assert len(detail(ValueError("y" * 1000))) == DETAIL_CHARS

@@ -15,6 +15,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from bot import redaction
 from bot.app.wiring import GitHubFactory, github_for, images_for, make_runs, utc_now
 from bot.config.schema import CONFIG_PATH
 from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
@@ -33,6 +34,8 @@ def run_action(env: Mapping[str, str] | None = None, *, github: GitHubFactory | 
     """Handle the event of this workflow run; 0 on success or nothing to do.
     `github` builds the GitHub adapter (default: bot.app.wiring.github_for(env))."""
     env = os.environ if env is None else env
+    redaction.install(os.environ)  # MLflow's client reads its credentials from there
+    redaction.install(env)
     try:
         event = read_event(env)
     except UsageError as exc:
@@ -117,7 +120,7 @@ def _summary(env: Mapping[str, str], markdown: str) -> None:
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(markdown[: 1024 * 1024 - 1] + "\n")
+            handle.write(redaction.redact(markdown)[: 1024 * 1024 - 1] + "\n")
 
 
 def _outputs(env: Mapping[str, str], values: MutableMapping[str, str] | dict[str, Any]) -> None:
@@ -126,10 +129,11 @@ def _outputs(env: Mapping[str, str], values: MutableMapping[str, str] | dict[str
         return
     with open(path, "a", encoding="utf-8") as handle:
         for key, value in values.items():
-            handle.write(f"{key}={' '.join(str(value).splitlines())}\n")
+            handle.write(f"{key}={' '.join(redaction.redact(str(value)).splitlines())}\n")
 
 
 def _command(kind: str, message: str) -> None:
     """A workflow command; GitHub needs %, CR and LF escaped in the message."""
-    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = redaction.redact(message).replace("%", "%25")
+    escaped = escaped.replace("\r", "%0D").replace("\n", "%0A")
     print(f"::{kind}::{escaped}", flush=True)

@@ -9,10 +9,13 @@ library's, shows it (LOG_FORMAT prints it).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from bot import redaction
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [delivery %(delivery_id)s] %(message)s"
 NO_DELIVERY = "-"
@@ -53,9 +56,12 @@ class OneLineFormatter(logging.Formatter):
 
 
 def setup_logging(*, reformat: bool = False) -> None:
-    """Make every log line carry the delivery id: a DeliveryFilter on each root
-    handler (a stderr handler is added when there is none, as under gunicorn).
-    `reformat=True` also gives existing handlers LOG_FORMAT. Idempotent."""
+    """Make every log line carry the delivery id and pass bot.redaction: the
+    credentials of the environment are registered, and each root handler gets a
+    DeliveryFilter and a RedactingFilter (a stderr handler is added when there is
+    none, as under gunicorn). `reformat=True` also gives existing handlers
+    LOG_FORMAT. Idempotent."""
+    redaction.install(os.environ)
     root = logging.getLogger()
     if not root.handlers:
         stderr = logging.StreamHandler()
@@ -64,6 +70,8 @@ def setup_logging(*, reformat: bool = False) -> None:
     for each in root.handlers:
         if not any(isinstance(f, DeliveryFilter) for f in each.filters):
             each.addFilter(DeliveryFilter())
+        if not any(isinstance(f, redaction.RedactingFilter) for f in each.filters):
+            each.addFilter(redaction.RedactingFilter())
         if reformat:
             each.setFormatter(OneLineFormatter(LOG_FORMAT))
     bot_logger = logging.getLogger("bot")

@@ -84,6 +84,13 @@ class Settings:
     mlflow_webhook_secret: str = field(default="", repr=False)
     mlflow_max_prs: int = DEFAULT_MLFLOW_MAX_PRS  # re-reviews one registry event may queue
 
+    def secrets(self) -> tuple[str, ...]:
+        """The values bot.redaction keeps out of every output: the webhook secret, the
+        private key and its lines, and the queue's URL when it holds a password."""
+        lines = [ln.strip() for ln in self.private_key.splitlines() if len(ln.strip()) >= 16]
+        password = self.queue_url.rpartition("@")[0].rpartition(":")[2]
+        return (self.webhook_secret, self.private_key, *lines, password)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, webhook: bool = True) -> Settings:
         """Settings from environment variables; a missing or malformed one is a

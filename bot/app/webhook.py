@@ -41,6 +41,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
+from bot import redaction
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.queue.jobs import InProcessQueue, Job, JobQueue
 from bot.app.queue.runner import JobRunner
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, deps: AppDeps | None = None) ->
 
     settings = settings or Settings.from_env(os.environ)
     setup_logging()
+    redaction.install(extra=settings.secrets())
     app = Flask("model-review")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     hooks = _Webhook(settings, deps or build_deps(settings))
@@ -372,7 +374,7 @@ def _answer(status: int, headers: Mapping[str, str] | None = None, **body: Any) 
     """A JSON answer (empty with no `body`)."""
     from flask import Response
 
-    text = json.dumps(body) if body else ""
+    text = redaction.redact(json.dumps(body)) if body else ""
     return Response(
         text,
         status=status,

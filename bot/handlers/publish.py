@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from bot.domain import Assignment, Comment, GateDecision, PullRequest
 from bot.errors import GitHubError
 from bot.handlers.state import duplicate_bot_comments
 from bot.ports import GitHubPort
+from bot.redaction import redact
 from bot.review.reviewers import split_users_teams
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,9 @@ class Publisher:
         self.comment_url: str | None = mine.url if mine else None
 
     def comment(self, body: str) -> str | None:
-        """Create or update the bot's comment; no request when the body is unchanged."""
+        """Create or update the bot's comment; no request when the body is unchanged.
+        The body passes bot.redaction first, like every text the bot writes."""
+        body = redact(body)
         if self.mine is not None and self.mine.body.strip() == body.strip():
             self._remove_duplicates()  # two runs raced: both comments may be current
             return self.mine.url
@@ -106,7 +110,9 @@ class Publisher:
         )
 
     def status(self, decision: GateDecision, context: str) -> None:
-        """Set the commit status on the head commit unless it already says the same."""
+        """Set the commit status on the head commit unless it already says the same
+        (the description redacted, see bot.redaction)."""
+        decision = replace(decision, description=redact(decision.description))
         current = self.github.current_status(self.pr.head_sha, context)
         if current == (decision.state, decision.description):
             return

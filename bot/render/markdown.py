@@ -35,6 +35,7 @@ import re
 import unicodedata
 
 from bot.domain import Change, Direction
+from bot.redaction import redact
 
 WORD_JOINER = "\u2060"
 ELLIPSIS = "…"
@@ -76,7 +77,9 @@ def strip_invisible(text: str, keep: str = "") -> str:
 def redact_credentials(text: str) -> str:
     """`https://user:token@host/...` -> `https://***@host/...`: credentials written
     into a URL (a tracking URI in an error message, a link in a note) never reach
-    the PR."""
+    the PR; nor do the process's credentials and header echoes (bot.redaction), which
+    are removed here, before escaping could change their spelling."""
+    text = redact(text)
     return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 

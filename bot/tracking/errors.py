@@ -10,6 +10,7 @@ from __future__ import annotations
 import requests
 
 from bot.errors import TrackingError
+from bot.redaction import redact
 
 _AUTH_HINT = "check MLFLOW_TRACKING_TOKEN / MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD"
 
@@ -52,7 +53,7 @@ def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
     status, _ = status_of(exc)
     where = f"MLflow at {shown}"
     if is_missing(exc):
-        return Missing(str(exc))
+        return Missing(redact(str(exc)))
     if status in (401, 403):
         return TrackingError(f"{where} refused access ({status}) while {doing}", _AUTH_HINT)
     if is_connection_error(exc):
@@ -72,7 +73,16 @@ def not_found(exc: BaseException, doing: str, shown: str) -> TrackingError:
     )
 
 
+DETAIL_CHARS = 200
+
+
 def detail(exc: BaseException) -> str:
-    """The first line of MLflow's message, without the raw response body."""
+    """MLflow's error code and the first line of its message, redacted, then cut to
+    DETAIL_CHARS: never the raw response body, and never a credential the server or a
+    proxy in front of it echoed (an `Authorization` header repeated in an error)."""
+    _, code = status_of(exc)
     text = str(getattr(exc, "message", exc)).strip().split("\n")[0]
-    return text.split(". Response body:")[0][:300]
+    text = redact(text.split(". Response body:")[0])
+    if code and not text.startswith(code):
+        text = f"{code}: {text}"
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
