@@ -89,7 +89,7 @@ class Settings:
         private key and its lines, and the queue's URL when it holds a password."""
         lines = [ln.strip() for ln in self.private_key.splitlines() if len(ln.strip()) >= 16]
         password = self.queue_url.rpartition("@")[0].rpartition(":")[2]
-        return (self.webhook_secret, self.private_key, *lines, password)
+        return (self.webhook_secret, self.mlflow_webhook_secret, self.private_key, *lines, password)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, webhook: bool = True) -> Settings:
