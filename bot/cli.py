@@ -38,6 +38,7 @@ RENDER_EPILOG = """exit status:
   1  could not review (MLflow unreachable or failing)
   2  usage or config error
   3  rendered, but a reference could not be resolved (a linked run was not found)
+     or the config names a metric no reviewed run logs (a typo in metrics.rules)
 """
 
 SERVE_DESCRIPTION = (

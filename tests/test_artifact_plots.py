@@ -47,6 +47,25 @@ def test_artifact_pairs_by_path_then_file_name() -> None:
     ]
 
 
+def test_evaluate_s_plots_lead_and_the_training_set_s_come_last() -> None:
+    files = [
+        "calibration_curve_plot.png",
+        "training_confusion_matrix.png",
+        "lift_curve_plot.png",
+        "confusion_matrix.png",
+        "precision_recall_curve_plot.png",
+        "roc_curve_plot.png",
+    ]
+    assert [p[0] for p in artifact_pairs(files, files, ["*.png"])] == [
+        "roc_curve_plot.png",
+        "precision_recall_curve_plot.png",
+        "confusion_matrix.png",
+        "calibration_curve_plot.png",
+        "lift_curve_plot.png",
+        "training_confusion_matrix.png",
+    ]
+
+
 def test_artifact_pairs_same_path_wins_over_same_name() -> None:
     pairs = artifact_pairs(["a/x.png", "b/x.png"], ["z/x.png", "b/x.png"], ["*.png"])
 

@@ -334,3 +334,28 @@ def test_any_text_parses_or_raises_config_error(text: str) -> None:
         assert error.line is None or error.line >= 1
     else:
         assert isinstance(config, Config)
+
+
+def test_metric_roles_and_min_change() -> None:
+    config = load_config(
+        "metrics:\n  min_change: 0.5%\n  roles:\n    training: [valid_0-*]\n"
+        "    informational: best_iteration\n"
+    )
+    assert config.metrics.min_change == Threshold(0.005, relative=True)
+    assert config.metrics.roles.training == ("valid_0-*",)
+    assert config.metrics.roles.informational == ("best_iteration",)
+    assert config.metrics.roles.evaluation == ()
+    assert load_config("metrics: {min_change: 0}").metrics.min_change == Threshold(0.0)
+    assert load_config(None).metrics.min_change == Threshold(0.001, relative=True)
+
+
+def test_metric_roles_errors_name_the_key() -> None:
+    assert "metrics.roles.validation" in str(error_of("metrics:\n  roles:\n    validation: [x]\n"))
+    assert "metrics.min_change" in str(error_of("metrics:\n  min_change: -1\n"))
+
+
+def test_direction_none_and_its_bars() -> None:
+    config = load_config("metrics:\n  rules:\n    best_iteration: none\n")
+    assert config.metrics.rules[0].direction is Direction.NONE
+    err = error_of("metrics:\n  rules:\n    best_iteration: {direction: none, min: 3}\n")
+    assert "no bars" in str(err)

@@ -14,18 +14,11 @@ from bot.domain import (
     MetricRow,
     ParamChange,
     ParamChangeKind,
+    Role,
     RunSnapshot,
     Threshold,
 )
-from bot.review.diff import (
-    compare_metric,
-    guess_direction,
-    metric_rows,
-    name_tokens,
-    param_diffs,
-    summary,
-    verdict_line,
-)
+from bot.review.diff import compare_metric, metric_rows, param_diffs
 
 HIGHER, LOWER = Direction.HIGHER, Direction.LOWER
 NONE = Threshold()
@@ -36,52 +29,6 @@ def run(run_id: str, metrics: dict[str, float] | None = None,
         params: dict[str, str] | None = None) -> RunSnapshot:  # fmt: skip
     return RunSnapshot(run_id=run_id, experiment_id="1", metrics=metrics or {},
                        params=params or {})  # fmt: skip
-
-
-# --- guess_direction ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "loss", "val_loss", "eval/rmse", "trainingLogLoss", "p99_latency_ms", "log_loss",
-        "logloss", "mse", "MAE", "test-mape", "smape", "perplexity", "val.perplexity",
-        "inference_time", "fit_duration_seconds", "wer", "cer", "fpr", "FNR",
-        "false_positive_rate", "falsePositives", "false_negatives", "brier_score",
-        "cross_entropy", "hinge_loss", "mean_squared_error", "MSELoss", "valRMSE",
-        "HTTPLatency", "eval/error_rate", "train_err", "negative_log_likelihood", "nll",
-        "expected_cost", "kl_divergence", "ece",
-    ],
-)  # fmt: skip
-def test_lower_is_better_names(key: str) -> None:
-    assert guess_direction(key) is LOWER
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "precision", "accuracy", "f1", "roc_auc", "r2", "errorless", "recall",
-        "training_score", "top1_accuracy", "val/auc", "map@10", "log_likelihood",
-        "uptime", "timestamp", "ndcg", "throughput", "neg_log_loss",
-        "neg_mean_squared_error", "terror", "mission_rate", "lossless_ratio",
-    ],
-)  # fmt: skip
-def test_higher_is_better_names(key: str) -> None:
-    assert guess_direction(key) is HIGHER
-
-
-@pytest.mark.parametrize(
-    ("key", "tokens"),
-    [
-        ("trainingLogLoss", ["training", "log", "loss"]),
-        ("p99_latency_ms", ["p", "99", "latency", "ms"]),
-        ("eval/val-RMSE.best", ["eval", "val", "rmse", "best"]),
-        ("MSELoss", ["mse", "loss"]),
-        ("", []),
-    ],
-)
-def test_name_tokens(key: str, tokens: list[str]) -> None:
-    assert name_tokens(key) == tokens
 
 
 # --- compare_metric -----------------------------------------------------------------
@@ -322,75 +269,69 @@ def test_param_diffs_without_baseline_are_empty() -> None:
     assert [(d.run_id, d.changes, d.unchanged) for d in diffs] == [("c", (), 0)]
 
 
-# --- summary and verdict -------------------------------------------------------------
-
-
-def _row(key: str, *changes: Change) -> MetricRow:
-    cells = tuple(MetricCell(1.0, None, None, c) for c in changes)
-    return MetricRow(key, HIGHER, NONE, 1.0, cells)
-
-
-def test_summary_counts_every_cell() -> None:
-    rows = [_row("a", Change.BETTER, Change.REGRESSION), _row("b", Change.BETTER)]
-    counts = summary(rows)
-    assert counts[Change.BETTER] == 2
-    assert counts[Change.REGRESSION] == 1
-    assert counts[Change.SAME] == 0
-    assert set(counts) == set(Change)
+# --- practical change, roles and groups ----------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("changes", "line"),
+    ("value", "base", "min_change", "change"),
     [
-        ([Change.BETTER, Change.BETTER, Change.REGRESSION, Change.WORSE],
-         "2 metrics improved, 1 regressed beyond threshold, 1 worse within threshold"),
-        ([Change.BETTER], "1 metric improved"),
-        ([Change.REGRESSION], "1 metric regressed beyond threshold"),
-        ([Change.REGRESSION, Change.REGRESSION, Change.SAME],
-         "2 metrics regressed beyond threshold, 1 unchanged"),
-        ([Change.WORSE, Change.WORSE], "2 metrics worse within threshold"),
-        ([Change.SAME, Change.SAME, Change.SAME], "All 3 metrics unchanged"),
-        ([Change.SAME], "1 metric unchanged"),
-        ([Change.NEW, Change.NEW, Change.BETTER], "1 metric improved, 2 new"),
-        ([Change.NEW], "1 new metric"),
-        ([Change.NEW, Change.NEW], "2 new metrics"),
-        ([Change.MISSING], "1 metric missing (only in production)"),
-        ([Change.UNDEFINED, Change.UNDEFINED],
-         "2 metrics not comparable (NaN or infinite)"),
-        ([Change.BETTER, Change.SAME, Change.MISSING, Change.UNDEFINED],
-         "1 metric improved, 1 unchanged, 1 missing (only in production), "
-         "1 not comparable (NaN or infinite)"),
+        (0.9999, 0.9998, Threshold(0.001, relative=True), Change.SAME),  # +0.01%
+        (0.9998, 0.9999, Threshold(0.001, relative=True), Change.SAME),
+        (1.0011, 1.0, Threshold(0.001, relative=True), Change.BETTER),
+        (0.9989, 1.0, Threshold(0.001, relative=True), Change.REGRESSION),
+        (-1.0005, -1.0, Threshold(0.001, relative=True), Change.SAME),
+        (1e-9, 0.0, Threshold(0.001, relative=True), Change.BETTER),  # a zero baseline
+        (0.9999, 0.9998, Threshold(), Change.BETTER),  # 0 restores the exact comparison
+        (0.9999, 0.9998, None, Change.BETTER),
+        (0.5, 0.49, Threshold(0.02), Change.SAME),  # absolute
+        (0.5, 0.47, Threshold(0.02), Change.BETTER),
     ],
-)  # fmt: skip
-def test_verdict_line_one_candidate(changes: list[Change], line: str) -> None:
-    rows = [_row(f"m{i}", c) for i, c in enumerate(changes)]
-    assert verdict_line(rows, has_baseline=True, n_candidates=1) == line
+)
+def test_differences_below_min_change_are_unchanged(
+    value: float, base: float, min_change: Threshold | None, change: Change
+) -> None:
+    cell = compare_metric(value, base, HIGHER, NONE, min_change=min_change)
+    assert cell.change is change
 
 
-def test_verdict_line_several_candidates_counts_values() -> None:
-    rows = [_row("a", Change.BETTER, Change.BETTER), _row("b", Change.REGRESSION, Change.SAME)]
-    assert verdict_line(rows, True, 2) == (
-        "Across 2 runs: 2 metric values improved, 1 regressed beyond threshold, 1 unchanged"
-    )
-    same = [_row("a", Change.SAME, Change.SAME)]
-    assert verdict_line(same, True, 2) == "Across 2 runs: All 2 metric values unchanged"
+def test_no_direction_is_changed_never_better_or_worse() -> None:
+    assert compare_metric(90, 110, Direction.NONE, NONE).change is Change.CHANGED
+    assert compare_metric(110, 110, Direction.NONE, NONE).change is Change.SAME
+    assert compare_metric(None, 110, Direction.NONE, NONE).change is Change.MISSING
 
 
-def test_verdict_line_without_baseline_or_metrics() -> None:
-    rows = [_row("a", Change.NEW)]
-    assert verdict_line(rows, False, 1) == (
-        "No production model to compare with: showing the candidate's metrics"
-    )
-    assert verdict_line(rows, False, 3) == (
-        "No production model to compare with: showing the 3 candidates' metrics"
-    )
-    assert verdict_line([], True, 1) == "No metrics logged"
-    assert verdict_line([], False, 1) == "No metrics logged"
-    assert verdict_line([], True, 0) == "No runs to review"
+def test_rows_carry_roles_and_informational_rows_have_no_direction() -> None:
+    base = run("b", {"roc_auc": 0.9, "training_log_loss": 0.05, "example_count": 171})
+    cand = run("c", {"roc_auc": 0.92, "training_log_loss": 0.08, "example_count": 171})
+    rows = {r.key: r for r in metric_rows([cand], base, MetricsConfig())}
+    assert rows["roc_auc"].role is Role.EVALUATION
+    assert rows["training_log_loss"].role is Role.TRAINING
+    assert rows["training_log_loss"].cells[0].change is Change.REGRESSION
+    assert rows["example_count"].role is Role.INFORMATIONAL
+    assert rows["example_count"].direction is Direction.NONE
+    assert rows["example_count"].cells[0].change is Change.SAME
 
 
-def test_verdict_line_from_real_rows() -> None:
-    base = run("b", {"accuracy": 0.8, "val_loss": 0.3, "f1": 0.5})
-    cand = run("c", {"accuracy": 0.85, "val_loss": 0.25, "f1": 0.4})
-    rows = metric_rows([cand], base, MetricsConfig())
-    assert verdict_line(rows, True, 1) == "2 metrics improved, 1 regressed beyond threshold"
+def test_lightgbm_losses_get_the_right_direction_in_rows() -> None:
+    base = run("b", {"valid_1-l2": 1.185, "best_iteration": 80})
+    cand = run("c", {"valid_1-l2": 1.118, "best_iteration": 65})
+    rows = {r.key: r for r in metric_rows([cand], base, MetricsConfig())}
+    assert rows["valid_1-l2"].direction is LOWER
+    assert rows["valid_1-l2"].cells[0].change is Change.BETTER
+    assert rows["best_iteration"].cells[0].change is Change.CHANGED
+
+
+def test_one_metric_on_several_sets_stays_together() -> None:
+    base = run("b", {"valid_0-l2": 1.0, "valid_1-l2": 1.0, "auc": 0.8, "zz": 1.0})
+    cand = run("c", {"valid_0-l2": 2.0, "valid_1-l2": 0.9, "auc": 0.7, "zz": 1.0})
+    keys = [r.key for r in metric_rows([cand], base, MetricsConfig())]
+    assert keys == ["auc", "valid_0-l2", "valid_1-l2", "zz"]
+    cand = run("c", {"valid_0-l2": 2.0, "valid_1-l2": 0.9, "auc": 0.9, "zz": 1.0})
+    keys = [r.key for r in metric_rows([cand], base, MetricsConfig())]
+    assert keys == ["valid_0-l2", "valid_1-l2", "auc", "zz"]
+
+
+def test_rows_name_their_bars() -> None:
+    rule = MetricRule("auc", min=0.98, max=0.999)
+    rows = metric_rows([run("c", {"auc": 0.99})], None, MetricsConfig(rules=(rule,)))
+    assert rows[0].bars == ("≥ 0.98", "≤ 0.999")

@@ -10,7 +10,8 @@ from scipy import stats as sp
 from bot.config.schema import MetricsConfig
 from bot.domain import Change, Estimate, RunSnapshot, Samples
 from bot.review import noise
-from bot.review.diff import metric_rows, verdict_line
+from bot.review.diff import metric_rows
+from bot.review.verdict import verdict_line
 
 CAND = (0.884, 0.879, 0.891, 0.886, 0.881)
 PROD = (0.871, 0.874, 0.869, 0.877, 0.866)

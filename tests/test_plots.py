@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 
 from bot.domain import (
+    Role,
     RunSnapshot,
 )
 from bot.plots import charts as plots
@@ -61,7 +62,7 @@ def test_production_is_dashed_in_its_colour_and_candidates_keep_theirs() -> None
     labels = {"c1": "first", "c2": "second", "prod": "production"}
     # the first candidate has no history here: the second still gets the second colour
     series = {"c2": history(50), "prod": history(50, 2.0)}
-    fig = plots._figure_for_curve("loss", plots._lines(series, labels, "prod", 1000))
+    fig = plots._figure_for_curve("loss", plots._lines(series, labels, "prod", 1000), {})
     [ax] = fig.axes
 
     production, second = ax.get_lines()
@@ -74,7 +75,7 @@ def test_production_is_dashed_in_its_colour_and_candidates_keep_theirs() -> None
 
 def test_unlabelled_runs_are_drawn_with_a_short_id() -> None:
     series = {"0123456789abcdef": history(20)}
-    fig = plots._figure_for_curve("loss", plots._lines(series, {}, None, 1000))
+    fig = plots._figure_for_curve("loss", plots._lines(series, {}, None, 1000), {})
 
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["01234567"]
 
@@ -82,7 +83,7 @@ def test_unlabelled_runs_are_drawn_with_a_short_id() -> None:
 def test_non_finite_points_are_skipped() -> None:
     series = {"cand": [(0, 1.0), (1, NAN), (2, INF), (3, 0.5)], "prod": [(0, NAN)]}
     lines = plots._lines(series, LABELS, "prod", 1000)
-    fig = plots._figure_for_curve("loss", lines)
+    fig = plots._figure_for_curve("loss", lines, {})
 
     [line] = fig.axes[0].get_lines()
     assert list(line.get_xdata()) == [0, 3]
@@ -92,7 +93,7 @@ def test_non_finite_points_are_skipped() -> None:
 
 def test_long_histories_are_capped_and_keep_their_spikes() -> None:
     series = {"cand": history(20_000, spike_at=12_345), "prod": history(20_000)}
-    fig = plots._figure_for_curve("loss", plots._lines(series, LABELS, "prod", 400))
+    fig = plots._figure_for_curve("loss", plots._lines(series, LABELS, "prod", 400), {})
 
     production, candidate = fig.axes[0].get_lines()
     assert len(production.get_xdata()) <= 400
@@ -112,7 +113,7 @@ def test_long_histories_are_capped_and_keep_their_spikes() -> None:
 )
 def test_log_scale_only_for_wide_positive_ranges(values: list[float], scale: str) -> None:
     series = {"cand": list(enumerate(values))}
-    fig = plots._figure_for_curve("lr", plots._lines(series, LABELS, None, 1000))
+    fig = plots._figure_for_curve("lr", plots._lines(series, LABELS, None, 1000), {})
 
     assert fig.axes[0].get_yscale() == scale
 
@@ -224,6 +225,27 @@ def test_choose_curves_prefers_the_configured_names_in_their_order() -> None:
     assert choose_curves(RUNS, ["f1", "missing", "lr"], 4) == ["f1", "lr"]
     assert choose_curves(RUNS, ["*loss"], 4) == ["loss", "val_loss"]
     assert choose_curves(RUNS, ["f1", "acc", "loss"], 2) == ["f1", "acc"]
+
+
+def test_choose_curves_puts_evaluation_sets_before_the_training_set() -> None:
+    runs = [snapshot("a", {"valid_0-l2": 300, "valid_1-l2": 120, "best_iteration": 0,
+                           "stopped_iteration": 300})]  # fmt: skip
+    roles = {"valid_0-l2": Role.TRAINING, "stopped_iteration": Role.INFORMATIONAL}
+    assert choose_curves(runs, [], 4, roles) == ["valid_1-l2", "valid_0-l2"]
+    assert choose_curves(runs, [], 4) == ["stopped_iteration", "valid_0-l2", "valid_1-l2"]
+
+
+def test_a_mark_at_each_run_s_best_iteration_and_a_log_axis_over_decades() -> None:
+    series = {"cand": [(0, 1.0), (50, 1e-3), (99, 2e-15)], "prod": [(0, 1.0), (99, 0.5)]}
+    lines = plots._lines(series, LABELS, "prod", 1000)
+    fig = plots._figure_for_curve("valid_0-l2", lines, {"cand": 50.0})
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert any(label.endswith(": best iteration") for label in labels)
+    marked = [ln for ln in fig.axes[0].get_lines() if ln.get_label().endswith("best iteration")]
+    assert list(marked[0].get_xdata()) == [50.0, 50.0]
+    assert fig.axes[0].get_yscale() == "log"
+    plain = plots._figure_for_curve("valid_0-l2", lines, {})
+    assert not any("best iteration" in ln.get_label() for ln in plain.axes[0].get_lines())
 
 
 def test_choose_curves_falls_back_when_no_configured_name_was_logged() -> None:

@@ -11,6 +11,7 @@ from bot.domain import (
     MetricCell,
     MetricRow,
     ReviewReport,
+    Role,
     Threshold,
 )
 from bot.review.policy import hold_for_metrics
@@ -41,3 +42,16 @@ def test_within_noise_and_errors_are_left_alone() -> None:
     assert hold_for_metrics(APPROVED, _report(Change.NOISE), True) is APPROVED
     error = GateDecision(GateState.ERROR, "model-review could not check: MLflow is down")
     assert hold_for_metrics(error, _report(Change.REGRESSION), True) is error
+
+
+def test_only_the_metrics_the_verdict_counts_can_fail_the_gate() -> None:
+    cell = MetricCell(0.8, 0.3, 0.6, Change.REGRESSION)
+    training = MetricRow("training_log_loss", Direction.LOWER, Threshold(), 0.5, (cell,),
+                         role=Role.TRAINING)  # fmt: skip
+    held_out = MetricRow("log_loss", Direction.LOWER, Threshold(), 0.5,
+                         (MetricCell(0.4, -0.1, -0.2, Change.BETTER),))  # fmt: skip
+    report = ReviewReport((), Baseline(None, how=""), metric_rows=(training, held_out))
+    assert hold_for_metrics(APPROVED, report, True) is APPROVED
+    # a team that logs only training metrics keeps today's gate
+    alone = ReviewReport((), Baseline(None, how=""), metric_rows=(training,))
+    assert hold_for_metrics(APPROVED, alone, True).state is GateState.FAILURE

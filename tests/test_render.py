@@ -498,3 +498,16 @@ def test_html_preview_relative_images() -> None:
     assert '<img src="m.png" alt="bars">' in render.render_html(report)
     hidden = render.render_html(report, images_dir_relative=False)
     assert "<img" not in hidden and "m.png (not embedded)" in hidden
+
+
+def test_metrics_the_config_names_but_no_run_logs_are_a_warning() -> None:
+    report = replace(
+        reports.one_candidate(),
+        misnamed=("bar `rocauc`: no run logs it — did you mean `roc_auc`?",),
+        unmatched_names=("bar glob `test_*` matches no metric of the reviewed runs",),
+    )
+    text = render.render_comment(report)
+    assert "> **The config names a metric that no reviewed run logs**" in text
+    assert "> - bar `rocauc`: no run logs it — did you mean `roc_auc`?" in text
+    assert "<sub>ℹ️ bar glob `test_*` matches no metric of the reviewed runs.</sub>" in text
+    assert "no reviewed run logs" not in render.render_comment(reports.one_candidate())

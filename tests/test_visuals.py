@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -44,10 +44,10 @@ def test_a_100k_step_history_is_fetched_in_one_request_and_drawn_bounded(
     drawn: list[int] = []
     real_figure = plots._figure_for_curve
 
-    def spy(key: str, lines: Sequence[plots._Line]) -> object:
+    def spy(key: str, lines: Sequence[plots._Line], marks: Mapping[str, float]) -> object:
         drawn.extend(len(line.points) for line in lines)
         assert all(max(v for _, v in line.points) == 5.0 for line in lines)  # spikes kept
-        return real_figure(key, lines)
+        return real_figure(key, lines, marks)
 
     monkeypatch.setattr(plots, "_figure_for_curve", spy)
     runs = MlflowRuns(mlflow_server)

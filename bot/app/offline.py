@@ -26,7 +26,7 @@ NO_TRACKING_URI = "no MLflow tracking URI"
 NO_TRACKING_HINT = "pass --tracking-uri URI or set MLFLOW_TRACKING_URI"
 NOTHING_TO_REVIEW = "nothing to review"
 NOTHING_HINT = "pass --run REF, --text/--text-file with a link to a run, or --commit SHA"
-EXIT_UNRESOLVED = 3  # rendered, but a reference could not be resolved
+EXIT_UNRESOLVED = 3  # rendered, but a reference or a metric the config names was not found
 COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 SHORT_SHA = "--commit {sha!r} is too short to find its runs: give at least 7 hex digits"
 NOT_A_SHA = "--commit {sha!r} is not a commit SHA"
@@ -35,7 +35,8 @@ SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digit
 
 def run_render(args: argparse.Namespace) -> int:
     """Entry point of `model-review render`: exit 0 rendered, 1 MLflow failed, 2 bad
-    usage, 3 rendered but a reference was not resolved."""
+    usage, 3 rendered but a reference was not resolved or the config names a metric
+    no reviewed run logs."""
     source = "--tracking-uri" if args.tracking_uri else "MLFLOW_TRACKING_URI"
     tracking_uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not tracking_uri:
@@ -58,7 +59,9 @@ def run_render(args: argparse.Namespace) -> int:
         print(out / "comment.md")
     else:
         sys.stdout.write(markdown)
-    return EXIT_UNRESOLVED if report.unresolved else 0
+    for name in report.misnamed:
+        print(f"model-review render: config: {name}", file=sys.stderr)
+    return EXIT_UNRESOLVED if report.unresolved or report.misnamed else 0
 
 
 def check_out_dir(raw: str) -> Path:

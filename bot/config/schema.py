@@ -52,11 +52,26 @@ class MetricRule:
 
 
 @dataclass(frozen=True)
+class MetricRoles:
+    """`metrics.roles`: globs per role, checked before the defaults (bot.review.roles)."""
+
+    evaluation: tuple[str, ...] = ()
+    training: tuple[str, ...] = ()
+    informational: tuple[str, ...] = ()
+
+
+# A difference smaller than this is "unchanged" (MLflow's min_relative_change meaning).
+DEFAULT_MIN_CHANGE = Threshold(0.001, relative=True)
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     threshold: Threshold = field(default_factory=Threshold)
     rules: tuple[MetricRule, ...] = ()
     include: tuple[str, ...] = ()  # globs; empty = all
     exclude: tuple[str, ...] = ()
+    roles: MetricRoles = field(default_factory=MetricRoles)
+    min_change: Threshold = DEFAULT_MIN_CHANGE  # smaller differences are "unchanged"
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,7 @@ _RUN_ID = (re.compile(r"[A-Za-z0-9_-]+"), "an MLflow run id")
 _BRANCH = (re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}"), "a usable branch name")
 _PERCENT = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%\s*")
 _DIRECTIONS = {d.value: d for d in Direction}
+_ROLE_NAMES = tuple(MetricRoles.__dataclass_fields__)
 _HOSTS = {h.value: h for h in ImageHost}
 _NOTES = {m.value: m for m in NotesMode}
 _EVAL_RULES = {m.value: m for m in EvalDataRule}
@@ -257,6 +273,8 @@ def _checked_rule(r: NodeReader, path: str, node: yaml.Node, rule: MetricRule) -
     """`min` <= `max`; `mlflow.greater_is_better` sets the direction unless it disagrees."""
     if rule.min is not None and rule.max is not None and rule.min > rule.max:
         r.fail(path, node, f"min ({rule.min:g}) is above max ({rule.max:g})")
+    if rule.direction is Direction.NONE and (rule.min, rule.max, rule.mlflow) != (None,) * 3:
+        r.fail(path, node, "a metric with `direction: none` has no better or worse: no bars")
     if rule.mlflow is None:
         return rule
     implied = Direction.HIGHER if rule.mlflow.greater_is_better else Direction.LOWER
@@ -349,7 +367,16 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         ),
         "metrics": section(
             MetricsConfig,
-            {"threshold": threshold, "include": r.texts, "exclude": r.texts, "rules": rules},
+            {
+                "threshold": threshold,
+                "include": r.texts,
+                "exclude": r.texts,
+                "rules": rules,
+                "roles": section(
+                    MetricRoles, dict.fromkeys(MetricRoles.__dataclass_fields__, r.texts)
+                ),
+                "min_change": threshold,
+            },
         ),
         "params": section(ParamsConfig, {"ignore": r.texts}),
         "reviewers": section(

@@ -33,8 +33,10 @@ from bot.domain.metrics import (
     ParamChangeKind,
     ParamDiff,
     PlotImage,
+    Role,
     Spread,
     Threshold,
+    counted_rows,
 )
 from bot.domain.report import (
     HistoryEntry,
@@ -113,6 +115,7 @@ __all__ = [
     "Review",
     "ReviewReport",
     "ReviewState",
+    "Role",
     "RunCount",
     "RunRef",
     "RunSnapshot",
@@ -122,4 +125,5 @@ __all__ = [
     "Threshold",
     "Unresolved",
     "VersionRecord",
+    "counted_rows",
 ]

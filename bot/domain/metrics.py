@@ -4,6 +4,7 @@ changes; the checklist, notes summary and plot images.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -13,6 +14,16 @@ from enum import Enum
 class Direction(Enum):
     HIGHER = "higher"  # higher is better
     LOWER = "lower"  # lower is better
+    NONE = "none"  # neither: shown without better/worse, never in the verdict or the gate
+
+
+class Role(Enum):
+    """What a metric is about (bot.review.roles): only evaluation metrics make the
+    verdict and `gate.fail_on_regression`."""
+
+    EVALUATION = "evaluation"  # measured on held-out data
+    TRAINING = "training"  # measured on the training data: context, not the verdict
+    INFORMATIONAL = "informational"  # counts, iterations, timings: no better or worse
 
 
 class Change(Enum):
@@ -24,6 +35,7 @@ class Change(Enum):
     MISSING = "missing"  # only on the baseline
     UNDEFINED = "undefined"  # NaN/inf or no baseline to compare with
     NOISE = "noise"  # the difference is not significant: within seed/sampling noise
+    CHANGED = "changed"  # differs, but the metric has no better or worse (Direction.NONE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,8 @@ class MetricRow:
     cells: tuple[MetricCell, ...]  # one per candidate, in candidate order
     baseline_spread: Spread | None = None
     baseline_logged: float | None = None  # production's own value when it differs
+    role: Role = Role.EVALUATION
+    bars: tuple[str, ...] = ()  # the absolute bars of its rule, user-facing ("≥ 0.98")
 
     @property
     def missed(self) -> bool:
@@ -170,3 +184,10 @@ class HostedImage:
     url: str
     primary: bool = True
     group: str = "plots"
+
+
+def counted_rows(rows: Sequence[MetricRow]) -> tuple[MetricRow, ...]:
+    """The rows the verdict and `gate.fail_on_regression` are about: the evaluation
+    metrics, or the training metrics when there is no evaluation metric at all."""
+    evaluation = tuple(r for r in rows if r.role is Role.EVALUATION)
+    return evaluation or tuple(r for r in rows if r.role is Role.TRAINING)

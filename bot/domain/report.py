@@ -14,6 +14,8 @@ from bot.domain.metrics import (
     MetricRow,
     NotesSummary,
     ParamDiff,
+    Threshold,
+    counted_rows,
 )
 from bot.domain.modelchanges import ChangeReport
 from bot.domain.runs import Baseline, Candidate, Unresolved
@@ -101,12 +103,18 @@ class ReviewReport:
     history: ModelHistory | None = None  # production's history, earlier reviews (issue #16)
     uncertainty_notes: tuple[str, ...] = ()  # where the intervals came from, what was refused
     changes: tuple[ChangeReport, ...] = ()  # what changed besides metrics, per candidate
+    min_change: Threshold | None = None  # smaller differences were called unchanged
+    # exact metric names in the config (rules, plots.curves, step_samples) that no
+    # reviewed run logs, user-facing with a did-you-mean: `render` exits 3 for them
+    misnamed: tuple[str, ...] = ()
+    unmatched_names: tuple[str, ...] = ()  # config globs that match no metric (a mention)
+    bars_not_logged: tuple[str, ...] = ()  # metrics with a bar a candidate lacks: hold the gate
 
     @property
     def regressions(self) -> int:
-        return sum(
-            1 for row in self.metric_rows for c in row.cells if c.change is Change.REGRESSION
-        )
+        """Regressions of the metrics the verdict counts (bot.domain.counted_rows)."""
+        rows = counted_rows(self.metric_rows)
+        return sum(1 for row in rows for c in row.cells if c.change is Change.REGRESSION)
 
     @property
     def missed_bars(self) -> int:

@@ -38,7 +38,6 @@ from bot.domain import (
 from bot.errors import ModelReviewError
 from bot.handlers.state import RECORDED, BotState
 from bot.ports import RunsPort
-from bot.review.diff import verdict_line
 from bot.review.gate import latest_reviews, parse_time
 from bot.review.ledger import (
     APPROVED_AT,
@@ -47,6 +46,7 @@ from bot.review.ledger import (
     PR,
     STATUS,
 )
+from bot.review.verdict import verdict_line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

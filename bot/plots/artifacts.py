@@ -41,13 +41,28 @@ MAX_IMAGE_PIXELS = 40_000_000  # bigger artifacts are not decoded at all
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 
 
+# MLflow evaluate()'s plots a reviewer reads first, in this order (file stems); the
+# training set's own images (autolog's `training_confusion_matrix.png`) come last.
+LEADING = ("roc_curve_plot", "precision_recall_curve_plot", "confusion_matrix")
+TRAINING_PREFIXES = ("training_", "train_")
+
+
+def image_rank(path: str) -> int:
+    """Where an image goes among the runs' images: evaluate()'s ROC, precision-recall
+    and confusion matrix first, the training set's images last, the rest between."""
+    stem = posixpath.splitext(posixpath.basename(path).lower())[0]
+    if stem in LEADING:
+        return LEADING.index(stem)
+    return len(LEADING) + (1 if stem.startswith(TRAINING_PREFIXES) else 0)
+
+
 def artifact_pairs(
     candidate_files: Sequence[str], baseline_files: Sequence[str], patterns: Sequence[str]
 ) -> list[tuple[str, str | None, str | None]]:
     """Pair image artifacts of a candidate and production: (display name, candidate
     path, production path). Same relative path first, then same file name (both
     case-insensitive). Only files matching a glob (on the path or the file name) count;
-    no patterns means no images. Sorted by display name."""
+    no patterns means no images. evaluate()'s plots first (image_rank), then by name."""
     cands = sorted({p for p in candidate_files if _wanted(p, patterns)}, key=str.lower)
     bases = sorted({p for p in baseline_files if _wanted(p, patterns)}, key=str.lower)
     matched: dict[str, str] = {}
@@ -61,7 +76,7 @@ def artifact_pairs(
                 matched[cand] = found
     pairs: list[tuple[str, str | None, str | None]] = [(c, c, matched.get(c)) for c in cands]
     pairs += [(b, None, b) for b in bases if b not in matched.values()]
-    return sorted(pairs, key=lambda pair: pair[0].lower())
+    return sorted(pairs, key=lambda pair: (image_rank(pair[0]), pair[0].lower()))
 
 
 def _wanted(path: str, patterns: Sequence[str]) -> bool:

@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from bot.domain import PlotImage, RunSnapshot
+from bot.domain import PlotImage, Role, RunSnapshot
 from bot.plots.figures import (
     CURVE_SIZE,
     PRODUCTION_COLOUR,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
+LOG_SPAN = 100  # a curve whose values span more than this factor gets a log axis
 
 # --- training curves ----------------------------------------------------------
 
@@ -45,6 +46,7 @@ class _Line:
     colour: str
     points: list[Point]
     production: bool
+    run_id: str = ""
 
 
 def bucket_minmax(points: Sequence[Point], max_points: int) -> list[Point]:
@@ -74,8 +76,10 @@ def training_curves(
     run_labels: Mapping[str, str],
     baseline_run_id: str | None,
     max_points: int = 1000,
+    marks: Mapping[str, float] | None = None,
 ) -> list[PlotImage]:
-    """One line chart per metric (in the order given): candidates and production by step."""
+    """One line chart per metric (in the order given): candidates and production by
+    step, with a dotted mark at each run's `marks` step (its best iteration)."""
     images: list[PlotImage] = []
     used: set[str] = set()
     for key, series in histories.items():
@@ -83,7 +87,7 @@ def training_curves(
         if not lines:
             log.debug("no finite points for curve %s", key)
             continue
-        fig = _figure_for_curve(key, lines)
+        fig = _figure_for_curve(key, lines, marks or {})
         ends = "; ".join(f"{ln.label} ends at {ln.points[-1][1]:.4g}" for ln in lines)
         alt = f"Line chart of {key} by step: {ends}."
         name = unique_png_name(f"curve-{safe_stem(key)}", used)
@@ -102,18 +106,18 @@ def _lines(
         points = bucket_minmax(series[baseline_run_id], max_points)
         label = run_labels.get(baseline_run_id, "production")
         if points:
-            lines.append(_Line(label, PRODUCTION_COLOUR, points, True))
+            lines.append(_Line(label, PRODUCTION_COLOUR, points, True, baseline_run_id))
     others = [r for r in run_labels if r != baseline_run_id]
     others += sorted(r for r in series if r not in run_labels and r != baseline_run_id)
     for index, run_id in enumerate(others):
         points = bucket_minmax(series.get(run_id, ()), max_points)
         if points:
             label = run_labels.get(run_id, run_id[:8])
-            lines.append(_Line(label, candidate_colour(index), points, False))
+            lines.append(_Line(label, candidate_colour(index), points, False, run_id))
     return lines
 
 
-def _figure_for_curve(key: str, lines: Sequence[_Line]) -> Figure:
+def _figure_for_curve(key: str, lines: Sequence[_Line], marks: Mapping[str, float]) -> Figure:
     fig = new_figure(CURVE_SIZE)
     ax = fig.add_subplot()
     for line in lines:
@@ -128,8 +132,12 @@ def _figure_for_curve(key: str, lines: Sequence[_Line]) -> Figure:
             markersize=3,
             label=plain(line.label),
         )
+    for line in lines:
+        if line.run_id in marks:
+            ax.axvline(marks[line.run_id], color=line.colour, linestyle=":", linewidth=1,
+                       label=plain(f"{line.label}: best iteration"))  # fmt: skip
     every = [v for line in lines for _, v in line.points]
-    if min(every) > 0 and max(every) / min(every) > 1000:
+    if min(every) > 0 and max(every) / min(every) > LOG_SPAN:
         ax.set_yscale("log")
     ax.set_xlabel("step", fontsize=9)
     ax.set_ylabel(shorten(key), fontsize=9)
@@ -141,12 +149,15 @@ def _figure_for_curve(key: str, lines: Sequence[_Line]) -> Figure:
 
 
 def choose_curves(
-    runs: Sequence[RunSnapshot], configured: Sequence[str], max_curves: int
+    runs: Sequence[RunSnapshot],
+    configured: Sequence[str],
+    max_curves: int,
+    roles: Mapping[str, Role] | None = None,
 ) -> list[str]:
     """Which metrics get a curve: the configured names (or globs) that were logged, in
-    config order; else (or if none was logged) the metrics whose latest value was
-    logged at the highest step, ties alphabetical. Metrics only ever logged at step 0
-    have no curve to show."""
+    config order; else (or if none was logged) evaluation metrics before training ones
+    (informational ones never), then those whose latest value was logged at the
+    highest step, ties alphabetical. Metrics only ever logged at step 0 have no curve."""
     if max_curves <= 0:
         return []
     keys = sorted({k for r in runs for k in (*r.metrics, *r.metric_steps)})
@@ -158,5 +169,7 @@ def choose_curves(
     if configured:
         log.info("none of the configured curves %s was logged", ", ".join(configured))
     last = {k: max(r.metric_steps.get(k, 0) for r in runs) for k in keys}
-    ranked = sorted((k for k in keys if last[k] > 0), key=lambda k: (-last[k], k))
+    role = {k: (roles or {}).get(k, Role.EVALUATION) for k in keys}
+    drawn = [k for k in keys if last[k] > 0 and role[k] is not Role.INFORMATIONAL]
+    ranked = sorted(drawn, key=lambda k: (role[k] is Role.TRAINING, -last[k], k))
     return ranked[:max_curves]

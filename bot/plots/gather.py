@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.config.schema import PlotsConfig
-from bot.domain import PlotImage, ReviewReport, RunSnapshot
+from bot.domain import PlotImage, ReviewReport, RunSnapshot, counted_rows
 from bot.ports import Point, RunsPort
 
 log = logging.getLogger(__name__)
@@ -16,6 +16,7 @@ MAX_POINTS = 1000  # per curve as drawn, min/max-preserving (keeps spikes)
 MAX_ARTIFACT_PAIRS = 6
 MAX_ARTIFACT_BYTES = 5 * 1024 * 1024
 DRAWABLE = (".png", ".jpg", ".jpeg")
+BEST = "best_iteration"  # LightGBM's and XGBoost's early stopping: marked on the curves
 
 
 def draw_plots(report: ReviewReport, runs: RunsPort, config: PlotsConfig) -> list[PlotImage]:
@@ -25,13 +26,16 @@ def draw_plots(report: ReviewReport, runs: RunsPort, config: PlotsConfig) -> lis
     candidates = [c.run for c in report.candidates]
     base = report.baseline.run
     labels = _labels(candidates, base)
-    images = metric_changes(report.metric_rows, [labels[r.run_id] for r in candidates])
+    counted = counted_rows(report.metric_rows)  # the chart shows what the verdict counts
+    images = metric_changes(counted, [labels[r.run_id] for r in candidates])
     everyone = [*candidates, *([base] if base else [])]
-    keys = plots.choose_curves(everyone, list(config.curves), config.max_curves)
+    roles = {row.key: row.role for row in report.metric_rows}
+    keys = plots.choose_curves(everyone, list(config.curves), config.max_curves, roles)
     histories = _histories(runs, [r.run_id for r in everyone], keys)
     if histories:
+        marks = {r.run_id: r.metrics[BEST] for r in everyone if r.metrics.get(BEST, 0) > 0}
         images += plots.training_curves(
-            histories, labels, base.run_id if base else None, max_points=MAX_POINTS
+            histories, labels, base.run_id if base else None, max_points=MAX_POINTS, marks=marks
         )
     images += _artifact_images(runs, candidates[0], base, config, labels)
     return images
@@ -86,7 +90,8 @@ def _artifact_images(
             title, left, right, "production", labels[candidate.run_id]
         )
         if image is not None:
-            images.append(image if index < 2 else _secondary(image))
+            lead = index < 2 or artifact_plots.image_rank(title) < len(artifact_plots.LEADING)
+            images.append(image if lead else _secondary(image))
     return images
 
 

@@ -266,6 +266,7 @@ _ICONS = {
     Change.MISSING: "❔",
     Change.UNDEFINED: "❔",
     Change.NOISE: "〰️",
+    Change.CHANGED: "🔹",
 }
 
 _LABELS = {
@@ -277,6 +278,7 @@ _LABELS = {
     Change.MISSING: "not logged by the candidate",
     Change.UNDEFINED: "cannot compare",
     Change.NOISE: "within noise: the difference is not significant",
+    Change.CHANGED: "changed (neither better nor worse)",
 }
 
 
@@ -289,8 +291,9 @@ def change_label(change: Change) -> str:
 
 
 def arrow(direction: Direction) -> str:
-    """An arrow for the metric direction: ↑ higher is better, ↓ lower is better."""
-    return "↑" if direction is Direction.HIGHER else "↓"
+    """An arrow for the metric direction: ↑ higher is better, ↓ lower is better, and
+    · for a metric with neither (a count, an iteration, a timing)."""
+    return {Direction.HIGHER: "↑", Direction.LOWER: "↓"}.get(direction, "·")
 
 
 def check_icon(ok: bool | None) -> str:

@@ -16,11 +16,9 @@ from bot.constants import login_key
 from bot.domain import (
     Assignment,
     Candidate,
-    Change,
     CheckItem,
     GateDecision,
     GateState,
-    MetricRow,
     ModelVersionInfo,
     NotesSummary,
     ParamChangeKind,
@@ -31,9 +29,16 @@ from bot.render import intervals as iv
 from bot.render import markdown as md
 from bot.render.changesview import ChangesView, changes_view, eval_note
 from bot.render.historyview import history_view
-from bot.review.diff import verdict_line
+from bot.render.metricview import (
+    has_changed,
+    metric_table,
+    min_change_text,
+    single_runs_note,
+    training_summary,
+)
 from bot.review.evaldata import verdict_prefix
 from bot.review.permodel import ModelSlots
+from bot.review.verdict import verdict_line
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_SAFE = ":/?#[]@!$&'*+,;=%-._~"
@@ -153,13 +158,6 @@ class CandidateView:
 
 
 @dataclass(frozen=True)
-class MetricTable:
-    rows: tuple[MetricRow, ...]
-    hidden: int
-    hidden_regressions: int
-
-
-@dataclass(frozen=True)
 class ReviewerView:
     role: str
     login: str
@@ -214,20 +212,6 @@ def _candidate_views(report: ReviewReport, budget: Budget) -> tuple[CandidateVie
             )
         )
     return tuple(views)
-
-
-def _metric_table(rows: Sequence[MetricRow], limit: int | None) -> MetricTable:
-    if limit is None or len(rows) <= limit:
-        return MetricTable(tuple(rows), 0, 0)
-    by_importance = sorted(
-        range(len(rows)), key=lambda i: (rows[i].worst is not Change.REGRESSION, i)
-    )
-    keep = set(by_importance[:limit])
-    hidden = [row for i, row in enumerate(rows) if i not in keep]
-    hidden_regressions = sum(1 for row in hidden if row.worst is Change.REGRESSION)
-    return MetricTable(
-        tuple(r for i, r in enumerate(rows) if i in keep), len(hidden), hidden_regressions
-    )
 
 
 _GATE_ICONS = {
@@ -339,7 +323,11 @@ def build_context(
         "baseline": report.baseline,
         "baseline_url": run_url(report, baseline_run) if baseline_run else None,
         "baseline_version_url": version_url(report, report.baseline.model_version),
-        "metrics": _metric_table(report.metric_rows, budget.metric_rows),
+        "metrics": metric_table(report.metric_rows, budget.metric_rows, baseline_run is not None),
+        "single_runs": single_runs_note(report.metric_rows, baseline_run is not None),
+        "training_summary": training_summary(report.metric_rows),
+        "min_change": min_change_text(report.min_change),
+        "has_changed": has_changed(report.metric_rows),
         "methods": iv.methods_line(report.metric_rows),
         "missed_bars": iv.has_missed(report.metric_rows),
         "reviewers": reviewers,

@@ -17,6 +17,7 @@ from bot.config.schema import MetricRule
 from bot.config.uncertainty import MlflowThreshold
 
 ZERO_BASELINE_STEP = 1e-10  # MLflow's fallback when the baseline value is 0
+NOT_LOGGED = "not logged"
 
 
 def _change_bars(value: float, base: float, bar: MlflowThreshold) -> list[str]:
@@ -40,7 +41,7 @@ def missed_bars(
     if rule is None or (rule.min is None and rule.max is None and rule.mlflow is None):
         return ()
     if value is None:
-        return ("not logged",)
+        return (NOT_LOGGED,)
     if math.isnan(value):
         return ("not a number",)
     missed: list[str] = []
@@ -57,3 +58,19 @@ def missed_bars(
     if bar is not None and baseline is not None and not math.isnan(baseline):
         missed += _change_bars(value, baseline, bar)
     return tuple(missed)
+
+
+def bar_labels(rule: MetricRule | None) -> tuple[str, ...]:
+    """The bars of a rule as a reader checks them: `≥ 0.98`, `≤ 1.2`; () without bars."""
+    if rule is None:
+        return ()
+    labels = [f"≥ {rule.min:g}"] if rule.min is not None else []
+    labels += [f"≤ {rule.max:g}"] if rule.max is not None else []
+    bar = rule.mlflow
+    if bar is not None and bar.threshold is not None:
+        labels.append(f"{'≥' if bar.greater_is_better else '≤'} {bar.threshold:g}")
+    if bar is not None and bar.min_absolute_change is not None:
+        labels.append(f"improves by ≥ {bar.min_absolute_change:g}")
+    if bar is not None and bar.min_relative_change is not None:
+        labels.append(f"improves by ≥ {bar.min_relative_change * 100:g}%")
+    return tuple(labels)

@@ -5,7 +5,6 @@ and the one-line verdict. Pure functions over bot.domain types.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -25,63 +24,17 @@ from bot.domain import (
     ParamChange,
     ParamChangeKind,
     ParamDiff,
+    Role,
     RunSnapshot,
     Threshold,
 )
 from bot.review import noise
-from bot.review.bars import missed_bars
+from bot.review.bars import bar_labels, missed_bars
+from bot.review.names import base_name, guess_direction
+from bot.review.roles import metric_role
 
 SAME_REL_TOL = 1e-12  # values this close (relative) count as unchanged
 _AT_THRESHOLD_REL_TOL = 1e-9  # float noise allowed when a change sits exactly on a threshold
-
-# Name tokens that mean "lower is better".
-LOWER_TOKENS = frozenset(
-    {
-        "loss", "losses", "logloss", "nll", "error", "errors", "err", "rmse", "mse", "mae",
-        "mape", "smape", "rmsle", "msle", "medae", "wape", "perplexity", "ppl", "latency",
-        "duration", "time", "seconds", "secs", "sec", "ms", "millis", "milliseconds",
-        "wer", "cer", "fpr", "fnr", "far", "frr", "eer", "ece", "brier", "hinge", "cost",
-        "regret", "divergence", "kl", "distance", "fid", "drift", "memory",
-    }
-)  # fmt: skip
-# Token sequences that mean "lower is better" although no single token says so.
-LOWER_PHRASES: tuple[tuple[str, ...], ...] = (
-    ("false", "positive"),
-    ("false", "positives"),
-    ("false", "negative"),
-    ("false", "negatives"),
-    ("false", "alarm"),
-    ("cross", "entropy"),
-    ("miss", "rate"),
-    ("negative", "log", "likelihood"),
-)
-# sklearn's scorers negate losses ("neg_log_loss") so that higher is better.
-NEGATED_PREFIXES = frozenset({"neg"})
-
-_SEPARATORS = re.compile(r"[\s_\-./:]+")
-_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-
-def name_tokens(key: str) -> list[str]:
-    """Split a metric name into lowercase words: `trainingLogLoss` -> training, log, loss."""
-    return [w.lower() for part in _SEPARATORS.split(key) for w in _WORDS.findall(part)]
-
-
-def _has_phrase(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    n = len(phrase)
-    return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
-
-
-def guess_direction(key: str) -> Direction:
-    """Guess from the name whether higher or lower values are better (default: higher)."""
-    tokens = name_tokens(key)
-    if tokens and tokens[0] in NEGATED_PREFIXES:
-        return Direction.HIGHER
-    if any(t in LOWER_TOKENS for t in tokens):
-        return Direction.LOWER
-    if any(_has_phrase(tokens, p) for p in LOWER_PHRASES):
-        return Direction.LOWER
-    return Direction.HIGHER
 
 
 # --- one cell -----------------------------------------------------------------
@@ -104,19 +57,36 @@ def _worse_change(worsening: float, allowed: float) -> Change:
     return Change.REGRESSION
 
 
+def _practical(baseline: float, min_change: Threshold | None) -> float:
+    """The smallest difference that counts (MLflow's min_relative_change meaning for a
+    relative one: a fraction of |baseline|; with a zero baseline every change counts)."""
+    if min_change is None or not min_change.value > 0:
+        return 0.0
+    return min_change.value * abs(baseline) if min_change.relative else min_change.value
+
+
+def _unchanged(value: float, baseline: float, min_change: Threshold | None) -> bool:
+    if math.isclose(value, baseline, rel_tol=SAME_REL_TOL):
+        return True
+    return abs(value - baseline) < _practical(baseline, min_change)
+
+
 def compare_metric(
     value: float | None,
     baseline: float | None,
     direction: Direction,
     threshold: Threshold,
     estimate: Estimate | None = None,
+    *,
+    min_change: Threshold | None = None,
 ) -> MetricCell:
     """Compare one candidate value with the baseline value of the same metric.
 
     A change exactly at the threshold is WORSE; beyond it, REGRESSION. A relative
     threshold is a fraction of |baseline|; with a zero baseline any worsening regresses.
     With an `estimate` (repeated measures), a difference that is not significant is
-    NOISE: only a significant change is better, worse or a regression.
+    NOISE: only a significant change is better, worse or a regression. A difference
+    smaller than `min_change` is SAME; a metric with Direction.NONE is SAME or CHANGED.
     """
     if value is None:
         return MetricCell(value=None, delta=None, rel_delta=None, change=Change.MISSING)
@@ -128,8 +98,12 @@ def compare_metric(
     rel_delta = delta / abs(baseline) if baseline != 0 else None
     if estimate is not None and not estimate.significant:
         change = Change.NOISE
-    elif math.isclose(value, baseline, rel_tol=SAME_REL_TOL):
+    elif math.isclose(value, baseline, rel_tol=SAME_REL_TOL) or abs(delta) < _practical(
+        baseline, min_change
+    ):
         change = Change.SAME
+    elif direction is Direction.NONE:
+        change = Change.CHANGED
     else:
         worsening = delta if direction is Direction.LOWER else -delta
         if worsening < 0:
@@ -187,13 +161,19 @@ def _row(
     estimates: Estimates,
 ) -> MetricRow:
     rule = metric_rule(config, key)
+    role = metric_role(config, key, [*candidates, *([baseline] if baseline else [])])
     direction = (rule.direction if rule else None) or guess_direction(key)
+    if role is Role.INFORMATIONAL:
+        direction = Direction.NONE
     threshold = (rule.threshold if rule else None) or config.threshold
     base = noise.shown(baseline, key)
     cells = []
     for i, cand in enumerate(candidates):
         mine = noise.shown(cand, key)
-        cell = compare_metric(mine.value, base.value, direction, threshold, estimates.get((key, i)))
+        est = estimates.get((key, i))
+        cell = compare_metric(
+            mine.value, base.value, direction, threshold, est, min_change=config.min_change
+        )
         missed = missed_bars(mine.value, base.value, rule)
         cells.append(replace(cell, spread=mine.spread, logged=mine.logged, missed=missed))
     return MetricRow(
@@ -204,6 +184,8 @@ def _row(
         cells=tuple(cells),
         baseline_spread=base.spread,
         baseline_logged=base.logged,
+        role=role,
+        bars=bar_labels(rule),
     )
 
 
@@ -216,8 +198,8 @@ def metric_rows(
     """One row per metric on any candidate or the baseline, worst news first.
 
     Rows are grouped (any missed bar, else any regression, else any worse, else any
-    better, else any within noise, else the rest) and alphabetical within a group.
-    No candidates: no rows.
+    better, else any within noise, else the rest) and alphabetical within a group; one
+    metric measured on several sets stays together. No candidates: no rows.
     """
     if not candidates:
         return ()
@@ -227,8 +209,16 @@ def metric_rows(
     shown = sorted(k for k in keys if metric_included(config, k))
     estimates = _estimates(shown, candidates, baseline, paired or {})
     rows = [_row(key, candidates, baseline, config, estimates) for key in shown]
-    rows.sort(key=lambda r: (_group(r), r.key))
-    return tuple(rows)
+    return tuple(_grouped(rows))
+
+
+def _grouped(rows: Sequence[MetricRow]) -> list[MetricRow]:
+    """Worst news first; the same metric on several evaluation sets (`valid_0-l2`,
+    `valid_1-l2`) stays together, at the place of its worst member."""
+    first: dict[tuple[Role, str], tuple[int, str]] = {}
+    for row in sorted(rows, key=lambda r: (_group(r), r.key)):
+        first.setdefault((row.role, base_name(row.key)), (_group(row), row.key))
+    return sorted(rows, key=lambda r: (*first[(r.role, base_name(r.key))], r.key))
 
 
 # --- params -----------------------------------------------------------------------
@@ -265,70 +255,3 @@ def param_diffs(
     if baseline is None:
         return tuple(ParamDiff(run_id=c.run_id, changes=(), unchanged=0) for c in candidates)
     return tuple(_param_diff(c, baseline, config) for c in candidates)
-
-
-# --- summary and verdict ------------------------------------------------------------
-
-
-def summary(rows: Sequence[MetricRow]) -> dict[Change, int]:
-    """How many cells have each change; every Change is a key (0 when absent)."""
-    counts = dict.fromkeys(Change, 0)
-    for row in rows:
-        for cell in row.cells:
-            counts[cell.change] += 1
-    return counts
-
-
-# (change, words after the count, whether the noun goes before those words)
-_PHRASES: tuple[tuple[Change, str, bool], ...] = (
-    (Change.BETTER, "improved", False),
-    (Change.REGRESSION, "regressed beyond threshold", False),
-    (Change.WORSE, "worse within threshold", False),
-    (Change.NOISE, "within noise (not significant)", False),
-    (Change.SAME, "unchanged", False),
-    (Change.NEW, "new", True),
-    (Change.MISSING, "missing (only in production)", False),
-    (Change.UNDEFINED, "not comparable (NaN or infinite)", False),
-)
-
-
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else f"{word}s"
-
-
-def _counted(counts: dict[Change, int], noun: str) -> list[str]:
-    parts: list[str] = []
-    for change, words, noun_first in _PHRASES:
-        n = counts[change]
-        if not n:
-            continue
-        if parts:
-            parts.append(f"{n} {words}")
-        elif noun_first:
-            parts.append(f"{n} {words} {_plural(n, noun)}")
-        else:
-            parts.append(f"{n} {_plural(n, noun)} {words}")
-    return parts
-
-
-def verdict_line(rows: Sequence[MetricRow], has_baseline: bool, n_candidates: int) -> str:
-    """One line for the top of the comment, e.g. "2 metrics improved, 1 regressed ..."."""
-    if n_candidates == 0:
-        return "No runs to review"
-    if not rows:
-        return "No metrics logged"
-    missed = sum(1 for row in rows for cell in row.cells if cell.missed)
-    bars = f"; {missed} {_plural(missed, 'value')} below {'its' if missed == 1 else 'their'} bar"
-    bars = bars if missed else ""
-    if not has_baseline:
-        whose = "the candidate's" if n_candidates == 1 else f"the {n_candidates} candidates'"
-        return f"No production model to compare with: showing {whose} metrics{bars}"
-    counts = summary(rows)
-    total = sum(counts.values())
-    noun = "metric" if n_candidates == 1 else "metric value"
-    if counts[Change.SAME] == total and total > 1:
-        line = f"All {total} {noun}s unchanged"
-    else:
-        line = ", ".join(_counted(counts, noun))
-    line += bars
-    return line if n_candidates == 1 else f"Across {n_candidates} runs: {line}"

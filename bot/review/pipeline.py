@@ -17,6 +17,7 @@ from bot.domain import Baseline, Candidate, ReviewReport, RunRef, RunSnapshot
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
 from bot.review.checklist import reproducibility
+from bot.review.configcheck import NameCheck, bars_not_logged, check_names
 from bot.review.diff import Paired, metric_rows, param_diffs
 from bot.review.evidence import collect
 from bot.review.history import model_history
@@ -175,16 +176,22 @@ def compare(
     base_run = baseline.run
     runs = [c.run for c in candidates]
     changes = tuple(change_report(r, base_run, models or {}, config, repo_url) for r in runs)
+    rows = metric_rows(runs, base_run, config.metrics, paired)
+    names = check_names(config, [*runs, base_run]) if runs else NameCheck()
     return ReviewReport(
         candidates=tuple(candidates),
         baseline=baseline,
-        metric_rows=metric_rows(runs, base_run, config.metrics, paired),
+        metric_rows=rows,
         param_diffs=param_diffs(runs, base_run, config.params),
         notes=tuple(summarize_notes(r.notes) for r in runs),
         checklists=tuple(
             with_changes(reproducibility(r, commits), c) for r, c in zip(runs, changes, strict=True)
         ),
         changes=changes,
+        min_change=config.metrics.min_change,
+        misnamed=names.misnamed,
+        unmatched_names=names.unmatched,
+        bars_not_logged=bars_not_logged(config, rows, runs),
     )
 
 

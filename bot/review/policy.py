@@ -1,8 +1,9 @@
 """`gate.fail_on_regression`: the metrics themselves can hold the merge.
 
-When the option is on, the status is FAILURE while any metric regressed beyond its
-threshold (and, with repeated measures, significantly: a change within noise is never
-a regression) or misses an absolute bar, whatever the approvals. An ERROR (the bot
+When the option is on, the status is FAILURE while any evaluation metric (the
+metrics the verdict counts) regressed beyond its threshold (and, with repeated
+measures, significantly: a change within noise is never a regression) or misses an
+absolute bar, whatever the approvals. An ERROR (the bot
 could not check) stays an ERROR. Off by default: reviewers decide.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain import Change, GateDecision, GateState, ReviewReport
+from bot.domain import Change, GateDecision, GateState, ReviewReport, counted_rows
 from bot.review.gate import fit
 
 
@@ -21,9 +22,8 @@ def _names(keys: list[str]) -> str:
 
 def metric_blockers(report: ReviewReport) -> str | None:
     """Why the metrics hold the merge, or None."""
-    regressed = [
-        r.key for r in report.metric_rows if any(c.change is Change.REGRESSION for c in r.cells)
-    ]
+    counted = counted_rows(report.metric_rows)  # evaluation metrics only
+    regressed = [r.key for r in counted if any(c.change is Change.REGRESSION for c in r.cells)]
     missed = [r.key for r in report.metric_rows if r.missed]
     parts = []
     if regressed:
