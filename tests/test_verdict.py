@@ -205,3 +205,15 @@ def test_real_rows_from_an_autolog_run() -> None:
     rule = MetricRule("*", threshold=Threshold(0.5, relative=True))
     rows = metric_rows([cand], base, MetricsConfig(rules=(rule,), roles=MetricRoles()))
     assert "regressed" not in verdict_line(rows, True, 1)
+
+
+def test_the_gap_named_is_the_one_whose_holdout_got_worst() -> None:
+    rows = [
+        _role_row("valid_0-l1", Role.TRAINING, Change.BETTER, rel=-1.0),
+        _role_row("valid_0-l2", Role.TRAINING, Change.BETTER, rel=-1.0),
+        _role_row("valid_1-l1", Role.EVALUATION, Change.REGRESSION, rel=0.536),
+        _role_row("valid_1-l2", Role.EVALUATION, Change.REGRESSION, rel=1.47),
+    ]
+    assert generalisation_gap(rows) == (
+        "training `valid_0-l2` fell 100% while `valid_1-l2` rose 147%: overfitting?"
+    )

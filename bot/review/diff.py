@@ -65,10 +65,10 @@ def _practical(baseline: float, min_change: Threshold | None) -> float:
     return min_change.value * abs(baseline) if min_change.relative else min_change.value
 
 
-def _unchanged(value: float, baseline: float, min_change: Threshold | None) -> bool:
-    if math.isclose(value, baseline, rel_tol=SAME_REL_TOL):
-        return True
-    return abs(value - baseline) < _practical(baseline, min_change)
+def _same(value: float, baseline: float, min_change: Threshold | None) -> bool:
+    """Equal up to float noise, or closer than the practical threshold."""
+    close = math.isclose(value, baseline, rel_tol=SAME_REL_TOL)
+    return close or abs(value - baseline) < _practical(baseline, min_change)
 
 
 def compare_metric(
@@ -98,9 +98,7 @@ def compare_metric(
     rel_delta = delta / abs(baseline) if baseline != 0 else None
     if estimate is not None and not estimate.significant:
         change = Change.NOISE
-    elif math.isclose(value, baseline, rel_tol=SAME_REL_TOL) or abs(delta) < _practical(
-        baseline, min_change
-    ):
+    elif _same(value, baseline, min_change):
         change = Change.SAME
     elif direction is Direction.NONE:
         change = Change.CHANGED

@@ -93,28 +93,37 @@ def _moved(cell: MetricCell) -> str:
     return "rose" if (cell.delta or 0) > 0 else "fell"
 
 
-def generalisation_gap(rows: Sequence[MetricRow], index: int = 0) -> str | None:
-    """A training metric that improved while its evaluation counterpart (the same
-    metric on another set, else any evaluation metric of the same direction) got worse,
-    for candidate `index`; None when there is none."""
+def _gaps(rows: Sequence[MetricRow], index: int) -> list[tuple[MetricRow, MetricRow]]:
+    """(training row, evaluation row) pairs where training improved and evaluation got
+    worse: the same metric on another set, else any evaluation metric of the same
+    direction."""
     evaluation = [r for r in rows if r.role is Role.EVALUATION and index < len(r.cells)]
+    pairs = []
     for train in (r for r in rows if r.role is Role.TRAINING and index < len(r.cells)):
         if train.cells[index].change is not Change.BETTER:
             continue
         same = [r for r in evaluation if base_name(r.key) == base_name(train.key)]
         pool = same or [r for r in evaluation if r.direction is train.direction]
-        held = next((r for r in pool if r.cells[index].change in WORSE_CHANGES), None)
-        if held is not None:
-            mine, theirs = train.cells[index], held.cells[index]
-            return GAP.format(
-                train=f"`{train.key}`",
-                fell=_moved(mine),
-                train_pct=_pct(mine),
-                held=f"`{held.key}`",
-                rose=_moved(theirs),
-                held_pct=_pct(theirs),
-            )
-    return None
+        pairs += [(train, r) for r in pool if r.cells[index].change in WORSE_CHANGES]
+    return pairs
+
+
+def generalisation_gap(rows: Sequence[MetricRow], index: int = 0) -> str | None:
+    """The training metric that improved while its evaluation counterpart got worse the
+    most, for candidate `index`, in words; None when there is none."""
+    pairs = _gaps(rows, index)
+    if not pairs:
+        return None
+    train, held = max(pairs, key=lambda p: abs(p[1].cells[index].rel_delta or 0.0))
+    mine, theirs = train.cells[index], held.cells[index]
+    return GAP.format(
+        train=f"`{train.key}`",
+        fell=_moved(mine),
+        train_pct=_pct(mine),
+        held=f"`{held.key}`",
+        rose=_moved(theirs),
+        held_pct=_pct(theirs),
+    )
 
 
 def single_runs(rows: Sequence[MetricRow]) -> bool:
