@@ -108,12 +108,17 @@ def make_run(  # noqa: PLR0917 (the shape other test modules call)
     client.log_batch(run_id, params=[Param(k, str(v)) for k, v in (params or {}).items()])
     for start in range(0, len(points), BATCH):
         client.log_batch(run_id, metrics=points[start : start + BATCH])
-    if datasets:
-        client.log_inputs(run_id, datasets=[_dataset_input(d) for d in datasets])
+    log_datasets(client, run_id, *datasets)
     for path, data in (artifacts or {}).items():
         upload_bytes(client, run_id, path, data)
     client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def log_datasets(client: MlflowClient, run_id: str, *datasets: DatasetSpec) -> None:
+    """Log `datasets` as the run's inputs (a finished run takes them too)."""
+    if datasets:
+        client.log_inputs(run_id, datasets=[_dataset_input(d) for d in datasets])
 
 
 def _dataset_input(spec: DatasetSpec) -> DatasetInput:

@@ -131,6 +131,29 @@ class World:
         return close_pull_request(number, self.d)
 
 
+def models_config(world: World, extra: str) -> str:
+    """Reviewers per model: `world.model` and the churn experiments have their own."""
+    return f"""
+reviewers:
+  primary: [alice, bob]
+  secondary: [carol]
+  models:
+    "{world.model}": {{primary: [frank], secondary: [grace]}}
+    "experiment:churn-*": {{primary: [judy], secondary: [ken]}}
+plots:
+  host: none
+{extra}"""
+
+
+def two_models(world: World, extra: str = "") -> str:
+    """PR 7 links a version of `world.model` and a run of an unregistered churn model
+    (returned), reviewed per model (`models_config`)."""
+    churn = make_run(world.client, unique_name("churn"), {"k": 3}, {"val_auc": 0.7})
+    world.link(f"runs:/{world.first}/model and runs:/{churn}/model")
+    world.github.files[(".github/model-review.yml", BASE)] = models_config(world, extra)
+    return churn
+
+
 def build_world(client: MlflowClient, tracking_uri: str) -> World:
     experiment, model = unique_name("record"), unique_name("record-model")
     production = make_run(

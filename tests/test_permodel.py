@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from mlflow_helpers import make_run, unique_name
 
 from bot.config.schema import load_config
 from bot.domain import (
@@ -22,7 +21,7 @@ from bot.handlers.state import decode_state
 from bot.review.permodel import ModelSlots, Pools, combine, model_groups, pools_for
 from tests.action_runner import Runner, now, pr_event, review_event
 from tests.github_sim import GitHubSim
-from tests.record_world import BASE, World, build_world
+from tests.record_world import BASE, World, build_world, models_config, two_models
 
 CONFIG = """
 reviewers:
@@ -103,24 +102,8 @@ def test_the_status_names_the_first_model_and_counts_the_rest() -> None:
 def world(mlflow_client: MlflowClient, mlflow_server: str) -> World:
     """PR 7 links a version of `world.model` and a run of an unregistered churn model."""
     world = build_world(mlflow_client, mlflow_server)
-    churn = make_run(mlflow_client, unique_name("churn"), {"k": 3}, {"val_auc": 0.7})
-    world.churn = churn  # type: ignore[attr-defined]
-    world.link(f"runs:/{world.first}/model and runs:/{churn}/model")
-    world.github.files[(".github/model-review.yml", BASE)] = models_config(world, "")
+    world.churn = two_models(world)  # type: ignore[attr-defined]
     return world
-
-
-def models_config(world: World, extra: str) -> str:
-    return f"""
-reviewers:
-  primary: [alice, bob]
-  secondary: [carol]
-  models:
-    "{world.model}": {{primary: [frank], secondary: [grace]}}
-    "experiment:churn-*": {{primary: [judy], secondary: [ken]}}
-plots:
-  host: none
-{extra}"""
 
 
 def approve(world: World, *users: str, minute: int = 0) -> None:

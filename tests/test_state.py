@@ -16,11 +16,11 @@ from bot.handlers.state import (
     duplicate_bot_comments,
     encode_state,
     find_bot_comment,
-    fingerprint,
     next_state,
     strip_state,
     with_state,
 )
+from bot.review.identity import fingerprint
 
 BOT = "github-actions[bot]"
 NOW = "2026-11-27T10:00:00Z"

@@ -44,9 +44,8 @@ from bot.domain import (
     VersionRecord,
 )
 from bot.errors import ModelReviewError
-from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
-from bot.handlers.pull_request import models_gate, run_fingerprint
+from bot.handlers.gating import decide_event
 from bot.handlers.record import (
     Facts,
     GaveUp,
@@ -65,7 +64,9 @@ from bot.handlers.state import (
 )
 from bot.ports import RunsPort
 from bot.render.comment import OUTCOME, render_outcome
-from bot.review.gate import decide
+from bot.review.basis import basis_of
+from bot.review.decision import SINGLE, GateInputs, gate_groups, per_model
+from bot.review.identity import run_fingerprint
 from bot.review.ledger import (
     MERGED_COMMIT,
     PR,
@@ -75,9 +76,8 @@ from bot.review.ledger import (
     ledger_tag,
     merge_key,
 )
-from bot.review.permodel import load_slots, model_groups
+from bot.review.permodel import load_slots
 from bot.review.pipeline import ReviewRequest, build_review
-from bot.review.policy import hold_for_metrics
 from bot.review.privacy import must_not_publish
 
 log = logging.getLogger(__name__)
@@ -295,29 +295,19 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     report = build_review(ReviewRequest(texts=thread.texts, commits=pr.commits), runs, config)
     if not report.candidates:
         return Closing("Closed with no model under review: nothing to record in MLflow")
-    fresh = next_state(
-        state, run_fingerprint(report), deps.now(), head_sha=pr.head_sha, basis=basis_of(report)
-    )
+    now = deps.now()
+    basis = basis_of(report)
+    fresh = next_state(state, run_fingerprint(report), now, head_sha=pr.head_sha, basis=basis)
     reviews = gh.reviews(pr.number)
-    decision = decide(
-        reviews,
-        state.assignment,
-        pr.author,
-        fresh.changed_at,
-        pr.head_sha,
-        config.gate.stale_on_new_commits,
-        standing=thread.people.standing(
-            reviews, state.assignment, pr.author, config.reviewers.teams
-        ),
-    )
+    groups = gate_groups(report.candidates, config)
     memory = load_slots(state.extra)
-    if memory:  # several models under review: each model's own slots, as assigned
-        groups = model_groups(report.candidates, config.reviewers)
-        now = deps.now()
-        decision = models_gate(
-            report, groups, memory, reviews, pr, config, now, people=thread.people, reassign=False
-        )[0]
-    decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
+    # at merge time nobody new is assigned: each group keeps the slots it had
+    if per_model(groups):
+        assignments = {g.label: memory[g.label].assignment for g in groups if g.label in memory}
+    else:
+        assignments = {SINGLE: state.assignment}
+    inputs = GateInputs(report, groups, assignments, pr, config, now, tuple(reviews), memory)
+    decision = decide_event(thread.people, fresh, inputs).gate
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
     facts = Facts(pr, report, decision, reviews, config)

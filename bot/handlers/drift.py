@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from bot.config.schema import CONFIG_PATH, Config, load_config
 from bot.domain import PullRequest
 from bot.errors import ConfigError
-from bot.handlers.pull_request import baseline_key, run_fingerprint
-from bot.handlers.state import BASELINE, BotState, decode_state, find_bot_comment
+from bot.handlers.state import BASELINE, decode_state, find_bot_comment
 from bot.handlers.trust import People
 from bot.ports import GitHubPort, RunsPort
+from bot.review.decision import outdated
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.refs import find_refs
 
@@ -98,13 +98,4 @@ def _changed(
     report = build_review(request, runs(config), config)
     if not report.candidates:
         return Due()
-    if run_fingerprint(report) != state.fingerprint:
-        return Due("the runs under review changed since the status was set")
-    if _baseline_moved(state, baseline_key(report)):
-        return Due("the production baseline changed since the status was set")
-    return Due()
-
-
-def _baseline_moved(state: BotState, now: str) -> bool:
-    before = state.extra.get(BASELINE)
-    return before is not None and before != now
+    return Due(outdated(report, state.fingerprint, state.extra.get(BASELINE)) or "")

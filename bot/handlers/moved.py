@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.handlers.approved import BASELINE
 from bot.handlers.state import BotState
+from bot.review.basis import BASELINE
 
 TRIGGER_KEY = "model_review_trigger"  # in a review job's payload
 REGISTRY = "registry"

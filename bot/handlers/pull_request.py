@@ -8,8 +8,6 @@ review requests). When unsure it fails closed: the gate is never green by mistak
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +15,6 @@ from dataclasses import dataclass, replace
 from bot.config.schema import Config
 from bot.domain import (
     Assignment,
-    Candidate,
     Comment,
     GateDecision,
     GateState,
@@ -26,8 +23,8 @@ from bot.domain import (
     ReviewReport,
 )
 from bot.errors import ConfigError, ModelReviewError
-from bot.handlers.approved import basis_of
 from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
+from bot.handlers.gating import decide_event
 from bot.handlers.moved import retell
 from bot.handlers.plotcache import cached_images, plots_key, remember
 from bot.handlers.publish import Publisher
@@ -37,27 +34,31 @@ from bot.handlers.state import (
     RECORDED,
     BotState,
     encode_state,
-    fingerprint,
     next_state,
 )
 from bot.handlers.trust import People
 from bot.ports import ImagePort, RunsPort
-from bot.render.comment import render_comment
+from bot.render.comment import render_comment, render_error, render_no_model, render_notice
 from bot.render.markdown import clean
-from bot.review.evaldata import apply_rule
-from bot.review.gate import decide
+from bot.review.basis import basis_of
+from bot.review.decision import (
+    SINGLE,
+    GateInputs,
+    gate_groups,
+    no_model,
+    not_checked,
+    per_model,
+)
+from bot.review.identity import baseline_key, run_fingerprint
 from bot.review.permodel import (
     ModelGroup,
     ModelSlots,
     Pools,
     SlotMemory,
-    gate_models,
     load_slots,
-    model_groups,
     save_slots,
 )
 from bot.review.pipeline import ReviewRequest, build_review, with_images
-from bot.review.policy import hold_for_metrics
 from bot.review.privacy import (
     PUBLIC_NO_ALLOW_LIST,
     PUBLIC_NO_ALLOW_LIST_HINT,
@@ -69,13 +70,10 @@ from bot.review.reviewers import Command, CommandKind, apply_reassign, assign
 
 log = logging.getLogger(__name__)
 
-NO_MODEL = "no model under review"
-NEEDS_RUN_STATUS = "this PR changes model code but links no MLflow run"
 MODELS_REASSIGN = (
     "`{raw}` was not applied: with several models under review, each model's reviewers "
     "come from `reviewers.models`; change the pools there"
 )
-UNRESOLVED = "the MLflow references in this PR could not be resolved"
 PLOTS_OFF = (
     "Plots are off for this repository (`plots.host: none`): the training curves and the "
     "runs' images are in MLflow, see the links below."
@@ -133,47 +131,33 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         return _no_model(ctx, deps, publisher, report, runs)
     report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
     extra = {**extra, BASELINE: baseline_key(report)}  # reconcile: did production move?
-    groups = model_groups(report.candidates, config.reviewers)
-    if config.reviewers.models and len(groups) > 1:
-        return _review_models(ctx, deps, publisher, (report, runs, extra), groups, command=command)
-    pools = (
-        groups[0].pools if groups else Pools(config.reviewers.primary, config.reviewers.secondary)
-    )
-    assignment, problem = _assignment(ctx, command, pools)
+    groups = gate_groups(report.candidates, config)
+    memory = load_slots(ctx.previous.extra if ctx.previous else {})
+    assignments, problem = _assignments(ctx, command, groups, memory)
     if problem:
         report = _with_problem(report, problem)
+    now = deps.now()
     state = next_state(
         ctx.previous,
         run_fingerprint(report),
-        deps.now(),
-        assignment=assignment,
+        now,
+        assignment=assignments.get(SINGLE, Assignment(None, None)),  # several: per model
         head_sha=pr.head_sha,
         extra=extra,
         basis=basis_of(report),
     )
     state = retell(ctx.previous, state, deps.trigger)
-    reviews: list[Review] = []
-    if report.candidates:
-        reviews = deps.github.reviews(pr.number)
-        decision = decide(
-            reviews,
-            assignment,
-            pr.author,
-            state.changed_at,
-            pr.head_sha,
-            config.gate.stale_on_new_commits,
-            standing=ctx.people.standing(reviews, assignment, pr.author, config.reviewers.teams),
-        )
-        report = _with_problems(report, (*decision.notes, *_stale_why(decision, state)))
-        decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
-        checks = [c.eval_data for c in report.changes]
-        decision = apply_rule(decision, checks, config.compare.require_same_eval_data)
+    reviews = deps.github.reviews(pr.number) if report.candidates else []
+    inputs = GateInputs(report, groups, assignments, pr, config, now, tuple(reviews), memory)
+    decision = decide_event(ctx.people, state, inputs)
+    report = _with_problems(report, decision.notes)
+    if per_model(groups):
+        state = replace(state, extra=save_slots(state.extra, decision.memory))
+        before = [memory[s.label].assignment if s.label in memory else None for s in decision.slots]
     else:
-        decision = GateDecision(GateState.FAILURE, UNRESOLVED)
-    before = [ctx.previous.assignment if ctx.previous else None]
-    slots = (ModelSlots("", assignment, decision),)
-    gated = _Gated(report, runs, state, decision, reviews)
-    return _finish(ctx, deps, publisher, gated, slots=slots, previous=before)
+        before = [ctx.previous.assignment if ctx.previous else None]
+    gated = _Gated(report, runs, state, decision.gate, reviews)
+    return _finish(ctx, deps, publisher, gated, slots=decision.slots, previous=before)
 
 
 @dataclass(frozen=True)
@@ -220,43 +204,6 @@ def _finish(
     return publisher.finish(outcome)
 
 
-def _review_models(
-    ctx: _Context,
-    deps: Deps,
-    publisher: Publisher,
-    reviewed: tuple[ReviewReport, RunsPort, dict[str, str]],
-    groups: list[ModelGroup],
-    *,
-    command: Command | None,
-) -> Outcome:
-    """Several models under review (`reviewers.models`): a primary and a secondary
-    per model, and a gate that waits for every model."""
-    pr, config = ctx.pr, ctx.config
-    report, runs, extra = reviewed
-    if command is not None and command.kind is not CommandKind.REFRESH:
-        report = _with_problem(report, MODELS_REASSIGN.format(raw=command.raw))
-    memory = load_slots(ctx.previous.extra if ctx.previous else {})
-    reviews = deps.github.reviews(pr.number)
-    now = deps.now()
-    decision, slots, kept = models_gate(
-        report, groups, memory, reviews, pr, config, now, people=ctx.people
-    )
-    report = _with_problems(report, decision.notes)
-    decision = hold_for_metrics(decision, report, config.gate.fail_on_regression)
-    state = next_state(
-        ctx.previous,
-        run_fingerprint(report),
-        now,
-        assignment=Assignment(None, None),  # per model, in `extra`
-        head_sha=pr.head_sha,
-        extra=save_slots(extra, kept),
-        basis=basis_of(report),
-    )
-    previous = [memory[s.label].assignment if s.label in memory else None for s in slots]
-    gated = _Gated(report, runs, state, decision, reviews)
-    return _finish(ctx, deps, publisher, gated, slots=slots, previous=previous)
-
-
 def _plots(
     ctx: _Context, report: ReviewReport, runs: RunsPort, images: ImagePort | None, dry: bool
 ) -> tuple[ReviewReport, dict[str, str]]:
@@ -276,42 +223,27 @@ def _plots(
     return report, extra
 
 
-def models_gate(  # noqa: PLR0917 (every part of the decision)
-    report: ReviewReport,
+def _assignments(
+    ctx: _Context,
+    command: Command | None,
     groups: Sequence[ModelGroup],
     memory: Mapping[str, SlotMemory],
-    reviews: Sequence[Review],
-    pr: PullRequest,
-    config: Config,
-    now: str,
-    *,
-    people: People,
-    reassign: bool = True,
-) -> tuple[GateDecision, tuple[ModelSlots, ...], dict[str, SlotMemory]]:
-    """The gate over several models; `reassign=False` keeps the remembered slots
-    (at merge time nobody new is assigned). `people` verifies who counts; what each
-    model's approvals are of includes its baseline and registered versions."""
-
-    def choose(pools: Pools, before: Assignment | None) -> Assignment:
-        if not reassign:
-            return before or Assignment(None, None)
-        return assign(
-            pools.primary, pools.secondary, pr.author, pr.number, before, pr.requested_reviewers
+) -> tuple[dict[str, Assignment], str | None]:
+    """Who reviews each group (a command may change the one pair of a single model)."""
+    if not per_model(groups):
+        assignment, problem = _assignment(ctx, command, groups[0].pools)
+        return {SINGLE: assignment}, problem
+    pr = ctx.pr
+    chosen = {}
+    for group in groups:
+        before = memory[group.label].assignment if group.label in memory else None
+        primary, secondary = group.pools.primary, group.pools.secondary
+        chosen[group.label] = assign(
+            primary, secondary, pr.author, pr.number, before, pr.requested_reviewers
         )
-
-    def judge(assignment: Assignment, changed_at: str) -> GateDecision:
-        stale = config.gate.stale_on_new_commits
-        teams = config.reviewers.teams
-        standing = people.standing(reviews, assignment, pr.author, teams)
-        return decide(
-            reviews, assignment, pr.author, changed_at, pr.head_sha, stale, standing=standing
-        )
-
-    def fingerprint_of(candidates: Sequence[Candidate]) -> str:
-        part = replace(report, candidates=tuple(candidates))
-        return fingerprint([run_fingerprint(part), *sorted(basis_of(part).values())])
-
-    return gate_models(groups, memory, now, fingerprint=fingerprint_of, choose=choose, judge=judge)
+    if command is not None and command.kind is not CommandKind.REFRESH:
+        return chosen, MODELS_REASSIGN.format(raw=command.raw)
+    return chosen, None
 
 
 def _assignment(
@@ -342,14 +274,9 @@ def _no_model(
 ) -> Outcome:
     config = ctx.config
     touched = _touched(ctx, deps)
-    if touched:
-        decision = GateDecision(GateState.FAILURE, NEEDS_RUN_STATUS)
-    else:
-        decision = GateDecision(GateState.SUCCESS, NO_MODEL)
+    decision = no_model(touched)
     outcome = Outcome(gate=decision, notice=decision.description)
     if touched or ctx.mine is not None:
-        from bot.render.comment import render_no_model
-
         state = next_state(
             ctx.previous,
             run_fingerprint(report),
@@ -383,8 +310,6 @@ def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
     """A public repository without an allow-list: MLflow is not even asked, nothing
     about any run is shown, and the gate fails closed (`error`) until the config
     lists what may be published. The comment appears only where a review would."""
-    from bot.render.comment import render_notice
-
     decision = GateDecision(GateState.ERROR, PUBLIC_NO_ALLOW_LIST_STATUS)
     outcome = Outcome(gate=decision, notice=PUBLIC_NO_ALLOW_LIST)
     if ctx.mine is not None or find_refs(ctx.texts) or _touched(ctx, deps):
@@ -404,15 +329,11 @@ def _fail_closed(
     publisher: Publisher, config: Config, previous: BotState | None, deps: Deps, error: str
 ) -> Outcome:
     """Say what went wrong in the comment and the status; never success."""
-    from bot.render.comment import render_error
-
     # one line, no control or bidi characters: for the status, and a log line must not
     # start a `::` workflow command
     plain = clean(error, 2_000)
     log.error("review failed: %s", plain)
-    decision = decide(
-        [], Assignment(None, None), "", None, publisher.pr.head_sha, False, error=plain
-    )
+    decision = not_checked(plain)
     state = previous or BotState(changed_at=deps.now())
     body = render_error(error, state_block=encode_state(state))
     outcome = Outcome(gate=decision, notice=plain, markdown=body)
@@ -421,13 +342,6 @@ def _fail_closed(
     finally:
         publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
-
-
-def _stale_why(decision: GateDecision, state: BotState) -> tuple[str, ...]:
-    """Why approvals are stale, when some are and the state knows."""
-    if not decision.stale or not state.why:
-        return ()
-    return (f"approvals given before {state.changed_at} no longer count: {state.why}",)
 
 
 def _with_problem(report: ReviewReport, problem: str) -> ReviewReport:
@@ -442,27 +356,3 @@ def repo_web_url(pr: PullRequest) -> str | None:
     """The repository's web address, from the PR's (`https://HOST/OWNER/NAME/pull/N`)."""
     head, sep, _ = pr.html_url.rpartition("/pull/")
     return head if sep and head.startswith(("http://", "https://")) else None
-
-
-def baseline_key(report: ReviewReport) -> str:
-    """Which production model the review compared with: "run id:version" ("" : none)."""
-    base = report.baseline
-    if base.run is None:
-        return ""
-    version = base.model_version.version if base.model_version else ""
-    return f"{base.run.run_id}:{version}"
-
-
-def run_fingerprint(report: ReviewReport) -> str:
-    """Identity of what is under review: the runs, their versions, params and metrics.
-    An approval given before this last changed is stale."""
-    parts = []
-    for candidate in report.candidates:
-        run = candidate.run
-        version = candidate.model_version.version if candidate.model_version else ""
-        content = json.dumps(
-            [dict(run.params), dict(run.metrics), run.status], sort_keys=True, default=str
-        )
-        digest = hashlib.sha256(content.encode()).hexdigest()[:12]
-        parts.append(f"{run.run_id}:{version}:{digest}")
-    return fingerprint(parts)

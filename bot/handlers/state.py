@@ -16,7 +16,7 @@ several (a hand edit, a pasted copy), the LAST well-formed one is used and the
 others are ignored.
 
 Versions: 2 adds `basis` (what an approval is of besides the runs: the production
-baseline and the candidates' registered versions, see bot.handlers.approved) and
+baseline and the candidates' registered versions, see bot.review.basis) and
 `why` (why `changed_at` last moved). A version 1 block is still read; it has no
 basis, and the first event after the upgrade adopts the current one without moving
 `changed_at`, so deploying version 2 does not make every open PR's approvals stale.
@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.constants import MARKER
 from bot.domain import Assignment, Comment
-from bot.handlers.approved import change_reason
+from bot.review.basis import change_reason
 from bot.review.permodel import STATE_KEY as MODELS_KEY
 
 STATE_VERSION = 2
@@ -54,27 +54,18 @@ class BotState:
     version: int = STATE_VERSION
     primary: str | None = None  # assigned reviewers: logins or org/team slugs
     secondary: str | None = None
-    fingerprint: str = ""  # of the runs under review, see fingerprint()
+    fingerprint: str = ""  # of the runs under review, see bot.review.identity
     changed_at: str = ""  # ISO 8601 UTC: when the fingerprint last changed
     head_sha: str | None = None  # head commit the state was written for
     # what the handlers keep besides, by key of EXTRAS (each with a checked shape)
     extra: Mapping[str, str] = field(default_factory=dict)
-    # what else was approved (bot.handlers.approved); None: not known (version 1)
+    # what else was approved (bot.review.basis); None: not known (version 1)
     basis: Mapping[str, str] | None = field(default_factory=dict)
     why: str = ""  # why changed_at last moved (user-facing)
 
     @property
     def assignment(self) -> Assignment:
         return Assignment(primary=self.primary, secondary=self.secondary)
-
-
-def fingerprint(run_ids_and_versions: Sequence[str]) -> str:
-    """Identity of the set of runs (and model versions) under review.
-
-    Order and repeats do not matter; 16 hex characters of a sha256.
-    """
-    canonical = json.dumps(sorted(set(run_ids_and_versions)))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 # --- what the handlers keep in `extra` -------------------------------------------

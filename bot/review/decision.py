@@ -1,0 +1,206 @@
+"""The merge gate's decision, in one place: a new gate rule goes here.
+
+`decide_gate` takes everything the gate depends on (`GateInputs`: the review, the
+model groups, each model's reviewers and remembered slots, the reviews, who counts,
+the config and the time) and returns the `Decision`: the commit status, each model's
+slots and the notes for the comment. It is pure; every path that sets or checks the
+gate calls it and none assembles a decision itself: the PR review (one model or
+several, bot.handlers.pull_request), the merge-time re-check before a promotion
+(bot.handlers.closed) and reconcile's "is a review due" (`outdated`, used by
+bot.handlers.drift).
+
+The rules, in order:
+
+1. nothing resolved: FAILURE (`UNRESOLVED`);
+2. the approvals (bot.review.gate): each model's primary and secondary slot, who
+   counts (`Standing`), staleness (an approval older than the model's last change,
+   or of another commit with `gate.stale_on_new_commits`); several models
+   (`reviewers.models`): one decision per model, combined (bot.review.permodel);
+3. then each function of `RULES`, in order, may turn the decision red:
+   `gate.fail_on_regression` (bot.review.policy) and
+   `compare.require_same_eval_data: fail` (bot.review.evaldata).
+
+A new rule is a function `(decision, inputs) -> decision` appended to `RULES` (an
+ERROR, the bot could not check, must stay an ERROR; nothing may turn a decision
+green), with its case in tests/test_decision.py, which runs every case through the
+PR review and the merge-time re-check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.config.schema import Config
+from bot.domain import (
+    Assignment,
+    Candidate,
+    GateDecision,
+    GateState,
+    PullRequest,
+    Review,
+    ReviewReport,
+    Standing,
+)
+from bot.review.evaldata import apply_rule
+from bot.review.gate import decide
+from bot.review.identity import baseline_key, model_fingerprint, run_fingerprint
+from bot.review.permodel import (
+    ModelGroup,
+    ModelSlots,
+    Pools,
+    SlotMemory,
+    combine,
+    model_groups,
+    remember,
+)
+from bot.review.policy import hold_for_metrics
+
+SINGLE = ""  # the label of the one group when the PR is reviewed as one model
+UNRESOLVED = "the MLflow references in this PR could not be resolved"
+NO_MODEL = "no model under review"
+NEEDS_RUN_STATUS = "this PR changes model code but links no MLflow run"
+STALE_WHY = "approvals given before {at} no longer count: {why}"
+RUNS_MOVED = "the runs under review changed since the status was set"
+BASELINE_MOVED = "the production baseline changed since the status was set"
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """Everything the gate depends on, for one event."""
+
+    report: ReviewReport
+    groups: tuple[ModelGroup, ...]  # gate_groups(): one group labelled SINGLE for one model
+    assignments: Mapping[str, Assignment]  # each group's reviewers, by label
+    pr: PullRequest  # its author and head commit
+    config: Config
+    now: str  # ISO 8601 UTC
+    reviews: tuple[Review, ...] = ()
+    remembered: Mapping[str, SlotMemory] = field(default_factory=dict)  # several models
+    standings: Mapping[str, Standing] = field(default_factory=dict)  # who counts, by label
+    changed_at: str = ""  # one model: when what is under review last changed (the state)
+    why: str = ""  # and why, when the state knows
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate for the head commit, each model's slots and what the comment notes."""
+
+    gate: GateDecision
+    slots: tuple[ModelSlots, ...]
+    notes: tuple[str, ...] = ()
+    memory: Mapping[str, SlotMemory] = field(default_factory=dict)  # several models: to keep
+
+
+Rule = Callable[[GateDecision, GateInputs], GateDecision]
+
+
+def _metrics(decision: GateDecision, inputs: GateInputs) -> GateDecision:
+    return hold_for_metrics(decision, inputs.report, inputs.config.gate.fail_on_regression)
+
+
+def _eval_data(decision: GateDecision, inputs: GateInputs) -> GateDecision:
+    checks = [change.eval_data for change in inputs.report.changes]
+    return apply_rule(decision, checks, inputs.config.compare.require_same_eval_data)
+
+
+# The rules applied after the approvals, in order: each may only turn the gate red.
+RULES: tuple[Rule, ...] = (_metrics, _eval_data)
+
+
+def gate_groups(candidates: Sequence[Candidate], config: Config) -> tuple[ModelGroup, ...]:
+    """The groups the gate decides over: one per model with `reviewers.models` and
+    several models under review, else one group (SINGLE) with the pools of its model."""
+    groups = model_groups(candidates, config.reviewers)
+    if config.reviewers.models and len(groups) > 1:
+        return tuple(groups)
+    reviewers = config.reviewers
+    pools = groups[0].pools if groups else Pools(reviewers.primary, reviewers.secondary)
+    return (ModelGroup(SINGLE, pools, tuple(candidates)),)
+
+
+def per_model(groups: Sequence[ModelGroup]) -> bool:
+    """Whether each model has its own slots (else one pair for the whole PR)."""
+    return len(groups) > 1
+
+
+def decide_gate(inputs: GateInputs) -> Decision:
+    """The gate decision with every note (see the module's docstring)."""
+    if not inputs.report.candidates:
+        gate = GateDecision(GateState.FAILURE, UNRESOLVED)
+        return Decision(gate, (ModelSlots(SINGLE, _assignment(inputs, SINGLE), gate),))
+    if per_model(inputs.groups):
+        return _several(inputs)
+    approvals = _judge(inputs, SINGLE, inputs.changed_at)
+    notes = (*approvals.notes, *_stale_why(approvals, inputs))
+    gate = _apply_rules(approvals, inputs)
+    return Decision(gate, (ModelSlots(SINGLE, _assignment(inputs, SINGLE), gate),), notes)
+
+
+def _several(inputs: GateInputs) -> Decision:
+    """Each model judged on its own slots, and one gate over all of them."""
+    slots, memory = [], {}
+    for group in inputs.groups:
+        assignment = _assignment(inputs, group.label)
+        part = model_fingerprint(inputs.report, group.candidates)
+        mem = remember(inputs.remembered.get(group.label), part, inputs.now, assignment)
+        memory[group.label] = mem
+        decision = _judge(inputs, group.label, mem.changed_at)
+        slots.append(ModelSlots(group.label, assignment, decision))
+    combined = combine(slots)
+    return Decision(_apply_rules(combined, inputs), tuple(slots), combined.notes, memory)
+
+
+def _assignment(inputs: GateInputs, label: str) -> Assignment:
+    return inputs.assignments.get(label) or Assignment(None, None)
+
+
+def _judge(inputs: GateInputs, label: str, changed_at: str) -> GateDecision:
+    pr, gate = inputs.pr, inputs.config.gate
+    return decide(
+        inputs.reviews,
+        _assignment(inputs, label),
+        pr.author,
+        changed_at,
+        pr.head_sha,
+        gate.stale_on_new_commits,
+        standing=inputs.standings.get(label),
+    )
+
+
+def _apply_rules(decision: GateDecision, inputs: GateInputs) -> GateDecision:
+    for rule in RULES:
+        decision = rule(decision, inputs)
+    return decision
+
+
+def _stale_why(decision: GateDecision, inputs: GateInputs) -> tuple[str, ...]:
+    """Why approvals are stale, when some are and the state knows."""
+    if not decision.stale or not inputs.why:
+        return ()
+    return (STALE_WHY.format(at=inputs.changed_at, why=inputs.why),)
+
+
+# --- the decisions without a review -------------------------------------------------
+
+
+def no_model(touched: Sequence[str]) -> GateDecision:
+    """No run linked: green, unless the PR changes paths that need one."""
+    if touched:
+        return GateDecision(GateState.FAILURE, NEEDS_RUN_STATUS)
+    return GateDecision(GateState.SUCCESS, NO_MODEL)
+
+
+def not_checked(error: str) -> GateDecision:
+    """The bot could not check (bad config, MLflow or GitHub down): ERROR, never green."""
+    return decide([], Assignment(None, None), "", None, "", False, error=error)
+
+
+def outdated(report: ReviewReport, fingerprint: str, baseline: str | None) -> str | None:
+    """Why a decision made on the runs `fingerprint` and the production `baseline`
+    ("run id:version"; None: not remembered) no longer holds for `report`, or None."""
+    if run_fingerprint(report) != fingerprint:
+        return RUNS_MOVED
+    if baseline is not None and baseline != baseline_key(report):
+        return BASELINE_MOVED
+    return None
