@@ -17,6 +17,7 @@ EPILOG = """examples:
   model-review demo --dir ./model-review-demo
   model-review render --run runs:/0123456789abcdef0123456789abcdef/model --out review/
   model-review render --text-file pr-body.md --tracking-uri http://localhost:5000
+  model-review evaluate --candidate models:/fraud-model/4 --data holdout.csv --target label
   model-review history fraud-model --format json
   model-review rollback fraud-model --reason "latency regression" --by alice
   model-review mlflow-webhook create --url https://review.example.com/mlflow/webhook
@@ -39,6 +40,18 @@ RENDER_EPILOG = """exit status:
   2  usage or config error
   3  rendered, but a reference could not be resolved (a linked run was not found)
      or the config names a metric no reviewed run logs (a typo in metrics.rules)
+"""
+
+EVALUATE_EPILOG = """exit codes (the EXIT_* values of bot.errors):
+  0  the paired predictions were logged to the candidate run
+  1  MLflow could not be reached or failed
+  2  bad usage: arguments, the data file, the --target or --id column
+  3  a model could not be loaded, or there is no production model to compare with
+  4  rows without a label (the message counts them)
+  5  the data lacks columns a model's signature needs (no overlap)
+  6  rows that do not pair: repeated ids, or predictions that do not line up
+  7  logged, but a model's logged requirements differ from this environment (the
+     warning names the packages; --ignore-requirements exits 0 instead)
 """
 
 SERVE_DESCRIPTION = (
@@ -71,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to put the store and the review (default: %(default)s)",
     )
     _add_render(sub)
+    _add_evaluate(sub)
     _command(
         sub,
         "action",
@@ -196,6 +210,48 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
 
 
+def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = _command(
+        sub,
+        "evaluate",
+        "score the candidate and production on the same rows; log the pairs to the run",
+        "Load the candidate and the production model the review would compare it with "
+        "(mlflow.pyfunc, in this environment), predict with both on the same rows of the "
+        "evaluation data and log one paired predictions table to the candidate run: the "
+        "review then compares their metrics pairwise, with intervals.",
+        epilog=EVALUATE_EPILOG,
+    )
+    which = evaluate.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--candidate", metavar="URI", help="models:/NAME/VERSION, runs:/RUN_ID/PATH or a run id"
+    )
+    which.add_argument("--text", help="PR text naming the candidate (as `render` reads it)")
+    which.add_argument(
+        "--text-file", metavar="FILE", help="read the PR text from FILE ('-': stdin)"
+    )
+    evaluate.add_argument(
+        "--data",
+        metavar="FILE",
+        help="evaluation rows, CSV or Parquet (default: the candidate's logged evaluation "
+        "dataset, when its file can be read from here)",
+    )
+    evaluate.add_argument("--target", required=True, metavar="COL", help="the label column")
+    evaluate.add_argument(
+        "--id", metavar="COL", help="a column naming each row (default: row order)"
+    )
+    evaluate.add_argument(
+        "--config", metavar="FILE", help="a model-review.yml (baseline, allow-lists)"
+    )
+    evaluate.add_argument(
+        "--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)"
+    )
+    evaluate.add_argument(
+        "--ignore-requirements",
+        action="store_true",
+        help="exit 0, not 7, when a model's requirements differ from this environment",
+    )
+
+
 def _add_render(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     render = _command(
         sub,
@@ -267,6 +323,10 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "evaluate":
+        from bot.app.evaluate import run_evaluate
+
+        return run_evaluate(args)
     if args.command == "render":
         from bot.app.offline import run_render
 

@@ -79,3 +79,20 @@ class GitHubError(ModelReviewError):
         super().__init__(message, hint)
         self.status = status  # the HTTP status GitHub answered with, when there was one
         self.rate_limited = rate_limited  # a rate limit, not a permission (403 is both)
+
+
+# `model-review evaluate`'s exit codes (its --help lists them)
+EXIT_UNLOADABLE = 3  # a model could not be loaded, or there is no production model
+EXIT_NO_LABEL = 4  # rows without a label
+EXIT_NO_OVERLAP = 5  # the data lacks a model's input columns
+EXIT_ROWS = 6  # rows that do not pair: repeated ids, or predictions that do not line up
+EXIT_REQUIREMENTS = 7  # logged, but a model's requirements differ from this environment
+
+
+class EvaluationError(ModelReviewError):
+    """`model-review evaluate` cannot score the models on the data; the exit code says
+    which case (the EXIT_* values above)."""
+
+    def __init__(self, message: str, exit_code: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code

@@ -111,3 +111,15 @@ def test_comment_jobs_start_only_for_the_author_and_trusted_people() -> None:
     assert not comment("mallory", "NONE") and not comment("eve", "CONTRIBUTOR")
     assert not comment("alice", "MEMBER", body="nice work")  # not a command
     assert _job_runs(condition, "pull_request", {"action": "opened"})
+
+
+def test_the_evaluate_job_runs_before_the_review_in_its_own_environment() -> None:
+    (block,) = [b for b in re.findall(r"```yml\n(.*?)```", README, flags=re.S) if "evaluate" in b]
+    jobs = yaml.safe_load("jobs:\n" + block)["jobs"]
+    steps = jobs["evaluate"]["steps"]
+    assert any("pip install -r requirements.txt" in s.get("run", "") for s in steps)
+    (command,) = [s["run"] for s in steps if "model-review evaluate" in s.get("run", "")]
+    assert "--target" in command and "--data" in command
+    assert jobs["evaluate"]["permissions"] == {"contents": "read"}
+    assert jobs["review"]["needs"] == "evaluate"
+    assert jobs["review"]["if"].startswith("!cancelled() &&")

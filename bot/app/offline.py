@@ -45,12 +45,12 @@ def run_render(args: argparse.Namespace) -> int:
 
     check_local_store(tracking_uri, source)
     out = check_out_dir(args.out) if args.out else None
-    texts = [_read_text(args)] if (args.text or args.text_file) else []
+    texts = [read_text(args)] if (args.text or args.text_file) else []
     refs = [parse_run_option(raw) for raw in args.run]
     commits = [parse_commit(sha) for sha in args.commit]
     if not texts and not refs and not commits:
         raise UsageError(NOTHING_TO_REVIEW, hint=NOTHING_HINT)
-    config = _read_config(args.config)
+    config = read_config(args.config)
     request = ReviewRequest(texts=texts, refs=refs, commits=commits or None)
     report = review(request, tracking_uri, config, out, source=source)
     markdown, html = render_both(report)
@@ -156,7 +156,7 @@ def _shown(uri: str) -> str:
     return without_credentials(uri)
 
 
-def _read_text(args: argparse.Namespace) -> str:
+def read_text(args: argparse.Namespace) -> str:
     if args.text is not None:
         return str(args.text)
     if args.text_file == "-":
@@ -167,7 +167,7 @@ def _read_text(args: argparse.Namespace) -> str:
         raise UsageError(f"cannot read --text-file {args.text_file}: {exc.strerror}") from None
 
 
-def _read_config(path: str | None) -> Config:
+def read_config(path: str | None) -> Config:
     if path is None:
         return Config()
     try:

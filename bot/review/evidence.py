@@ -1,5 +1,7 @@
-"""Collect the evidence for intervals: repeated measures of every run (bot.review.repeats)
-and, with `uncertainty.eval_table`, a paired bootstrap per candidate (bot.review.bootstrap).
+"""Collect the evidence for intervals: repeated measures of every run (bot.review.repeats),
+with `uncertainty.eval_table` a paired comparison per candidate (bot.review.bootstrap),
+and, by default, the paired predictions `model-review evaluate` logged to a candidate
+(bot.review.predictions).
 
 Costs: at most one related-run search per run, one history request per `step_samples`
 metric key, one artifact download per run for the evaluation table. A table that cannot
@@ -16,7 +18,7 @@ from bot.config.uncertainty import UncertaintyConfig
 from bot.domain import Baseline, Candidate, Estimate, RunSnapshot
 from bot.errors import ModelReviewError
 from bot.ports import RunsPort
-from bot.review import bootstrap, tables
+from bot.review import bootstrap, predictions, tables
 from bot.review.repeats import gather
 
 log = logging.getLogger(__name__)
@@ -90,4 +92,24 @@ def collect(
     if config.eval_table is not None and base is not None:
         paired, more = _bootstraps(runs, [c.run for c in filled], found.runs[-1], config)
         notes += more
+    if new_base is not None and new_base.run is not None:
+        from_tables, more = _predictions(runs, [c.run for c in filled], new_base, config)
+        paired = {**paired, **from_tables}
+        notes += more
     return Evidence(tuple(filled), new_base, paired, tuple(notes))
+
+
+def _predictions(
+    runs: RunsPort, candidates: Sequence[RunSnapshot], baseline: Baseline, config: UncertaintyConfig
+) -> tuple[dict[str, Mapping[str, Estimate]], list[str]]:
+    """From the paired predictions `model-review evaluate` logged (they win over
+    `eval_table` for a candidate that has both)."""
+    out: dict[str, Mapping[str, Estimate]] = {}
+    notes: list[str] = []
+    for cand in candidates:
+        if predictions.has_table(cand):
+            estimates, note = predictions.compare_run(runs, cand, baseline, config.eval_table)
+            if estimates:
+                out[cand.run_id] = estimates
+            notes.append(note)
+    return out, notes
