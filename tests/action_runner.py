@@ -24,8 +24,15 @@ class Runner:
         self.tmp = tmp_path
         self.tracking_uri = tracking_uri
         self.count = 0
+        self.outputs = tmp_path / "outputs-0"
 
     def __call__(self, event: str, payload: dict[str, Any]) -> dict[str, str]:
+        assert self.run(event, payload) == 0
+        lines = self.outputs.read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+    def run(self, event: str, payload: dict[str, Any], **extra: str) -> int:
+        """The exit code of one run (`extra`: more environment variables)."""
         self.count += 1
         path = self.tmp / f"event-{self.count}.json"
         path.write_text(json.dumps(payload))
@@ -39,9 +46,8 @@ class Runner:
             "GITHUB_OUTPUT": str(outputs), "MLFLOW_TRACKING_URI": self.tracking_uri,
             "MODEL_REVIEW_GITHUB_PACING": "off",  # the production pacing waits between writes
         }  # fmt: skip
-        assert run_action(env) == 0
-        lines = outputs.read_text().splitlines()
-        return dict(line.split("=", 1) for line in lines)
+        self.outputs = outputs
+        return run_action({**env, **extra})
 
 
 def pr_event(sim: GitHubSim, action: str) -> dict[str, Any]:

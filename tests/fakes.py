@@ -316,6 +316,11 @@ class FakeGitHub:
             changed_files=pull.changed_files if with_files else (),
         )
 
+    def open_pulls(self) -> list[PullRequest]:
+        self.reads.append("open_pulls")
+        pulls = [p for p in self.pulls.values() if p.state == "open"]
+        return [replace(p, commits=(), changed_files=()) for p in pulls]
+
     def changed_files(self, number: int) -> tuple[str, ...]:
         self.reads.append("changed_files")
         return self.pulls[number].changed_files
@@ -527,8 +532,7 @@ class FakeInventory:
 
     def open_pulls(self, installation_id: int, full_name: str) -> list[PullRequest]:
         github = self.apps.repos.get(full_name)
-        pulls = github.pulls.values() if github else []
-        return [replace(p, commits=(), changed_files=()) for p in pulls if p.state == "open"]
+        return github.open_pulls() if github else []
 
 
 def _typecheck_inventory() -> None:

@@ -142,6 +142,9 @@ class GitHubSim(GitData):
     role: str = "write"
     members: dict[str, dict[str, str]] = field(default_factory=dict)
     teams_refused: bool = False
+    # other open pull requests of the same repository (`add_pull`): requests about
+    # them (by number, head commit or comment id) are answered from their own state
+    others: list[GitHubSim] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -176,6 +179,14 @@ class GitHubSim(GitData):
             comment.update(id=self.next_id, body=f"Comment {n}: looks reasonable, one question.")
             self.comments.append(comment)
 
+    def add_pull(self, **pr: Any) -> GitHubSim:
+        """Another pull request of this repository (fields as keyword arguments; a
+        `number` of its own), with comment ids apart from this one's."""
+        start = self.next_id + 100_000 * (len(self.others) + 1)
+        other = GitHubSim(repo=self.repo, url=self.url, next_id=start, **pr)
+        self.others.append(other)
+        return other
+
     def reset(self, *, keep_git: bool = False, **pr: Any) -> None:
         """A fresh pull request (fields as keyword arguments), no calls recorded."""
         with self._lock:
@@ -201,11 +212,14 @@ class GitHubSim(GitData):
         """Nothing reached the stand-in that GitHub would not have answered."""
         assert self.unknown == [], f"requests no route knows: {self.unknown}"
         assert self.refused == [], f"writes GitHub would refuse: {self.refused}"
+        for other in self.others:
+            other.check()
 
     # --- routing --------------------------------------------------------------------------
     def _route_table(self) -> list[tuple[str, re.Pattern[str], str, Callable[..., Answer], Check]]:
         n = r"(\d+)"
         table: list[tuple[str, str, str, Callable[..., Answer], Check]] = [
+            ("GET", r"/pulls", "pulls", self._open_pulls, _any),
             ("GET", rf"/pulls/{n}", "pulls/N", self._pull, _any),
             ("GET", rf"/pulls/{n}/commits", "pulls/N/commits", self._commits, _any),
             ("GET", rf"/pulls/{n}/files", "pulls/N/files", self._files, _any),
@@ -244,6 +258,9 @@ class GitHubSim(GitData):
     def handle(self, method: str, target: str, body: object) -> Answer:
         """Answer one request: `target` is the path and query after the host."""
         parts = urlsplit(target)
+        other = self._other_for(parts.path)
+        if other is not None:
+            return other.handle(method, target, body)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         data = _json_body(body) if body else {}
         with self._lock:
@@ -259,6 +276,28 @@ class GitHubSim(GitData):
             self.calls.append((method, f"UNKNOWN {parts.path}"))
             self.unknown.append(f"{method} {target}")
         return 404, gp.error("Not Found"), {}
+
+    def _other_for(self, path: str) -> GitHubSim | None:
+        """The other pull request a request is about (None: this one, or the repository)."""
+        if not self.others:
+            return None
+        prefix = f"/repos/{self.repo}/"
+        found = re.match(r"(?:pulls|issues)/(\d+)(?:/|$)", path.removeprefix(prefix))
+        if found:
+            return next((o for o in self.others if o.number == int(found[1])), None)
+        found = re.match(r"(?:statuses|commits)/([0-9a-f]{40})", path.removeprefix(prefix))
+        if found:
+            return next((o for o in self.others if found[1] in (o.head_sha, *o.commits)), None)
+        found = re.match(r"issues/comments/(\d+)$", path.removeprefix(prefix))
+        if found:
+            return next((o for o in self.others if o._find_comment(found[1])), None)
+        return None
+
+    def _open_pulls(self, query: dict[str, str], **_: Any) -> Answer:
+        if query.get("state", "open") != "open":  # the next pages' links do not repeat it
+            return 418, gp.error("the bot lists open pull requests only"), {}
+        pulls = [p.pull_json() for p in (self, *self.others) if p.state == "open"]
+        return self._page(pulls, "pulls", query)
 
     # --- in-process, through responses -----------------------------------------------------
     def install(self, rsps: responses.RequestsMock) -> None:

@@ -48,7 +48,14 @@ def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:
         "statuses": "write",
     }
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
-    assert set(triggers) == {"pull_request", "pull_request_review", "issue_comment"}
+    assert set(triggers) == {
+        "pull_request",
+        "pull_request_review",
+        "issue_comment",
+        "schedule",  # production may have moved (bot.app.scheduled)
+        "workflow_dispatch",
+    }
+    assert all(cron["cron"] for cron in triggers["schedule"])
     # usable as written: one step, the published action (no checkout needed)
     (step,) = job["steps"]
     assert step["uses"] == "OWNER/model-review@v1"
@@ -111,6 +118,7 @@ def test_comment_jobs_start_only_for_the_author_and_trusted_people() -> None:
     assert not comment("mallory", "NONE") and not comment("eve", "CONTRIBUTOR")
     assert not comment("alice", "MEMBER", body="nice work")  # not a command
     assert _job_runs(condition, "pull_request", {"action": "opened"})
+    assert _job_runs(condition, "schedule", {"schedule": "17 * * * *"})
 
 
 def test_the_evaluate_job_runs_before_the_review_in_its_own_environment() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import redaction
+from bot.app.scheduled import SCHEDULED_EVENTS
 from bot.app.wiring import GitHubFactory, github_for, images_for, make_runs, utc_now
 from bot.config.schema import CONFIG_PATH
 from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
@@ -41,6 +42,8 @@ def run_action(env: Mapping[str, str] | None = None, *, github: GitHubFactory | 
     except UsageError as exc:
         _command("error", str(exc))
         return exc.exit_code
+    if event.name in SCHEDULED_EVENTS:  # production may have moved: re-check open PRs
+        return _scheduled(env, event, github)
     decision = route(event)
     if decision.action is Action.IGNORE:
         _command("notice", f"model-review: {decision.reason}")
@@ -57,6 +60,27 @@ def run_action(env: Mapping[str, str] | None = None, *, github: GitHubFactory | 
         return 1
     report(env, outcome)
     return 0
+
+
+def _scheduled(env: Mapping[str, str], event: Event, github: GitHubFactory | None) -> int:
+    """The scheduled check (bot.app.scheduled): 1 when a review failed closed or the
+    run stopped at a bound."""
+    from bot.app.scheduled import recheck
+
+    try:
+        deps = build_deps(env, event, github)
+        report, failed = recheck(deps, env.get("GITHUB_REPOSITORY") or event.repo, env)
+    except ModelReviewError as exc:
+        _command("error", f"model-review: {exc}")
+        _summary(env, f"### model-review failed\n\n{exc}\n")
+        return 1
+    lines = [f"- {line}" for line in report.queued] or ["- no open pull request needed a review"]
+    _command("notice", f"model-review: {report.summary()}")
+    _summary(env, "### model-review: scheduled check\n\n" + "\n".join(lines) + "\n")
+    _outputs(env, {"gate": "skipped", "comment-url": "", "regressions": "0"})
+    for line in failed:
+        _command("error", f"model-review: {line}")
+    return 1 if failed or report.stopped else 0
 
 
 def read_event(env: Mapping[str, str]) -> Event:

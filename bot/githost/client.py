@@ -155,6 +155,13 @@ class GitHubRepo:
             files = tuple(f.filename for f in pull.get_files()) if with_files else ()
         return replace(found, commits=commits, changed_files=files)
 
+    def open_pulls(self) -> list[PullRequest]:
+        """1 request per 100 open pull requests (GET /pulls?state=open), as the list
+        gives them: without commits or files."""
+        with self._calling("listing the open pull requests", "pull-requests: read"):
+            pulls = self._repo.get_pulls(state="open")
+            return [gd.pull_from_json(p.raw_data, self.repo_full_name) for p in pulls]
+
     def changed_files(self, number: int) -> tuple[str, ...]:
         """1 request per 100 files (GET /pulls/N/files; GitHub lists at most 3000)."""
         with self._calling(f"listing the files of #{number}", "pull-requests: read"):
