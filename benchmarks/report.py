@@ -307,7 +307,13 @@ INSTALL_END = "<!-- /install -->"
 
 QUEUE_START = "<!-- queue: benchmarks/queue_burst.py writes this section -->"
 QUEUE_END = "<!-- /queue -->"
-KEPT = ((QUEUE_START, QUEUE_END), (INSTALL_START, INSTALL_END))
+REGISTRY_START = "<!-- registry: benchmarks/registry_follow.py writes this section -->"
+REGISTRY_END = "<!-- /registry -->"
+KEPT = (
+    (QUEUE_START, QUEUE_END),
+    (INSTALL_START, INSTALL_END),
+    (REGISTRY_START, REGISTRY_END),
+)
 
 
 def section_of(path: Path, start_marker: str, end_marker: str) -> str:
