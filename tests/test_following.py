@@ -10,9 +10,13 @@ import logging
 from dataclasses import replace
 
 import pytest
+from matrix import row
+from redis import Redis
 
 from bot.app.queue.jobs import Job
 from bot.app.queue.recovery import InlineQueue
+from bot.app.queue.redisqueue import RedisQueue, Tuning
+from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.registry import follow, follow_event
 from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
@@ -79,6 +83,35 @@ def test_moving_production_sends_the_approved_pr_back_to_pending_and_says_why() 
     assert (churn.writes, churn.comment_list[0].body) == churn_before  # not touched
 
 
+@row(
+    "queue",
+    "Production moves while the App runs with the Redis queue",
+    "the worker's registry job queues the re-review; the PR is pending, the comment says why",
+)
+@pytest.mark.usefixtures("restore_signals")
+def test_on_the_redis_queue_the_worker_queues_and_runs_the_re_review(
+    redis: Redis, redis_url: str
+) -> None:
+    runs, local = _world()
+    apps = _apps(local).apps
+    fast = Tuning(lease=2.0, sweep=0.3, retry_delays=(0,))
+    settings = replace(SETTINGS, queue_url=redis_url)
+    runner = JobRunner(settings, apps, runs=lambda config: runs, images=lambda gh: lambda *a: None)
+    runner.inventory = FakeInventory(apps)  # no queue given: the worker's own, on Redis
+    configure(runner, fast)
+    runs.register("fraud-model", "n" * 32)
+    runs.set_alias("fraud-model", "production", "3")
+
+    RedisQueue(redis, tuning=fast).submit(
+        Job(REGISTRY_JOB, alias_event("fraud-model", "3"), "mlflow-r")
+    )
+    make_worker(redis, tuning=fast).work(burst=True)  # the registry job, then the review
+
+    fraud = apps.repos[FRAUD.repo]
+    assert fraud.status_of(FRAUD.head) is GateState.PENDING
+    assert f"{MOVED}; {AGAIN}" in fraud.comment_list[0].body
+
+
 def test_an_event_about_another_alias_or_model_queues_nothing() -> None:
     _, runner = _world()
     queue = FakeQueue()
@@ -108,6 +141,11 @@ def test_a_deleted_production_alias_is_followed_too() -> None:
     assert job.payload[TRIGGER_KEY] == {"source": REGISTRY, "at": "2026-12-06T14:02:11Z"}
 
 
+@row(
+    "queue",
+    "A registry event about more open PRs than MODEL_REVIEW_MLFLOW_MAX_PRS",
+    "that many re-reviews queued; the rest left to reconcile, with a warning",
+)
 def test_at_most_n_reviews_per_event_and_the_rest_is_left_to_reconcile(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

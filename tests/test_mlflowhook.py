@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from matrix import row
 from redis import Redis
 from werkzeug.test import TestResponse
 
@@ -98,6 +99,11 @@ def test_an_alias_move_is_queued_as_one_registry_job(queue: FakeQueue) -> None:
     )
 
 
+@row(
+    "input",
+    "An MLflow registry delivery unsigned, or signed with another secret",
+    "401, nothing queued",
+)
 @pytest.mark.parametrize(
     ("secret", "signature"),
     [("another-secret", None), (SECRET, ""), (SECRET, "v1,AAAA"), (SECRET, "garbage")],
@@ -119,6 +125,11 @@ def test_a_changed_body_breaks_the_signature(queue: FakeQueue) -> None:
     assert answer.status_code == 401 and queue.jobs == []
 
 
+@row(
+    "input",
+    "A signed MLflow delivery older than 5 minutes, or from the future",
+    "401, nothing queued",
+)
 @pytest.mark.parametrize(
     ("offset", "problem"), [(-MAX_AGE - 5, TOO_OLD), (-3600 * 24, TOO_OLD), (120, IN_FUTURE)]
 )
@@ -147,6 +158,11 @@ def test_a_replayed_delivery_is_queued_once(queue: FakeQueue) -> None:
     assert len(queue.jobs) == 1
 
 
+@row(
+    "input",
+    "A captured MLflow delivery replayed, to the same or another web process",
+    "200 `duplicate`, queued once (Redis)",
+)
 def test_a_replay_to_another_web_process_is_refused_through_redis(
     queue: FakeQueue, redis: Redis
 ) -> None:
@@ -157,6 +173,11 @@ def test_a_replay_to_another_web_process_is_refused_through_redis(
     assert len(queue.jobs) == 1
 
 
+@row(
+    "input",
+    "An MLflow delivery over 1 MiB (or MODEL_REVIEW_MAX_BODY)",
+    "413, before the body is read",
+)
 @pytest.mark.parametrize("max_body", [LIMIT, DEFAULT_MAX_BODY])
 def test_a_body_over_the_bound_is_refused_before_it_is_read(
     queue: FakeQueue, max_body: int

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import test_action
 import test_faults
+import test_following
 import test_hostile
+import test_mlflowhook
 import test_operations
 import test_privacy
 import test_redisworker
@@ -29,9 +31,11 @@ MODULES = (
     test_hostile,
     test_faults,
     test_webhook,
+    test_mlflowhook,
     test_action,
     test_trust,
     test_redisworker,
+    test_following,
     test_operations,
 )
 
