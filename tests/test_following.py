@@ -7,6 +7,7 @@ the bounds hold; alias links follow their alias."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 
 import pytest
@@ -14,6 +15,7 @@ from matrix import row
 from redis import Redis
 
 from bot.app.queue.jobs import Job
+from bot.app.queue.reconcile import reconcile
 from bot.app.queue.recovery import InlineQueue
 from bot.app.queue.redisqueue import RedisQueue, Tuning
 from bot.app.queue.redisworker import configure, make_worker
@@ -110,6 +112,24 @@ def test_on_the_redis_queue_the_worker_queues_and_runs_the_re_review(
     fraud = apps.repos[FRAUD.repo]
     assert fraud.status_of(FRAUD.head) is GateState.PENDING
     assert f"{MOVED}; {AGAIN}" in fraud.comment_list[0].body
+
+
+def test_reconcile_the_safety_net_words_a_moved_production_too() -> None:
+    runs, runner = _world()
+    apps = _apps(runner)
+    runs.register("fraud-model", "n" * 32)
+    runs.set_alias("fraud-model", "production", "3")  # no delivery arrived
+
+    report = reconcile(apps, apps.apps, lambda config: runs, InlineQueue(runner))
+
+    assert [line.split(":")[0] for line in report.queued] == [f"{FRAUD.repo}#{FRAUD.number}"]
+    fraud = apps.apps.repos[FRAUD.repo]
+    assert fraud.status_of(FRAUD.head) is GateState.PENDING
+    found = re.search(
+        r"production moved from v1 to v3 \(found at \d\d:\d\d UTC by reconcile\)",
+        fraud.comment_list[0].body,
+    )
+    assert found and AGAIN in fraud.comment_list[0].body
 
 
 def test_an_event_about_another_alias_or_model_queues_nothing() -> None:

@@ -1,7 +1,7 @@
 """Why approvals went stale, in the words of whoever noticed that production moved.
 
 A `Trigger` travels with a review job queued because of an MLflow registry event
-(bot.handlers.following) or found by the Action's scheduled check, and `retell` words
+(bot.handlers.following) or found by reconcile or the Action's scheduled check, and `retell` words
 the stale approvals: "production moved from v3 to v4 at 14:02 UTC by the registry;
 approvals must be given again". It only words: the review finds the baseline itself,
 and nothing changes when it did not move.
@@ -20,6 +20,8 @@ from bot.review.basis import BASELINE
 TRIGGER_KEY = "model_review_trigger"  # in a review job's payload
 REGISTRY = "registry"
 SCHEDULE = "schedule"
+RECONCILE = "reconcile"
+FOUND_BY = {SCHEDULE: "the scheduled check", RECONCILE: "reconcile"}  # who else notices
 APPROVE_AGAIN = "approvals must be given again"
 
 
@@ -36,7 +38,7 @@ class Trigger:
 
 def trigger_of(payload: Mapping[str, Any]) -> Trigger | None:
     raw = payload.get(TRIGGER_KEY)
-    if not isinstance(raw, Mapping) or raw.get("source") not in (REGISTRY, SCHEDULE):
+    if not isinstance(raw, Mapping) or raw.get("source") not in (REGISTRY, *FOUND_BY):
         return None
     return Trigger(str(raw["source"]), str(raw.get("at") or ""))
 
@@ -68,7 +70,7 @@ def moved_words(before: str | None, after: str | None, trigger: Trigger) -> str 
     when = _clock(trigger.at)
     if trigger.source == REGISTRY:
         return f"{moved} at {when} by the registry"
-    return f"{moved} (found at {when} by the scheduled check)"
+    return f"{moved} (found at {when} by {FOUND_BY.get(trigger.source, trigger.source)})"
 
 
 def retell(previous: BotState | None, state: BotState, trigger: Trigger | None) -> BotState:

@@ -21,12 +21,15 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.app.queue.jobs import Installations, Job, JobQueue
 from bot.app.settings import DEFAULT_RECONCILE_REQUESTS
+from bot.constants import iso_seconds
 from bot.domain import PullRequest
 from bot.handlers.drift import review_due
+from bot.handlers.moved import RECONCILE, TRIGGER_KEY, Trigger
 
 if TYPE_CHECKING:
     from bot.config.schema import Config
@@ -169,16 +172,18 @@ class _Pass:
         if not due:
             return True
         log.info("reconcile: %s needs a review: %s", key, due.reason)
-        if not self.dry_run and not self.queue.submit(review_job(pull, installation_id)):
+        found = Trigger(RECONCILE, iso_seconds(datetime.now(UTC)))  # words a moved baseline
+        if not self.dry_run and not self.queue.submit(review_job(pull, installation_id, found)):
             self.report.stopped = "the work queue is full"
             return False
         self.report.queued.append(f"{key}: {due.reason}")
         return True
 
 
-def review_job(pull: PullRequest, installation_id: int) -> Job:
-    """A job that reviews `pull` as a `synchronize` delivery would."""
-    payload = {
+def review_job(pull: PullRequest, installation_id: int, trigger: Trigger | None = None) -> Job:
+    """A job that reviews `pull` as a `synchronize` delivery would; `trigger`: who
+    noticed, for the words of stale approvals (bot.handlers.moved)."""
+    payload: dict[str, Any] = {
         "action": "synchronize",
         "number": pull.number,
         "pull_request": {"number": pull.number, "head": {"sha": pull.head_sha}},
@@ -186,4 +191,6 @@ def review_job(pull: PullRequest, installation_id: int) -> Job:
         "installation": {"id": installation_id},
         "sender": {"login": SENDER, "type": "Bot"},
     }
+    if trigger is not None:
+        payload[TRIGGER_KEY] = trigger.payload()
     return Job("pull_request", payload, f"reconcile-{uuid.uuid4()}")

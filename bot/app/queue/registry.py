@@ -22,7 +22,7 @@ from bot.app.queue.jobs import Installations, Job, JobQueue
 from bot.app.queue.reconcile import Counted, Inventory, Report, pages, review_job
 from bot.config.schema import Config
 from bot.handlers.following import AliasLookup, Follows, RegistryEvent, follows, registry_event
-from bot.handlers.moved import REGISTRY, TRIGGER_KEY, Trigger
+from bot.handlers.moved import REGISTRY, Trigger
 
 if TYPE_CHECKING:
     from bot.app.settings import Settings
@@ -99,12 +99,10 @@ class _Walk:
 
     def _queue(self, pull: PullRequest, installation_id: int, why: Follows) -> None:
         key = f"{pull.repo}#{pull.number}"
-        job = review_job(pull, installation_id)
-        payload = dict(job.payload)
-        if why.production:
-            payload[TRIGGER_KEY] = Trigger(REGISTRY, self.event.at).payload()
+        trigger = Trigger(REGISTRY, self.event.at) if why.production else None
+        job = review_job(pull, installation_id, trigger)
         delivery = f"{self.parent}-{job.delivery_id.removeprefix('reconcile-')[:12]}"
-        if not self.queue.submit(Job(job.event_name, payload, delivery)):
+        if not self.queue.submit(Job(job.event_name, job.payload, delivery)):
             self.done.stopped = "the work queue is full"
             self.done.left += 1
             return
