@@ -11,6 +11,7 @@ from bot.app.queue.jobs import Job, JobQueue, QueueStatus
 from bot.app.queue.reconcile import Inventory
 from bot.app.queue.runner import Installations
 from bot.domain import (
+    TAG_PARENT_RUN,
     ArtifactInfo,
     Comment,
     GateState,
@@ -236,7 +237,9 @@ class FakeRuns:
         found = [
             r
             for r in self.runs.values()
-            if r.experiment_id == experiment_id and (since is None or (r.start_time or 0) > since)
+            if r.experiment_id == experiment_id
+            and (since is None or (r.start_time or 0) > since)
+            and TAG_PARENT_RUN not in r.tags
         ]
         return min(len(found), cap), len(found) > cap
 

@@ -184,3 +184,59 @@ def test_per_metric_datasets_win_over_dataset_inputs() -> None:
     assert check_eval_data(cand, prod, CompareConfig(), by_name).state is EvalData.DIFFERENT
     same = ({"auc": ("hold", "d1")}, {"auc": ("hold", "d1")})
     assert check_eval_data(cand, prod, CompareConfig(), same).state is EvalData.SAME
+
+
+HOLD = (("a", "double"), ("b", "double"), ("label", "long"))
+
+
+def _hold(digest: str, columns: tuple[tuple[str, str], ...] = HOLD, **kw: object) -> DatasetInfo:
+    fields: dict[str, object] = {"rows": 171, "source": None, **kw}
+    return DatasetInfo("holdout", digest, "eval", columns=columns, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        (_hold("d2", HOLD[1:]), True),  # a feature column removed
+        (_hold("d2", (*HOLD, ("c", "double"))), True),  # a feature column added
+        (_hold("d1"), True),  # the same digest
+        (_hold("d2"), False),  # other rows behind an identical schema
+        (_hold("d2", HOLD[1:], rows=170), False),  # another row count
+        (_hold("d2", HOLD[1:], source="s3://other"), False),  # another source
+        (_hold("d2", (("a", "float"), *HOLD[1:])), False),  # a column retyped
+        (replace(_hold("d2", HOLD[1:]), name="holdout-v2"), False),  # another name
+        (_hold("d2", HOLD[1:], rows=None), False),  # the row count unknown
+    ],
+)
+def test_same_rows_is_about_rows_not_columns(other: DatasetInfo, same: bool) -> None:
+    prod = run("p", datasets=(_hold("d1"),))
+    cand = run("c", datasets=(other,))
+    state = EvalData.SAME if same else EvalData.DIFFERENT
+    assert check_eval_data(cand, prod, CompareConfig()).state is state
+    per_metric = ({"auc": (other.name, other.digest)}, {"auc": ("holdout", "d1")})
+    assert check_eval_data(cand, prod, CompareConfig(), per_metric).state is state
+    changes = data_diff(cand.datasets, prod.datasets)
+    assert all(c.same_rows is same for c in changes)
+
+
+def test_same_rows_is_said_once_for_inputs_that_changed_alike() -> None:
+    def inputs(columns: tuple[tuple[str, str], ...], digest: str) -> tuple[DatasetInfo, ...]:
+        return tuple(
+            DatasetInfo(name, f"{digest}{i}", ctx, rows=50, columns=columns)
+            for i, (name, ctx) in enumerate(
+                [("train", "train"), ("dataset", "train"), ("dataset", "eval")] * 2
+            )
+        )
+
+    prod, cand = inputs(HOLD, "p"), inputs((*HOLD, ("x0_x1", "double")), "c")
+    report = replace(
+        reports.with_changes(),
+        changes=(replace(reports.with_changes().changes[0], datasets=data_diff(cand, prod)),),
+    )
+    data = render_comment(report).split("**Data:**", 1)[1].split("\n- **", 1)[0]
+    assert data.startswith(" changed: `train`, `eval`\n")
+    lines = [line for line in data.splitlines() if line.startswith("  - ")]
+    assert lines == [
+        "  - 6 inputs: `train` (`train` ×2), `dataset` (`train` ×2), `dataset` (`eval` ×2): "
+        "same rows; column added: `x0_x1` (`double`)"
+    ]

@@ -198,3 +198,13 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         out = capsys.readouterr().out
         assert "exit codes:" in out and "3  unknown registered model or version" in out
+
+
+def test_rollback_to_a_newer_version_is_worded_as_moving_production() -> None:
+    from bot.domain import HistoryEntry, LedgerAction
+    from bot.handlers.production import describe
+
+    back = HistoryEntry("2", LedgerAction.ROLLBACK, previous="3", by="ops", reason="latency")
+    forward = HistoryEntry("4", LedgerAction.ROLLBACK, previous="3", by="ops", reason="fixed")
+    assert describe(back) == "rolled back by ops: latency (replaced v3)"
+    assert describe(forward) == "moved production to v4 by ops: fixed (replaced v3)"

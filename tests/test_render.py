@@ -6,12 +6,14 @@ Golden files live in tests/golden/; rewrite them with `pytest --update-golden`
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 import reports
@@ -211,10 +213,10 @@ def test_the_notes_summary_keeps_inline_code() -> None:
 
 def test_the_preview_has_the_links_and_the_footer_of_the_comment() -> None:
     html = render.render_html(reports.one_candidate())
-    links = html.split("<h2>🔗 Links</h2>")[1].split("</ul>")[0]
+    links = html.split("<h4>🔗 Links</h4>")[1].split("</ul>")[0]
     assert links.count("<li>") == 2
     assert f'href="{reports.UI}/#/experiments/' in links and "model fraud-model v" in links
-    assert "/model-review refresh" in html.split("<footer>")[1]
+    assert "/model-review refresh" in html.split("<hr />")[1]
 
 
 def test_a_linked_run_that_is_not_found_says_so_in_the_headline() -> None:
@@ -486,16 +488,16 @@ def test_templates_are_found_in_the_checkout() -> None:
 def test_html_preview_has_the_same_content() -> None:
     out = render.render_html(reports.two_candidates())
     assert out.startswith("<!DOCTYPE html>")
-    assert "<th>gbm-balanced</th><th>gbm-deeper</th>" in out
+    assert '<th align="right">gbm-balanced</th>\n<th align="right">gbm-deeper</th>' in out
     assert "alias <code>production</code>" in out
-    assert "❌</span> 0.87 <small>(−0.04, −4.4%)</small>" in out
+    assert '<td align="right">❌ 0.87 (−0.04, −4.4%)</td>' in out
 
 
 def test_html_preview_relative_images() -> None:
     report = replace(
         reports.one_candidate(), images=(HostedImage("m.png", "Metrics", "bars", "m.png"),)
     )
-    assert '<img src="m.png" alt="bars">' in render.render_html(report)
+    assert '<img src="m.png" alt="bars" width="420">' in render.render_html(report)
     hidden = render.render_html(report, images_dir_relative=False)
     assert "<img" not in hidden and "m.png (not embedded)" in hidden
 
@@ -511,3 +513,35 @@ def test_metrics_the_config_names_but_no_run_logs_are_a_warning() -> None:
     assert "> - bar `rocauc`: no run logs it — did you mean `roc_auc`?" in text
     assert "<sub>ℹ️ bar glob `test_*` matches no metric of the reviewed runs.</sub>" in text
     assert "no reviewed run logs" not in render.render_comment(reports.one_candidate())
+
+
+def _md_sections(markdown: str) -> list[str]:
+    outside_notes = re.sub(r"<pre>.*?</pre>", "", markdown, flags=re.S)
+    return [m.group(1).strip() for m in re.finditer(r"^#{2,4} (.+)$", outside_notes, re.M)]
+
+
+def _html_sections(page: str) -> list[str]:
+    found = re.findall(r"<h[2-4]>(.*?)</h[2-4]>", page, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", h)).strip() for h in found]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        reports.one_candidate,
+        reports.two_candidates,
+        reports.no_production,
+        reports.with_changes,
+        reports.unresolved_and_problems,
+    ],
+)
+def test_the_preview_has_every_section_and_row_of_the_comment(make: Any) -> None:
+    """The preview is made from the comment's markdown: same sections in the same
+    order, the same table rows, the same warnings."""
+    report = make()
+    comment, page = render.render_comment(report), render.render_html(report)
+    assert _html_sections(page) == _md_sections(comment)
+    rows = [line for line in comment.splitlines() if line.startswith("| ")]
+    assert page.count("<tr>") == len(rows) + comment.count("<tr>")  # + the plots grid
+    assert page.count('<div class="markdown-alert ') == comment.count("> [!")
+    assert f"<strong>{html.escape(render.headline(report), quote=False)}</strong>" in page

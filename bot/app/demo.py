@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ EXPERIMENT = "demo-breast-cancer"
 # the tree storage of our own freshly trained model: safe to load back
 TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 SEEDS = 5  # repeats per model, logged as child runs
+# MLflow's advice that is not the demo user's problem: the breast-cancer target is an
+# integer column with no missing values
+QUIET_WARNINGS = (r"Hint: Inferred schema contains integer column",)
 NEEDS_EXTRA = "the demo needs MLflow's server package and scikit-learn"
 NEEDS_EXTRA_HINT = "install them with: pip install 'model-review[demo]'"
 
@@ -129,11 +133,23 @@ def build_store(folder: Path, uri: str) -> tuple[str, str]:
     """Train and log both models; returns (production run id, candidate run id)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
-        import mlflow
+        import mlflow  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError:
         raise UsageError(NEEDS_EXTRA, hint=NEEDS_EXTRA_HINT) from None
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # after mlflow set up its logging
+    # production's environment is pinned to older versions on purpose (the review's
+    # environment section shows the change): MLflow's mismatch warning is not news
+    logging.getLogger("mlflow.utils.requirements_utils").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        for message in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        return _build(folder, uri)
+
+
+def _build(folder: Path, uri: str) -> tuple[str, str]:
+    import mlflow
+
     mlflow.set_tracking_uri(uri)
     client = mlflow.MlflowClient(uri)
     if client.get_experiment_by_name(EXPERIMENT) is None:

@@ -158,6 +158,7 @@ DEFAULT_EVAL_CONTEXTS = ("evaluation", "eval", "validation", "val", "test")
 class CompareConfig:
     require_same_eval_data: EvalDataRule = EvalDataRule.WARN
     eval_contexts: tuple[str, ...] = DEFAULT_EVAL_CONTEXTS  # `mlflow.data.context` values
+    max_candidates: int = 3  # training runs reviewed when a PR's commits find them
 
 
 @dataclass(frozen=True)
@@ -407,7 +408,12 @@ def _sections(r: NodeReader) -> dict[str, Read]:
         "uncertainty": uncertainty_reader(r),
         "promote": r.boolean,
         "compare": section(
-            CompareConfig, {"require_same_eval_data": eval_rule, "eval_contexts": r.texts}
+            CompareConfig,
+            {
+                "require_same_eval_data": eval_rule,
+                "eval_contexts": r.texts,
+                "max_candidates": r.count,
+            },
         ),
         "sections": section(
             SectionsConfig, dict.fromkeys(SectionsConfig.__dataclass_fields__, r.boolean)

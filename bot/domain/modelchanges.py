@@ -43,6 +43,7 @@ class DatasetChange:
     name: str  # the candidate's dataset name (production's when the candidate has none)
     fields: tuple[FieldChange, ...]  # name, digest, source, rows that differ
     columns: tuple[FieldChange, ...] = ()  # schema: added (before None), removed, retyped
+    same_rows: bool = False  # only feature columns differ (bot.review.datadiff.same_rows)
 
 
 class Compat(Enum):
@@ -103,3 +104,4 @@ class ChangeReport:
     size: SizeChange | None = None
     code: CodeChange | None = None
     skipped: tuple[str, ...] = ()  # files not read, and why (user-facing lines)
+    model: str = ""  # which logged model was reviewed, when the run logs several (a bot message)

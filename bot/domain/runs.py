@@ -209,6 +209,7 @@ class Baseline:
     model_version: ModelVersionInfo | None = None
     model_name: str | None = None
     reason: str | None = None  # when run is None: why (user-facing)
+    linked: bool = False  # the PR links production too: shown "for reference", never a candidate
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,11 @@ def describe(entry: HistoryEntry) -> str:
     if entry.action is LedgerAction.OUTSIDE:
         return "holds the alias with no record: set outside model-review"
     if entry.action is LedgerAction.ROLLBACK:
-        return (
-            f"rolled back by {entry.by or 'unknown'}: {entry.reason or 'no reason given'}{replaced}"
-        )
+        # `rollback --to` a newer version moves production forward: not a roll back
+        older = entry.previous or ""
+        forward = older.isdigit() and entry.version.isdigit() and int(entry.version) > int(older)
+        verb = f"moved production to v{entry.version}" if forward else "rolled back"
+        return f"{verb} by {entry.by or 'unknown'}: {entry.reason or 'no reason given'}{replaced}"
     who = f", approved by {', '.join(entry.approvers)}" if entry.approvers else ""
     pr = entry.pr or "an unknown pull request"
     source = " (from the version's tags)" if entry.action is LedgerAction.RECORDED else ""

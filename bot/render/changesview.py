@@ -2,12 +2,12 @@
 candidate, blocks of bot messages (user data only inside `code spans`), cut to the
 Budget with a line saying what was cut. Pure.
 
-Both templates render the same blocks: the comment with |message, the preview page
-with |html_message, so the wording lives here once.
+The comment renders them with |message; the preview page is made from the comment.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ from bot.domain.modelchanges import (
 from bot.render import markdown as md
 from bot.review.evaldata import DIFFERENT_DATA, ONE_SIDED_DATA, worst
 
+SAME_ROWS = "same rows, other columns"
+MAX_COLUMNS = 8  # column names listed on one line
 COLLAPSE_AFTER = 6  # a block with more items than this is collapsed
 CUT_ENV = "The package list is left out to fit GitHub's size limit."
 CUT_SCHEMA = "The schema column lists are left out to fit GitHub's size limit."
@@ -68,26 +70,52 @@ def _arrow(change: FieldChange, quote: bool = True) -> str:
     return f"{show(change.before)} → {show(change.after)}"
 
 
-def _column(c: FieldChange) -> str:
-    if c.before is None:
-        return f"column {q(c.name)} added ({q(c.after)})"
-    if c.after is None:
-        return f"column {q(c.name)} removed"
-    return f"column {q(c.name)} retyped {_arrow(c)}"
+def _columns(columns: Sequence[FieldChange]) -> str:
+    """Column changes on one line: removed, added (with types), retyped."""
+    parts = []
+    removed = [q(c.name) for c in columns if c.after is None]
+    added = [f"{q(c.name)} ({q(c.after)})" for c in columns if c.before is None]
+    retyped = [f"{q(c.name)} {_arrow(c)}" for c in columns if c.before and c.after]
+    for label, names in (("removed", removed), ("added", added), ("retyped", retyped)):
+        if names:
+            shown = ", ".join(names[:MAX_COLUMNS])
+            more = f" +{len(names) - MAX_COLUMNS} more" if len(names) > MAX_COLUMNS else ""
+            parts.append(f"column{'s' if len(names) > 1 else ''} {label}: {shown}{more}")
+    return "; ".join(parts)
+
+
+def _what(d: DatasetChange, schemas: bool) -> str:
+    """What changed in one input, without where (inputs that changed alike share it)."""
+    if d.same_rows:
+        return "; ".join(["same rows", _columns(d.columns)]) if schemas else SAME_ROWS
+    fields = "; ".join(f"{f.name} {_arrow(f)}" for f in d.fields if f.name != "digest")
+    digest = next((f for f in d.fields if f.name == "digest"), None)
+    text = fields or (f"digest {_arrow(digest)}" if digest else "schema changed")
+    return f"{text}; {_columns(d.columns)}" if schemas and d.columns else text
+
+
+def _where(inputs: Sequence[DatasetChange]) -> str:
+    """The inputs a line is about: `context` data `name`, or N inputs with each
+    (name, context) listed once."""
+    if len(inputs) == 1:
+        return f"{q(inputs[0].context)} data {q(inputs[0].name)}"
+    seen = Counter((d.name, d.context) for d in inputs)
+    listed = ", ".join(
+        f"{q(name)} ({q(ctx)}{f' ×{n}' if n > 1 else ''})" for (name, ctx), n in seen.items()
+    )
+    return f"{len(inputs)} inputs: {listed}"
 
 
 def _data(changes: Sequence[DatasetChange], schemas: bool) -> Block:
-    items: list[str] = []
-    cut = False
+    """One line per kind of change: inputs that changed alike are grouped, each
+    context is named once in the summary."""
+    groups: dict[str, list[DatasetChange]] = {}
     for d in changes:
-        fields = "; ".join(f"{f.name} {_arrow(f)}" for f in d.fields) or "schema changed"
-        items.append(f"{q(d.context)} data {q(d.name)}: {fields}")
-        if schemas:
-            items += [f"{q(d.context)} {_column(c)}" for c in d.columns]
-        else:
-            cut = cut or bool(d.columns)
-    contexts = ", ".join(q(d.context) for d in changes)
-    return Block("Data", f"changed: {contexts}", tuple(items), CUT_SCHEMA if cut else "")
+        groups.setdefault(_what(d, schemas), []).append(d)
+    items = tuple(f"{_where(inputs)}: {what}" for what, inputs in groups.items())
+    contexts = ", ".join(q(c) for c in dict.fromkeys(d.context for d in changes))
+    cut = not schemas and any(d.columns for d in changes)
+    return Block("Data", f"changed: {contexts}", items, CUT_SCHEMA if cut else "")
 
 
 def _signature(sig: SignatureDiff, full: bool) -> Block:
@@ -141,6 +169,8 @@ def changes_view(
     blocks: list[Block] = []
     if report.datasets:
         blocks.append(_data(report.datasets, schemas))
+    if report.model and (report.signature or report.environment or report.size):
+        blocks.append(Block("Model", f"reviewed: {report.model}; the run logs more than one"))
     if report.signature:
         blocks.append(_signature(report.signature, sigs))
     if report.environment:

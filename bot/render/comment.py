@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jinja2
-import markupsafe
 
 import bot
 from bot.constants import COMMENT_BUDGET, MARKER
 from bot.domain import Assignment, GateDecision, ReviewReport
 from bot.render import intervals as iv
 from bot.render import markdown as md
+from bot.render import preview
 from bot.render.view import LADDER, Budget, build_context, headline
 from bot.review.permodel import ModelSlots
 
@@ -41,21 +41,12 @@ def templates_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "templates"
 
 
-def html_message(text: object, max_len: int = 300) -> markupsafe.Markup:
-    """A bot message for the HTML page: its `code spans` become <code>, all escaped."""
-    parts = md.split_code_spans(md.clean(text, max_len))
-    return markupsafe.Markup("").join(
-        markupsafe.Markup("<code>%s</code>") % part if i % 2 else markupsafe.escape(part)
-        for i, part in enumerate(parts)
-    )
-
-
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -76,7 +67,6 @@ def environment() -> jinja2.Environment:
         who=lambda login: md.escape_cell(f"@{login}"),
         alt=lambda text, n=200: md.neutralise_mentions(md.clean(text, n)),
         plain_block=md.clean_block,
-        html_message=html_message,
         spread=iv.with_spread,
         interval=iv.interval,
         missed=iv.missed,
@@ -237,11 +227,11 @@ def render_html(
     assignment: Assignment | None = None,
     images_dir_relative: bool = True,
 ) -> str:
-    """A standalone HTML page with the same content as the comment (autoescaped).
+    """A standalone HTML page made from the comment's own markdown (bot.render.preview),
+    so it shows exactly what the pull request shows.
 
-    Images are shown from their URLs. `images_dir_relative=True` keeps relative URLs
-    (files written next to the page, as `render --out DIR` does); False shows only
-    absolute http(s) images and names the others."""
-    ctx = build_context(report, Budget(), gate, assignment)
-    ctx["images_dir_relative"] = images_dir_relative
-    return environment().get_template("preview.html.j2").render(ctx)
+    `images_dir_relative=True` keeps relative image URLs (files written next to the
+    page, as `render --out DIR` does); False shows only absolute http(s) images and
+    names the others."""
+    markdown = render_comment(report, gate=gate, assignment=assignment)
+    return preview.page(markdown, images_dir_relative=images_dir_relative)

@@ -262,6 +262,9 @@ def _images(report: ReviewReport, budget: Budget) -> dict[str, Any]:
     }
 
 
+ONLY_PRODUCTION = "Only production is linked: nothing new to review"
+
+
 def headline(report: ReviewReport) -> str:
     """The comment's first line: the verdict (different evaluation data first, in
     words), or why there is nothing to compare."""
@@ -270,6 +273,8 @@ def headline(report: ReviewReport) -> str:
         if n == 1:
             return "The linked run was not found: nothing to review"
         return f"None of the {n} linked runs was found: nothing to review"
+    if not report.candidates and report.baseline.linked:
+        return ONLY_PRODUCTION
     line = verdict_line(report.metric_rows, report.baseline.run is not None, len(report.candidates))
     return verdict_prefix([c.eval_data for c in report.changes]) + line
 
@@ -306,7 +311,7 @@ def build_context(
     assignment: Assignment | None,
     models: Sequence[ModelSlots] = (),
 ) -> dict[str, Any]:
-    """The variables of comment.md.j2 and preview.html.j2 for one budget."""
+    """The variables of comment.md.j2 for one budget."""
     baseline_run = report.baseline.run
     reviewers = model_reviewer_views(models) if models else reviewer_views(gate, assignment)
     return {

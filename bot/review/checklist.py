@@ -7,7 +7,9 @@ when the bot cannot tell from what MLflow returned.
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.domain import (
     TAG_DOCKER_IMAGE,
@@ -40,6 +42,7 @@ ENVIRONMENT_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")
 MODEL_FILE = "MLmodel"
 MIN_SHA_PREFIX = 7
 MAX_LISTED = 3
+SHORT_MODEL_ID = 8  # "m-2d2a1b"
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -59,6 +62,34 @@ def _model_dirs(run: RunSnapshot) -> list[str]:
 
 def _model_name(model: LoggedModelInfo) -> str:
     return f"{model.name} ({model.model_id})" if model.name else model.model_id
+
+
+def model_label(model: LoggedModelInfo, version: str | None = None) -> str:
+    """The reviewed model, short: `model` (m-2d2a…, registered as v2)."""
+    short = model.model_id[:SHORT_MODEL_ID] + ("…" if len(model.model_id) > SHORT_MODEL_ID else "")
+    name = f"`{model.name}` " if model.name else ""
+    registered = f", registered as v{version}" if version else ""
+    return f"{name}({short}{registered})"
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """The logged model under review when the run logs several (None: look at all)."""
+
+    model: LoggedModelInfo
+    version: str | None = None
+
+    @property
+    def label(self) -> str:
+        return model_label(self.model, self.version)
+
+
+def _models(run: RunSnapshot, reviewed: Reviewed | None) -> list[LoggedModelInfo]:
+    return [reviewed.model] if reviewed else list(run.logged_models)
+
+
+def _name(model: LoggedModelInfo, reviewed: Reviewed | None) -> str:
+    return reviewed.label if reviewed else _model_name(model)
 
 
 # --- the items ----------------------------------------------------------------------
@@ -98,23 +129,23 @@ def check_source(run: RunSnapshot) -> CheckItem:
     return CheckItem(LABEL_SOURCE, True, detail)
 
 
-def check_environment(run: RunSnapshot) -> CheckItem:
+def check_environment(run: RunSnapshot, reviewed: Reviewed | None = None) -> CheckItem:
     files = [a.path for a in run.artifacts if posixpath.basename(a.path) in ENVIRONMENT_FILES]
     if files:
         return CheckItem(LABEL_ENVIRONMENT, True, _listing(files))
     image = run.tags.get(TAG_DOCKER_IMAGE, "").strip()
     if image:
         return CheckItem(LABEL_ENVIRONMENT, True, f"docker image {image}")
-    with_flavors = [m for m in run.logged_models if m.flavors]
+    with_flavors = [m for m in _models(run, reviewed) if m.flavors]
     if with_flavors:
         model = with_flavors[0]
         return CheckItem(
             LABEL_ENVIRONMENT,
             True,
-            f"logged model environment: {_model_name(model)} ({', '.join(model.flavors)}); "
+            f"logged model environment: {_name(model, reviewed)} ({', '.join(model.flavors)}); "
             "MLflow saves the environment with the model",
         )
-    if run.logged_models:
+    if _models(run, reviewed):
         return CheckItem(
             LABEL_ENVIRONMENT,
             None,
@@ -131,28 +162,25 @@ def check_environment(run: RunSnapshot) -> CheckItem:
 def check_datasets(run: RunSnapshot) -> CheckItem:
     if not run.datasets:
         return CheckItem(LABEL_DATASETS, False, "no dataset inputs: log them with mlflow.log_input")
-    names = [f"{d.name} ({d.context})" if d.context else d.name for d in run.datasets]
+    counts = Counter(f"{d.name} ({d.context})" if d.context else d.name for d in run.datasets)
+    names = [f"{n} ×{k}" if k > 1 else n for n, k in counts.items()]  # repeats listed once
     return CheckItem(LABEL_DATASETS, True, _listing(names))
 
 
-def check_signature(run: RunSnapshot) -> CheckItem:
-    models = run.logged_models
-    signed = [m for m in models if m.has_signature is True]
+def check_signature(run: RunSnapshot, reviewed: Reviewed | None = None) -> CheckItem:
+    models = _models(run, reviewed)
+    signed = [_name(m, reviewed) for m in models if m.has_signature is True]
     if signed:
-        return CheckItem(LABEL_SIGNATURE, True, _listing([_model_name(m) for m in signed]))
-    unknown = [m for m in models if m.has_signature is None]
+        return CheckItem(LABEL_SIGNATURE, True, _listing(signed))
+    unknown = [_name(m, reviewed) for m in models if m.has_signature is None]
     if unknown:
-        return CheckItem(
-            LABEL_SIGNATURE,
-            None,
-            f"could not tell for {_listing([_model_name(m) for m in unknown])}",
-        )
+        return CheckItem(LABEL_SIGNATURE, None, f"could not tell for {_listing(unknown)}")
     if models:
         verb = "has" if len(models) == 1 else "have"
         return CheckItem(
             LABEL_SIGNATURE,
             False,
-            f"{_listing([_model_name(m) for m in models])} {verb} no signature: "
+            f"{_listing([_name(m, reviewed) for m in models])} {verb} no signature: "
             "pass signature= or input_example= to log_model",
         )
     dirs = _model_dirs(run)
@@ -202,19 +230,20 @@ def check_notes(run: RunSnapshot) -> CheckItem:
 
 
 def reproducibility(
-    candidate: RunSnapshot, pr_commits: Sequence[str] | None
+    candidate: RunSnapshot, pr_commits: Sequence[str] | None, reviewed: Reviewed | None = None
 ) -> tuple[CheckItem, ...]:
     """The checklist for one candidate, in LABELS order.
 
     pr_commits None means the PR's commits are unknown (offline render): the git item
-    then only checks that a commit was logged.
+    then only checks that a commit was logged. `reviewed`: the model under review when
+    the run logs several; the environment and signature items are about it alone.
     """
     return (
         check_git(candidate, pr_commits),
         check_source(candidate),
-        check_environment(candidate),
+        check_environment(candidate, reviewed),
         check_datasets(candidate),
-        check_signature(candidate),
+        check_signature(candidate, reviewed),
         check_finished(candidate),
         check_notes(candidate),
     )

@@ -1,22 +1,53 @@
 """The data diff: per dataset context, what changed between the candidate's dataset
 inputs and production's (name, digest, source, row count, schema columns). Pure.
+
+`same_rows` is the comparability rule the evaluation-data check uses too: two
+datasets hold the same rows when they are the same data (same digest), or when they
+have the same name, source and row count and their schemas differ only in columns
+one side lacks (a feature added or removed changes MLflow's digest, not the rows).
+MLflow does not record which column is the target, so a column one side lacks is
+taken as a feature; a retyped column, or a digest change with an identical schema,
+means other rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.domain import DatasetInfo
 from bot.domain.modelchanges import DatasetChange, FieldChange
 
 SHORT_DIGEST = 8
 NO_CONTEXT = "unspecified"
+EVALUATE_CONTEXT = "evaluate()"  # an input without context that evaluate()'s metrics name
 
 
-def _by_context(datasets: Sequence[DatasetInfo]) -> dict[str, list[DatasetInfo]]:
+def same_rows(a: DatasetInfo, b: DatasetInfo) -> bool:
+    """Whether `a` and `b` hold the same rows (see the module docstring)."""
+    if a.digest and a.digest == b.digest:
+        return True
+    if a.name != b.name or a.source != b.source or a.rows is None or a.rows != b.rows:
+        return False
+    if a.columns is None or b.columns is None:
+        return False
+    old, new = dict(a.columns), dict(b.columns)
+    if any(old[c] != new[c] for c in old.keys() & new.keys()):
+        return False
+    return old.keys() != new.keys()
+
+
+def _context(d: DatasetInfo, evaluated: Collection[str]) -> str:
+    if d.context:
+        return d.context.lower()
+    return EVALUATE_CONTEXT if d.digest and d.digest in evaluated else NO_CONTEXT
+
+
+def _by_context(
+    datasets: Sequence[DatasetInfo], evaluated: Collection[str]
+) -> dict[str, list[DatasetInfo]]:
     out: dict[str, list[DatasetInfo]] = {}
     for d in datasets:
-        out.setdefault((d.context or NO_CONTEXT).lower(), []).append(d)
+        out.setdefault(_context(d, evaluated), []).append(d)
     return out
 
 
@@ -71,10 +102,14 @@ def column_changes(
 
 
 def data_diff(
-    candidate: Sequence[DatasetInfo], production: Sequence[DatasetInfo]
+    candidate: Sequence[DatasetInfo],
+    production: Sequence[DatasetInfo],
+    evaluated: Collection[str] = (),
 ) -> tuple[DatasetChange, ...]:
-    """One entry per context whose datasets differ, in the candidate's order."""
-    mine, theirs = _by_context(candidate), _by_context(production)
+    """One entry per pair of inputs that differ, by context in the candidate's order;
+    `evaluated`: the digests the runs' evaluate() metrics name (an input logged
+    without a context is then shown as evaluate()'s)."""
+    mine, theirs = _by_context(candidate, evaluated), _by_context(production, evaluated)
     out = []
     for context in dict.fromkeys([*mine, *theirs]):
         for before, after in _pairs(mine.get(context, []), theirs.get(context, [])):
@@ -84,5 +119,6 @@ def data_diff(
             )
             either = after or before
             if (fields or columns) and either is not None:
-                out.append(DatasetChange(context, either.name, fields, columns))
+                same = before is not None and after is not None and same_rows(before, after)
+                out.append(DatasetChange(context, either.name, fields, columns, same))
     return tuple(out)

@@ -8,6 +8,10 @@ context (configurable) are compared. Both sides
 name their data and it differs: DIFFERENT (the verdict and the metrics table say so;
 `compare.require_same_eval_data: fail` turns the gate red). Only one side names it:
 ONE_SIDED, a softer note. Neither: UNKNOWN, only the checklist line says so.
+
+Data is compared by its rows, not its columns (bot.review.datadiff.same_rows): the
+same held-out rows with a feature column added or removed are the same evaluation
+data (the signature section carries that change), so no warning.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from bot.config.schema import CompareConfig, EvalDataRule
 from bot.domain import DatasetInfo, GateDecision, GateState, RunSnapshot
 from bot.domain.modelchanges import EvalData, EvalDataCheck
+from bot.review.datadiff import same_rows
 
 SHORT_DIGEST = 8
 DIFFERENT_DATA = "Metrics measured on different evaluation data than production"
@@ -30,21 +35,39 @@ def _named(name: str | None, digest: str | None) -> str:
     return f"{shown} ({digest[:SHORT_DIGEST]})" if digest else shown
 
 
-def _differ(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
-    """Two (name, digest) pairs name different data: the digests differ, or the names."""
-    if a[1] and b[1] and a[1] != b[1]:
+Named = tuple[str | None, str | None]  # (dataset name, digest)
+
+
+def _input(run: RunSnapshot | None, named: Named) -> DatasetInfo | None:
+    """The dataset input of `run` that a metric's (name, digest) points to."""
+    if run is None or not named[1]:
+        return None
+    return next((d for d in run.datasets if d.digest == named[1]), None)
+
+
+def _differ(a: Named, b: Named, runs: tuple[RunSnapshot | None, RunSnapshot | None]) -> bool:
+    """Two (name, digest) pairs name different data: the names differ, or the digests
+    do and the runs' inputs with those digests do not hold the same rows."""
+    if a[0] and b[0] and a[0] != b[0]:
         return True
-    return bool(a[0] and b[0] and a[0] != b[0])
+    if not (a[1] and b[1] and a[1] != b[1]):
+        return False
+    mine, theirs = _input(runs[0], a), _input(runs[1], b)
+    return mine is None or theirs is None or not same_rows(theirs, mine)
 
 
-MetricData = Mapping[str, tuple[str | None, str | None]]  # metric -> (dataset name, digest)
+MetricData = Mapping[str, Named]  # metric -> (dataset name, digest)
 
 
-def _per_metric(cand: MetricData, prod: MetricData) -> EvalDataCheck | None:
+def _per_metric(
+    cand: MetricData,
+    prod: MetricData,
+    runs: tuple[RunSnapshot | None, RunSnapshot | None] = (None, None),
+) -> EvalDataCheck | None:
     shared = sorted(set(cand) & set(prod))
     if not shared:
         return None
-    different = [k for k in shared if _differ(cand[k], prod[k])]
+    different = [k for k in shared if _differ(cand[k], prod[k], runs)]
     if not different:
         return EvalDataCheck(EvalData.SAME, f"{len(shared)} metrics name the same dataset")
     first = different[0]
@@ -61,6 +84,16 @@ def _listed(datasets: Sequence[DatasetInfo]) -> str:
     return ", ".join(_named(d.name, d.digest) for d in datasets)
 
 
+def _matched(mine: Sequence[DatasetInfo], theirs: Sequence[DatasetInfo]) -> bool:
+    """Every evaluation input of either side has a twin of the same name with the same
+    rows on the other (as sets: an input logged twice counts once)."""
+
+    def covered(these: Sequence[DatasetInfo], those: Sequence[DatasetInfo]) -> bool:
+        return all(any(t.name == d.name and same_rows(t, d) for t in those) for d in these)
+
+    return covered(mine, theirs) and covered(theirs, mine)
+
+
 def _by_inputs(cand: RunSnapshot, prod: RunSnapshot, contexts: Sequence[str]) -> EvalDataCheck:
     mine, theirs = eval_datasets(cand, contexts), eval_datasets(prod, contexts)
     if not mine and not theirs:
@@ -75,8 +108,7 @@ def _by_inputs(cand: RunSnapshot, prod: RunSnapshot, contexts: Sequence[str]) ->
     if not mine:
         detail = f"only production names its evaluation data ({_listed(theirs)})"
         return EvalDataCheck(EvalData.ONE_SIDED, detail)
-    same = {(d.name, d.digest) for d in mine} == {(d.name, d.digest) for d in theirs}
-    if same:
+    if _matched(mine, theirs):
         return EvalDataCheck(EvalData.SAME, _listed(mine))
     detail = f"candidate on {_listed(mine)}, production on {_listed(theirs)}"
     return EvalDataCheck(EvalData.DIFFERENT, detail)
@@ -94,7 +126,7 @@ def check_eval_data(
         return EvalDataCheck(EvalData.UNKNOWN, NOT_CHECKED)
     if prod is None:
         return EvalDataCheck(EvalData.UNKNOWN, "no production run to compare with")
-    return _per_metric(*metric_data) or _by_inputs(cand, prod, config.eval_contexts)
+    return _per_metric(*metric_data, (cand, prod)) or _by_inputs(cand, prod, config.eval_contexts)
 
 
 def worst(checks: Sequence[EvalDataCheck]) -> EvalDataCheck | None:

@@ -23,8 +23,14 @@ from bot.review.evidence import collect
 from bot.review.history import model_history
 from bot.review.notes import summarize_notes
 from bot.review.refs import MAX_REFS, MAX_SCAN_CHARS, MAX_TEXT_CHARS, RefScan, scan_refs
-from bot.review.resolve import find_baseline, resolve_candidates
-from bot.review.whatchanged import ModelFacts, change_report, read_models, with_changes
+from bot.review.resolve import find_baseline, resolve_candidates, without_production
+from bot.review.whatchanged import (
+    ModelFacts,
+    change_report,
+    read_models,
+    reviewed,
+    with_changes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,11 @@ TOO_MANY_REFS = (
 TEXT_CUT = (
     "{texts} of this PR {were} too long to read whole (more than {chars:,} characters, or "
     "past {total:,} in all): references in the rest were not looked for"
+)
+LEFT_OUT = (
+    "{n} more training run{s} of this PR's commits {were} not reviewed (at most {cap}, "
+    "`compare.max_candidates`; runs with a model first, then the newest): link the run "
+    "meant in the PR description, e.g. `runs:/<run id>/model`"
 )
 ARTIFACTS_NOT_READ = (
     "artifacts stored outside the tracking server are not read: no artifact images or "
@@ -109,6 +120,7 @@ def build_review(
     if candidates:
         with timed("looking up production"):
             baseline = find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
+            candidates, baseline = without_production(candidates, baseline)
         log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
     with timed("reading repeated measures"):
         evidence = collect(candidates, baseline, runs, config.uncertainty)
@@ -128,6 +140,16 @@ def build_review(
         history, trouble = model_history(candidates, report.baseline, runs, config, request.pr_url)
     if trouble:
         problems.append(trouble)
+    if resolution.left_out:
+        n = resolution.left_out
+        problems.append(
+            LEFT_OUT.format(
+                n=n,
+                s="s" if n > 1 else "",
+                were="were" if n > 1 else "was",
+                cap=config.compare.max_candidates,
+            )
+        )
     problems += artifacts_not_read(
         [*(c.run for c in candidates), baseline.run if baseline else None]
     )
@@ -175,7 +197,13 @@ def compare(
         baseline = Baseline(None, how="", reason="no run is under review")
     base_run = baseline.run
     runs = [c.run for c in candidates]
-    changes = tuple(change_report(r, base_run, models or {}, config, repo_url) for r in runs)
+    changes = tuple(
+        replace(
+            change_report(c.run, base_run, models or {}, config, repo_url),
+            model=(found.label if (found := reviewed(c)) else ""),
+        )
+        for c in candidates
+    )
     rows = metric_rows(runs, base_run, config.metrics, paired)
     names = check_names(config, [*runs, base_run]) if runs else NameCheck()
     return ReviewReport(
@@ -185,7 +213,8 @@ def compare(
         param_diffs=param_diffs(runs, base_run, config.params),
         notes=tuple(summarize_notes(r.notes) for r in runs),
         checklists=tuple(
-            with_changes(reproducibility(r, commits), c) for r, c in zip(runs, changes, strict=True)
+            with_changes(reproducibility(c.run, commits, reviewed(c)), ch)
+            for c, ch in zip(candidates, changes, strict=True)
         ),
         changes=changes,
         min_change=config.metrics.min_change,

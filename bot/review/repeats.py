@@ -29,6 +29,12 @@ HISTORY_POINTS = 2500  # per run and metric key: folds are few, this is the serv
 CHILDREN = "child runs"
 REPEATS = "repeats"
 STEPS = "steps"
+MAX_APART = 3  # metrics named in the line of children kept apart
+APART = (
+    "`{run}`: {what}: {shown}. Not used as repeats: the run's own values lie outside "
+    "their spread, so they measure something else (e.g. each fold's own validation "
+    "data); the run's own values are compared"
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,40 @@ def _step_samples(
     return out, len(keys)
 
 
+def _apart(run: RunSnapshot, samples: dict[str, Samples]) -> tuple[dict[str, Samples], list[str]]:
+    """Child runs are repeats of a metric only when they measure what the run's own
+    value measures: the run has none, or its value lies within the children's spread.
+    Otherwise (folds scored on their own validation folds, trials) the run's own value
+    stays and the children are kept apart: (the samples kept, the keys kept apart)."""
+    kept: dict[str, Samples] = {}
+    apart: list[str] = []
+    for key, found in samples.items():
+        own = run.metrics.get(key)
+        inside = own is None or min(found.values) <= own <= max(found.values)
+        if found.source != CHILDREN or inside:
+            kept[key] = found
+        else:
+            apart.append(key)
+    return kept, apart
+
+
+def _apart_note(run: RunSnapshot, samples: dict[str, Samples], keys: Sequence[str]) -> str:
+    """The children as their own line ("5-fold CV: 1.103 ± 0.022") and why they were
+    not used as repeats."""
+    first = samples[keys[0]]
+    folds = any("fold=" in label for label in first.labels)
+    what = f"{len(first.values)}-fold CV" if folds else f"{len(first.values)} child runs"
+    shown = ", ".join(f"`{k}` {_spread(samples[k].values)}" for k in keys[:MAX_APART])
+    more = f" +{len(keys) - MAX_APART} more" if len(keys) > MAX_APART else ""
+    return APART.format(run=run.display_name, what=what, shown=shown + more)
+
+
+def _spread(values: Sequence[float]) -> str:
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+    return f"{mean:.4g} ± {sd:.2g}"
+
+
 def _note(run: RunSnapshot, role: str, samples: dict[str, Samples]) -> str | None:
     sized = [(s.source, len(s.values)) for s in samples.values() if len(s.values) >= MIN_SAMPLES]
     if not sized:
@@ -132,13 +172,18 @@ def gather(
     """The targets (candidates, then production) with their samples filled in."""
     searches = 0
     filled: list[RunSnapshot] = []
+    apart_notes: list[str] = []
     for run in targets:
         repeats, source, cost = _repeats(runs, run, config)
         searches += cost
         labels = config.vary or DEFAULT_LABELS
         found = _from_repeats(repeats, labels, source) if len(repeats) >= MIN_SAMPLES else {}
-        filled.append(replace(run, samples=found))
+        kept, apart = _apart(run, found)
+        if apart:
+            apart_notes.append(_apart_note(run, found, apart))
+        filled.append(replace(run, samples=kept))
     steps, histories = _step_samples(runs, filled, config.step_samples)
     filled = [replace(r, samples={**r.samples, **steps.get(r.run_id, {})}) for r in filled]
     notes = [_note(r, role, dict(r.samples)) for r, role in zip(filled, roles, strict=True)]
-    return Gathered(tuple(filled), tuple(n for n in notes if n), searches, histories)
+    shown = (*(n for n in notes if n), *apart_notes)
+    return Gathered(tuple(filled), shown, searches, histories)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from bot.config.schema import BaselineConfig, Config, MlflowConfig
 from bot.domain import (
+    TAG_PARENT_RUN,
     Baseline,
     Candidate,
     ModelVersionInfo,
@@ -30,7 +31,6 @@ from bot.review.privacy import NOT_ALLOWED, Guard
 
 log = logging.getLogger(__name__)
 
-MAX_COMMIT_RUNS = 5  # runs found through the PR's commits, newest first
 MAX_COMMITS = 20  # the PR's newest commits searched (MLflow needs one search per commit)
 
 NO_RUN = "no run with this id on the tracking server (deleted, or logged to another server?)"
@@ -52,6 +52,7 @@ BASELINE_NOT_ALLOWED = (
 class Resolution:
     candidates: tuple[Candidate, ...]
     unresolved: tuple[Unresolved, ...]
+    left_out: int = 0  # training runs of the PR's commits beyond compare.max_candidates
 
 
 @dataclass
@@ -92,12 +93,23 @@ def resolve_candidates(
             Candidate(run=guard.redact(run), refs=tuple(item.refs), model_version=item.version)
         )
     if not refs and commits:
-        candidates = [
-            Candidate(run=guard.redact(run), from_commit=True)
-            for run in runs.runs_for_commits(list(commits)[-MAX_COMMITS:], admit)[:MAX_COMMIT_RUNS]
-            if not guard.refusal(run, None)
-        ]
+        return _from_commits(commits, runs, guard, config.compare.max_candidates)
     return Resolution(tuple(candidates), tuple(unresolved))
+
+
+def _from_commits(commits: Sequence[str], runs: RunsPort, guard: Guard, cap: int) -> Resolution:
+    """The training runs of the PR's commits: child runs (trials of a search, folds,
+    repeats) are never candidates and nothing beyond their lookup is read; runs with a
+    registered or logged model first, then newest first; at most `cap`."""
+
+    def admit(run: RunSnapshot) -> bool:
+        return TAG_PARENT_RUN not in run.tags and not guard.refusal(run, None)
+
+    found = runs.runs_for_commits(list(commits)[-MAX_COMMITS:], admit)
+    top = [r for r in found if TAG_PARENT_RUN not in r.tags and not guard.refusal(r, None)]
+    top.sort(key=lambda r: not (r.model_versions or r.logged_models))  # stable: newest first
+    chosen = [Candidate(run=guard.redact(r), from_commit=True) for r in top[:cap]]
+    return Resolution(tuple(chosen), (), left_out=max(0, len(top) - cap))
 
 
 def _registry_pass(
@@ -217,6 +229,19 @@ def find_baseline(
             reason=NO_RUN_BEHIND.format(name=name, version=version.version),
         )
     return _admitted(_fetch_baseline(runs, version.run_id, how, version, name, guard=guard), guard)
+
+
+def without_production(
+    candidates: Sequence[Candidate], baseline: Baseline
+) -> tuple[tuple[Candidate, ...], Baseline]:
+    """Production is the baseline wherever it is named: a reference that resolves to
+    the production run (its run, its version, `models:/NAME@production`) is not a
+    candidate; the baseline is then marked as linked for reference."""
+    prod = baseline.run.run_id if baseline.run else None
+    kept = tuple(c for c in candidates if c.run.run_id != prod)
+    if len(kept) == len(candidates):
+        return kept, baseline
+    return kept, replace(baseline, linked=True)
 
 
 def _admitted(baseline: Baseline, guard: Guard) -> Baseline:

@@ -28,7 +28,7 @@ from bot.ports import RunsPort
 from bot.review import checklist
 from bot.review.datadiff import data_diff
 from bot.review.envdiff import environment_diff
-from bot.review.evaldata import check_eval_data
+from bot.review.evaldata import MetricData, check_eval_data
 from bot.review.signature import signature_diff
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,40 @@ class ModelFacts:
 
 
 def model_of(
-    run: RunSnapshot, version: ModelVersionInfo | None
+    run: RunSnapshot, version: ModelVersionInfo | None, named: str | None = None
 ) -> tuple[str | None, LoggedModelInfo | None]:
-    """The model under review: the registered version's, else the run's latest logged one."""
-    wanted = version.model_id if version and version.model_id else None
+    """The model under review: the registered version's, else the one the link names
+    (`models:/m-…`), else the run's latest logged one."""
     known = {m.model_id: m for m in run.logged_models}
+    wanted = version.model_id if version and version.model_id else None
+    wanted = wanted or (named if named in known else None)
     if wanted:
         return wanted, known.get(wanted)
     latest = run.logged_models[-1] if run.logged_models else None
     return (latest.model_id if latest else None), latest
+
+
+def version_of(candidate: Candidate) -> ModelVersionInfo | None:
+    """The registered version under review: the one linked, else the run's first."""
+    return candidate.model_version or next(iter(candidate.run.model_versions), None)
+
+
+def named_model(candidate: Candidate) -> str | None:
+    """The logged model a `models:/m-…` link names, if any."""
+    return next((r.model_id for r in candidate.refs if r.model_id), None)
+
+
+def reviewed(candidate: Candidate) -> checklist.Reviewed | None:
+    """The model under review when the run logs several (which one the checklist and
+    the sections are about); None when there is no choice to make."""
+    if len(candidate.run.logged_models) < 2:
+        return None
+    version = version_of(candidate)
+    _, model = model_of(candidate.run, version, named_model(candidate))
+    if model is None:
+        return None
+    registered = version.version if version and version.model_id == model.model_id else None
+    return checklist.Reviewed(model, registered)
 
 
 def read_models(
@@ -68,12 +93,12 @@ def read_models(
     sections: SectionsConfig,
 ) -> dict[str, ModelFacts]:
     """run id -> its model's facts; environment files only when that section is on."""
-    pairs = [(c.run, c.model_version or next(iter(c.run.model_versions), None)) for c in candidates]
+    pairs = [(c.run, version_of(c), named_model(c)) for c in candidates]
     if baseline is not None and baseline.run is not None:
-        pairs.insert(0, (baseline.run, baseline.model_version))
+        pairs.insert(0, (baseline.run, baseline.model_version, None))
     out: dict[str, ModelFacts] = {}
-    for n, (run, version) in enumerate(pairs):
-        model_id, model = model_of(run, version)
+    for n, (run, version, named) in enumerate(pairs):
+        model_id, model = model_of(run, version, named)
         needs_files = sections.environment or (model is None and model_id is not None)
         if model_id is None or n >= MAX_MODELS_READ or not needs_files:
             out[run.run_id] = ModelFacts(model)
@@ -145,7 +170,9 @@ def change_report(
     files_ok = mine.files is not None and theirs.files is not None
     return ChangeReport(
         eval_data=eval_data,
-        datasets=data_diff(cand.datasets, prod.datasets) if on.data else (),
+        datasets=(
+            data_diff(cand.datasets, prod.datasets, _evaluated(metric_data)) if on.data else ()
+        ),
         signature=signature_diff(sig_before, sig_after) if on.signature else None,
         signature_known=sig_before is not None and sig_after is not None,
         environment=(
@@ -159,6 +186,11 @@ def change_report(
         if on.environment
         else (),
     )
+
+
+def _evaluated(metric_data: tuple[MetricData, MetricData]) -> set[str]:
+    """The digests the models' metrics name (evaluate() records its dataset there)."""
+    return {digest for side in metric_data for _, digest in side.values() if digest}
 
 
 def _skipped(facts: ModelFacts, side: str) -> tuple[str, ...]:

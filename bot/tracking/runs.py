@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.domain import (
+    TAG_PARENT_RUN,
     ArtifactInfo,
     RunSnapshot,
 )
@@ -160,7 +161,8 @@ class RunReads(RegistryAccess, ArtifactAccess):
             filter_string=where,
             max_results=cap,
         )
-        return len(page), bool(page.token)
+        top = [r for r in page if TAG_PARENT_RUN not in (r.data.tags or {})]  # trials are not tries
+        return len(top), bool(page.token)
 
     # --- histories --------------------------------------------------------------
     def metric_histories(
