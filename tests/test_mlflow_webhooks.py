@@ -193,6 +193,19 @@ def test_a_webhook_with_another_secret_is_refused_by_the_app(
         _cli(capsys, mlflow_server, "delete", webhook)
 
 
+def test_an_error_while_creating_never_shows_the_secret(
+    mlflow_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MLflow refuses the URL (a scheme it does not allow): its message is shown, and
+    the secret given on the command line is not."""
+    secret = "ftp-echoed-secret-value"
+    code = main(["mlflow-webhook", "--tracking-uri", mlflow_server, "create",
+                 "--url", f"ftp://{secret}.test/mlflow/webhook", "--secret", secret])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Invalid webhook URL scheme" in err
+    assert secret not in err
+
+
 def test_creating_without_a_secret_is_refused(
     mlflow_server: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

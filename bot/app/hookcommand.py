@@ -9,8 +9,9 @@ import os
 import sys
 from collections.abc import Callable
 
+from bot import redaction
 from bot.constants import MLFLOW_WEBHOOK_PATH as PATH
-from bot.errors import UsageError
+from bot.errors import ModelReviewError, UsageError
 
 SECRET_VARIABLE = "MODEL_REVIEW_MLFLOW_WEBHOOK_SECRET"
 DEFAULT_NAME = "model-review"
@@ -89,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if args.hook_action == "create":
         events = [e.strip() for e in (args.events or "").split(",") if e.strip()]
         secret, source = _secret(args)
-        made = hooks.create(args.name, args.url, events or DEFAULT_EVENTS, secret, DESCRIPTION)
+        redaction.install(extra=[secret])  # MLflow's answers and our logs never show it
+        try:
+            made = hooks.create(args.name, args.url, events or DEFAULT_EVENTS, secret, DESCRIPTION)
+        except ModelReviewError as exc:
+            exc.message = redaction.redact(exc.message)
+            raise
         out.write(
             f"created webhook {made.webhook_id} ({made.name}): {made.url}\n"
             f"  events: {', '.join(made.events)}\n  signed with the secret {source}\n"
