@@ -45,6 +45,8 @@ SINGLE_APPROVERS = ("bob", "carol")  # PR 7's primary and secondary (tests/recor
 MODEL_APPROVERS = ("frank", "grace", "judy", "ken")
 DIFFERENT_DATA = "metrics measured on different evaluation data than production"
 BAR = "metrics:\n  rules:\n    val_f1: {min: 0.95}\ngate:\n  fail_on_regression: true\n"
+TYPO = "metrics:\n  rules:\n    val_fl: {min: 0.5}\n"  # no run logs `val_fl`
+NOT_LOGGED = "a bar on `val_fl`, which the candidate does not log"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ CASES = [
         eval_data=("d1", "d2"),
     ),
     Case("a bar missed", GateState.FAILURE, "absolute bar missed by val_f1", config=BAR),
+    Case("a bar on a metric not logged", GateState.PENDING, NOT_LOGGED, config=TYPO),
+    Case(
+        "a bar on a metric not logged, fail_on_regression",
+        GateState.FAILURE,
+        NOT_LOGGED,
+        config=TYPO + "gate:\n  fail_on_regression: true\n",
+    ),
     Case("two models approved", GateState.SUCCESS, "approved: all 2 models", models=True),
     Case(
         "two models waiting",
@@ -242,3 +251,23 @@ def test_outdated_when_the_runs_or_the_baseline_moved() -> None:
     assert outdated(report, now, None) is None  # an older state without a baseline
     assert outdated(report, "0" * 16, baseline_key(report)) is not None
     assert outdated(report, now, "q" * 32 + ":3") is not None
+
+
+def test_a_bar_on_a_metric_not_logged_holds_the_gate_never_hides_an_error() -> None:
+    from dataclasses import replace
+
+    report = replace(_report(Candidate(RunSnapshot("c" * 32, "1"))), bars_not_logged=("rocauc",))
+    both = {
+        "reviews": _approved("bob", "carol"),
+        "standings": {SINGLE: Standing(frozenset({"bob", "carol"}))},
+    }
+    approved = decide_gate(_inputs(report, Config(), **both)).gate
+    assert approved.state is GateState.PENDING
+    assert approved.description == "a bar on `rocauc`, which the candidate does not log"
+    waiting = decide_gate(_inputs(report, Config())).gate
+    assert waiting.state is GateState.PENDING
+    assert waiting.description.startswith("a bar on `rocauc`, which the candidate does not log; ")
+    strict = load_config("gate:\n  fail_on_regression: true\n")
+    assert decide_gate(_inputs(report, strict)).gate.state is GateState.FAILURE
+    clean = replace(report, bars_not_logged=())
+    assert decide_gate(_inputs(clean, Config(), **both)).gate.state is GateState.SUCCESS

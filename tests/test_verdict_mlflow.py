@@ -104,9 +104,17 @@ def test_render_exits_3_for_a_typo_in_a_bar(
     uri, run = sklearn_project.tracking_uri, sklearn_project.candidate_run
     args = ["render", "--tracking-uri", uri, "--run", run, "--config", str(config)]
     assert main(args) == EXIT_UNRESOLVED
-    assert "did you mean `roc_auc`?" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "did you mean `roc_auc`?" in err
+    gate = "the gate `model-review` before any review: pending — a bar on `rocauc`, which"
+    assert gate in err
+    strict = "gate:\n  fail_on_regression: true\n"
+    config.write_text(f"metrics:\n  rules:\n    rocauc: {{min: 0.98}}\n{strict}", encoding="utf-8")
+    assert main(args) == EXIT_UNRESOLVED
+    assert "before any review: failure — a bar on `rocauc`" in capsys.readouterr().err
     config.write_text("metrics:\n  rules:\n    roc_auc: {min: 0.5}\n", encoding="utf-8")
     assert main(args) == 0
+    assert "before any review: pending — no reviewer assigned" in capsys.readouterr().err
 
 
 # --- findings 8, 9, 10, 11, 12: LightGBM autolog ---------------------------------------

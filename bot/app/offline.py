@@ -12,10 +12,12 @@ import logging
 import os
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config.schema import Config, load_config
-from bot.domain import RefKind, ReviewReport, RunRef
+from bot.constants import iso_seconds
+from bot.domain import GateDecision, PullRequest, RefKind, ReviewReport, RunRef
 from bot.errors import ConfigError, UsageError
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.refs import find_refs
@@ -31,6 +33,8 @@ COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 SHORT_SHA = "--commit {sha!r} is too short to find its runs: give at least 7 hex digits"
 NOT_A_SHA = "--commit {sha!r} is not a commit SHA"
 SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digits)"
+GATE_LINE = "model-review render: the gate `{context}` before any review: {state} — {description}"
+OFFLINE_PR = PullRequest(0, "", "", "", "", "", "", "", "")  # render has no pull request
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -61,7 +65,21 @@ def run_render(args: argparse.Namespace) -> int:
         sys.stdout.write(markdown)
     for name in report.misnamed:
         print(f"model-review render: config: {name}", file=sys.stderr)
+    gate = offline_gate(report, config)
+    print(GATE_LINE.format(context=config.gate.context, state=gate.state.value,
+                           description=gate.description), file=sys.stderr)  # fmt: skip
     return EXIT_UNRESOLVED if report.unresolved or report.misnamed else 0
+
+
+def offline_gate(report: ReviewReport, config: Config) -> GateDecision:
+    """The status the gate would set on this review before anyone reviewed it: the
+    merge gate's one decision (bot.review.decision) with no PR, reviews or reviewers,
+    so a team can dry-run its config's rules (bars, fail_on_regression, eval data)."""
+    from bot.review.decision import GateInputs, decide_gate, gate_groups
+
+    groups = gate_groups(report.candidates, config)
+    inputs = GateInputs(report, groups, {}, OFFLINE_PR, config, iso_seconds(datetime.now(UTC)))
+    return decide_gate(inputs).gate
 
 
 def check_out_dir(raw: str) -> Path:

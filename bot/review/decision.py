@@ -17,8 +17,9 @@ The rules, in order:
    or of another commit with `gate.stale_on_new_commits`); several models
    (`reviewers.models`): one decision per model, combined (bot.review.permodel);
 3. then each function of `RULES`, in order, may turn the decision red:
-   `gate.fail_on_regression` (bot.review.policy) and
-   `compare.require_same_eval_data: fail` (bot.review.evaldata).
+   `gate.fail_on_regression` (bot.review.policy),
+   `compare.require_same_eval_data: fail` (bot.review.evaldata) and a bar on a
+   metric the candidate does not log (PENDING; FAILURE under fail_on_regression).
 
 A new rule is a function `(decision, inputs) -> decision` appended to `RULES` (an
 ERROR, the bot could not check, must stay an ERROR; nothing may turn a decision
@@ -29,7 +30,7 @@ PR review and the merge-time re-check.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
 from bot.domain import (
@@ -43,7 +44,7 @@ from bot.domain import (
     Standing,
 )
 from bot.review.evaldata import apply_rule
-from bot.review.gate import decide
+from bot.review.gate import decide, fit
 from bot.review.identity import baseline_key, model_fingerprint, run_fingerprint
 from bot.review.permodel import (
     ModelGroup,
@@ -63,6 +64,7 @@ NEEDS_RUN_STATUS = "this PR changes model code but links no MLflow run"
 STALE_WHY = "approvals given before {at} no longer count: {why}"
 RUNS_MOVED = "the runs under review changed since the status was set"
 BASELINE_MOVED = "the production baseline changed since the status was set"
+BAR_NOT_LOGGED = "a bar on {names}, which the candidate does not log"
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,24 @@ def _eval_data(decision: GateDecision, inputs: GateInputs) -> GateDecision:
     return apply_rule(decision, checks, inputs.config.compare.require_same_eval_data)
 
 
+def _bars_not_logged(decision: GateDecision, inputs: GateInputs) -> GateDecision:
+    """A `min`/`max`/`mlflow` bar on a metric a candidate does not log (a typo in the
+    config, or a metric the run stopped logging) is a bar nobody checked: never green.
+    PENDING with that reason, FAILURE under `gate.fail_on_regression`."""
+    missing = inputs.report.bars_not_logged
+    if not missing or decision.state in (GateState.ERROR, GateState.FAILURE):
+        return decision
+    names = ", ".join(f"`{name}`" for name in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    reason = BAR_NOT_LOGGED.format(names=names + more)
+    if inputs.config.gate.fail_on_regression:
+        return replace(decision, state=GateState.FAILURE, description=fit(reason))
+    text = reason if decision.state is GateState.SUCCESS else f"{reason}; {decision.description}"
+    return replace(decision, state=GateState.PENDING, description=fit(text))
+
+
 # The rules applied after the approvals, in order: each may only turn the gate red.
-RULES: tuple[Rule, ...] = (_metrics, _eval_data)
+RULES: tuple[Rule, ...] = (_metrics, _eval_data, _bars_not_logged)
 
 
 def gate_groups(candidates: Sequence[Candidate], config: Config) -> tuple[ModelGroup, ...]:
