@@ -309,10 +309,13 @@ QUEUE_START = "<!-- queue: benchmarks/queue_burst.py writes this section -->"
 QUEUE_END = "<!-- /queue -->"
 REGISTRY_START = "<!-- registry: benchmarks/registry_follow.py writes this section -->"
 REGISTRY_END = "<!-- /registry -->"
+VERDICT_START = "<!-- verdict: benchmarks/verdict.py writes this section -->"
+VERDICT_END = "<!-- /verdict -->"
 KEPT = (
     (QUEUE_START, QUEUE_END),
     (INSTALL_START, INSTALL_END),
     (REGISTRY_START, REGISTRY_END),
+    (VERDICT_START, VERDICT_END),
 )
 
 
