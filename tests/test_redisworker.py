@@ -198,7 +198,9 @@ def test_a_stalled_worker_is_fenced_and_its_replacement_publishes(redis: Redis) 
             stolen.set()
         return runner(job)
 
-    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(60,))
+    # a lease far longer than the review: on a busy machine a 2 s lease can run out while
+    # the review holds the interpreter, and the sweep would requeue the job (`queued`)
+    tuning = Tuning(lease=30.0, sweep=0.3, retry_delays=(60,))
     configure(stalls_once, tuning)
     RedisQueue(redis, tuning=tuning).submit(review_job("d-stall"))
 
