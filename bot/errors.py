@@ -8,9 +8,12 @@ from __future__ import annotations
 
 
 class ModelReviewError(Exception):
-    """Base of every error whose message is meant for the user."""
+    """Base of every error whose message is meant for the user. `transient`: a
+    dependency was down or busy (refused, timed out, 5xx, 429), so the same review may
+    succeed later; anything else (a bad config, a refused permission) would not."""
 
     exit_code = 1
+    transient = False
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -65,6 +68,10 @@ class RefusedError(ModelReviewError):
 class TrackingError(ModelReviewError):
     """MLflow could not be reached or answered with an error."""
 
+    def __init__(self, message: str, hint: str | None = None, *, transient: bool = False) -> None:
+        super().__init__(message, hint)
+        self.transient = transient
+
 
 class GitHubError(ModelReviewError):
     """GitHub answered with an error the bot could not work around."""
@@ -75,10 +82,13 @@ class GitHubError(ModelReviewError):
         hint: str | None = None,
         status: int | None = None,
         rate_limited: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message, hint)
         self.status = status  # the HTTP status GitHub answered with, when there was one
         self.rate_limited = rate_limited  # a rate limit, not a permission (403 is both)
+        busy = status is not None and (status >= 500 or status == 429)
+        self.transient = unreachable or rate_limited or busy
 
 
 # `model-review evaluate`'s exit codes (its --help lists them)

@@ -62,10 +62,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_server(folder: Path) -> Iterator[MlflowServer]:
-    """`mlflow server` on 127.0.0.1 with a sqlite backend in `folder`."""
+def running_server(folder: Path, port: int | None = None) -> Iterator[MlflowServer]:
+    """`mlflow server` on 127.0.0.1 with a sqlite backend in `folder`; on `port` (a
+    free one when None: give the same folder and port to start it again after a stop)."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     uri = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "mlflow", "server",

@@ -224,12 +224,12 @@ SETTINGS = Settings(
 )
 
 
-def runner_with_fakes() -> tuple[JobRunner, FakeInstallations, FakeRuns]:
-    github = FakeGitHub(login="model-review[bot]")
-    github.pulls[2] = PullRequest(
+def linked_pull(run_id: str = RUN_ID) -> PullRequest:
+    """PR #2 of REPO (head e…e, base b…b), linking `run_id` in its body."""
+    return PullRequest(
         number=2,
         title="Retrain",
-        body=f"runs:/{RUN_ID}/model",
+        body=f"runs:/{run_id}/model",
         author="Codertocat",
         head_sha="e" * 40,
         base_sha="b" * 40,
@@ -237,6 +237,11 @@ def runner_with_fakes() -> tuple[JobRunner, FakeInstallations, FakeRuns]:
         base_ref="master",
         repo=REPO,
     )
+
+
+def runner_with_fakes() -> tuple[JobRunner, FakeInstallations, FakeRuns]:
+    github = FakeGitHub(login="model-review[bot]")
+    github.pulls[2] = linked_pull()
     runs = FakeRuns()
     runs.add_run(RunSnapshot(run_id=RUN_ID, experiment_id="1", metrics={"auc": 0.9}))
     apps = FakeInstallations(repos={REPO: github}, installed={REPO: 77})

@@ -19,6 +19,7 @@ import test_hostile
 import test_mlflowhook
 import test_operations
 import test_privacy
+import test_recovery
 import test_redisworker
 import test_trust
 import test_webhook
@@ -37,6 +38,7 @@ MODULES = (
     test_redisworker,
     test_following,
     test_operations,
+    test_recovery,
 )
 
 

@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 
 from bot.domain import Assignment, Comment
 from bot.handlers.state import (
+    FAILURE,
     MARKER,
     BotState,
     _checksum,
     decode_state,
     duplicate_bot_comments,
     encode_state,
+    failure,
     find_bot_comment,
     next_state,
     strip_state,
+    transient_failure,
     with_state,
 )
 from bot.review.identity import fingerprint
@@ -246,3 +249,13 @@ def test_new_fingerprint_moves_changed_at() -> None:
     assert state.fingerprint == "other"
     assert state.assignment == Assignment("bob", None)
     assert state.extra == {}
+
+
+def test_a_failure_is_kept_until_a_review_completes() -> None:
+    failed = BotState(changed_at=NOW, extra={FAILURE: failure(True, "MLflow\ncannot be reached")})
+    back = decode_state(encode_state(failed))
+    assert back is not None and transient_failure(back) == "MLflow cannot be reached"
+    assert transient_failure(replace(failed, extra={FAILURE: failure(False, "bad config")})) is None
+    assert len(failure(True, "x" * 1000)) == 300  # bounded
+    assert next_state(back, "fp", NOW).extra == {}  # the next review that completes
+    assert decode_state(encode_state(replace(failed, extra={FAILURE: "maybe: x"}))).extra == {}

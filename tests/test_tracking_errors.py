@@ -17,6 +17,7 @@ from bot.tracking.errors import (
     error_for,
     is_connection_error,
     is_missing,
+    is_transient,
     not_found,
     status_of,
 )
@@ -96,3 +97,32 @@ def test_detail_drops_the_response_body_and_bounds_the_length() -> None:
         "INTERNAL_ERROR: API request to /x failed with code 500 != 200"
     )
     assert len(detail(ValueError("y" * 1000))) == DETAIL_CHARS
+
+
+def test_transient_failures_are_told_from_permanent_ones() -> None:
+    busy = RestException({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try later"})
+    internal = RestException({"error_code": "INTERNAL_ERROR", "message": "db down"})
+    retried = MlflowException("API request failed: too many 503 error responses")
+    timed_out = MlflowException("API request failed")
+    timed_out.__cause__ = requests.Timeout("read timed out")
+    for exc in (wrapped_connection_error(), busy, internal, retried, timed_out):
+        found = error_for(exc, "reading", SHOWN)
+        assert isinstance(found, TrackingError) and found.transient, exc
+    denied = RestException({"error_code": "PERMISSION_DENIED", "message": "no"})
+    bad = RestException({"error_code": "INVALID_PARAMETER_VALUE", "message": "bad filter"})
+    for exc in (denied, bad):
+        found = error_for(exc, "reading", SHOWN)
+        assert isinstance(found, TrackingError) and not found.transient, exc
+    assert not is_transient(ValueError("x"))
+
+
+def test_github_errors_are_transient_when_github_was_down_or_busy() -> None:
+    from bot.errors import GitHubError
+
+    assert GitHubError("x", status=502).transient
+    assert GitHubError("x", status=429).transient
+    assert GitHubError("x", status=403, rate_limited=True).transient
+    assert GitHubError("x", unreachable=True).transient
+    assert not GitHubError("x", status=403).transient  # a permission: retrying will not help
+    assert not GitHubError("x", status=404).transient
+    assert not GitHubError("x").transient

@@ -45,7 +45,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         "MODEL_REVIEW_SWEEP_SECONDS",
         f"Redis: sweep for dead workers (default {DEFAULT_SWEEP_SECONDS})",
     ),
-    ("MODEL_REVIEW_RETRY_DELAYS", "Redis: seconds before each retry (default 5,30,120)"),
+    ("MODEL_REVIEW_RETRY_DELAYS", "seconds before each retry (default 5,30,120)"),
     ("MODEL_REVIEW_RECONCILE_SECONDS", "run reconcile every N seconds (default: off)"),
     (
         "MODEL_REVIEW_RECONCILE_REQUESTS",

@@ -159,7 +159,11 @@ def build_deps(settings: Settings) -> AppDeps:
     else:
         deliveries = MemoryDeliveries()
         threads = InProcessQueue(
-            runner, settings.workers, settings.queue_size, settle=deliveries.settle
+            runner,
+            settings.workers,
+            settings.queue_size,
+            settle=deliveries.settle,
+            retry_delays=tuple(map(float, settings.retry_delays)),
         )
         atexit.register(threads.close, SHUTDOWN_SECONDS)  # let queued reviews finish
         runner.queue = threads  # a registry event's re-reviews (bot.app.queue.registry)

@@ -98,4 +98,6 @@ def calling(
         raise error from exc
     except requests.RequestException as exc:
         message = f"could not reach GitHub at {base_url} while {action}: {exc}"
-        raise GitHubError(message, hint="check GITHUB_API_URL and the network") from exc
+        raise GitHubError(
+            message, hint="check GITHUB_API_URL and the network", unreachable=True
+        ) from exc

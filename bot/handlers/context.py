@@ -51,6 +51,7 @@ class Outcome:
     markdown: str = ""
     notice: str = ""
     writes: list[str] = field(default_factory=list)
+    transient: bool = False  # failed closed because a dependency was down: worth a retry
 
 
 @dataclass(frozen=True)

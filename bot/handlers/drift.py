@@ -11,6 +11,9 @@ GitHub, so the check reads it with few requests:
   whose fingerprint of the runs, or whose production baseline, is not what MLflow
   says now (the PR with its commits: 1 request per 100 commits, then MLflow): due.
   The fingerprint, not `updated_at`, which moves on every label.
+- the state says the last review failed for a transient reason (GitHub or MLflow was
+  down, bot.handlers.failed): due once MLflow answers the review's reads again (GitHub
+  answered this check already); while it does not, not yet.
 
 The config is read from the PR's base commit, once per base commit (the caller's
 cache). Nothing is written here.
@@ -24,13 +27,15 @@ from dataclasses import dataclass
 
 from bot.config.schema import CONFIG_PATH, Config, load_config
 from bot.domain import PullRequest
-from bot.errors import ConfigError
-from bot.handlers.state import BASELINE, decode_state, find_bot_comment
+from bot.errors import ConfigError, ModelReviewError
+from bot.handlers.state import BASELINE, decode_state, find_bot_comment, transient_failure
 from bot.handlers.trust import People
 from bot.ports import GitHubPort, RunsPort
 from bot.review.decision import outdated
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.refs import find_refs
+
+RETRY_DUE = "the last review failed while a dependency was down, and MLflow answers again"
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,20 @@ def _changed(
     comments = github.comments(pull.number)
     mine = find_bot_comment(comments, login)
     state = decode_state(mine.body) if mine else None
-    if state is None or not state.fingerprint:
+    failed = transient_failure(state)
+    if state is None or not (state.fingerprint or failed):
         return Due()
     full = github.pull_request(pull.number, with_files=False)
     texts = People(github).texts(full, comments, login).texts  # trusted people's only
     request = ReviewRequest(texts=list(texts), commits=full.commits)
-    report = build_review(request, runs(config), config)
+    try:
+        report = build_review(request, runs(config), config)
+    except ModelReviewError:
+        if failed:
+            return Due()  # still down: the next run looks again
+        raise
+    if failed:
+        return Due(f"{RETRY_DUE}: {failed}")
     if not report.candidates:
         return Due()
     return Due(outdated(report, state.fingerprint, state.extra.get(BASELINE)) or "")

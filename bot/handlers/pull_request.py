@@ -24,6 +24,7 @@ from bot.domain import (
 )
 from bot.errors import ConfigError, ModelReviewError
 from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
+from bot.handlers.failed import fail_closed
 from bot.handlers.gating import decide_event
 from bot.handlers.moved import retell
 from bot.handlers.plotcache import cached_images, plots_key, remember
@@ -38,15 +39,13 @@ from bot.handlers.state import (
 )
 from bot.handlers.trust import People
 from bot.ports import ImagePort, RunsPort
-from bot.render.comment import render_comment, render_error, render_no_model, render_notice
-from bot.render.markdown import clean
+from bot.render.comment import render_comment, render_no_model, render_notice
 from bot.review.basis import basis_of
 from bot.review.decision import (
     SINGLE,
     GateInputs,
     gate_groups,
     no_model,
-    not_checked,
     per_model,
 )
 from bot.review.identity import baseline_key, run_fingerprint
@@ -101,7 +100,7 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
     try:
         config = load_pr_config(deps, pr)
     except ConfigError as exc:
-        return _fail_closed(publisher, Config(), previous, deps, str(exc))
+        return fail_closed(publisher, Config(), previous, deps, exc)
     if pr.draft and not config.gate.review_drafts:
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
     problems = (thread.ignored,) if thread.ignored else ()
@@ -111,7 +110,7 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
     try:
         return _review(ctx, deps, publisher, command)
     except ModelReviewError as exc:
-        return _fail_closed(publisher, config, previous, deps, str(exc))
+        return fail_closed(publisher, config, previous, deps, exc)
 
 
 def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | None) -> Outcome:
@@ -322,25 +321,6 @@ def _unpublished(ctx: _Context, deps: Deps, publisher: Publisher) -> Outcome:
         )
         outcome.comment_url = publisher.comment(outcome.markdown)
     publisher.status(decision, ctx.config.gate.context)
-    return publisher.finish(outcome)
-
-
-def _fail_closed(
-    publisher: Publisher, config: Config, previous: BotState | None, deps: Deps, error: str
-) -> Outcome:
-    """Say what went wrong in the comment and the status; never success."""
-    # one line, no control or bidi characters: for the status, and a log line must not
-    # start a `::` workflow command
-    plain = clean(error, 2_000)
-    log.error("review failed: %s", plain)
-    decision = not_checked(plain)
-    state = previous or BotState(changed_at=deps.now())
-    body = render_error(error, state_block=encode_state(state))
-    outcome = Outcome(gate=decision, notice=plain, markdown=body)
-    try:
-        outcome.comment_url = publisher.comment(body)
-    finally:
-        publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
 
 

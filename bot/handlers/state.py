@@ -74,6 +74,11 @@ PLOTS = "plots"  # bot.handlers.plotcache: JSON {"key": ..., "images": [...]}
 RECORDED = "recorded"  # bot.handlers.record: the runs holding this PR's record, comma-separated
 MODELS = MODELS_KEY  # bot.review.permodel: each model's reviewer slots, JSON
 BASELINE = "baseline"  # bot.handlers.drift: the production run compared with, "RUN:VERSION"
+# the review failed closed: "transient: why" (a dependency was down; reconcile retries
+# once it answers) or "permanent: why"; gone once a review completes
+FAILURE = "failure"
+FAILURE_KINDS = ("transient", "permanent")
+FAILURE_MAX = 300
 
 
 def _json_object(value: str) -> bool:
@@ -85,6 +90,24 @@ def _json_object(value: str) -> bool:
 
 def _baseline(value: str) -> bool:
     return re.fullmatch(r"([A-Za-z0-9_-]{1,64}:[0-9]{0,10})?", value) is not None
+
+
+def _failure(value: str) -> bool:
+    kind, sep, _ = value.partition(": ")
+    return kind in FAILURE_KINDS and bool(sep) and len(value) <= FAILURE_MAX
+
+
+def failure(transient: bool, why: str) -> str:
+    """The FAILURE value of a review that failed closed for `why`."""
+    text = f"{FAILURE_KINDS[0 if transient else 1]}: {' '.join(why.split())}"
+    return text if len(text) <= FAILURE_MAX else text[: FAILURE_MAX - 1] + "…"
+
+
+def transient_failure(state: BotState | None) -> str | None:
+    """Why the last review failed for a transient reason (None: it did not)."""
+    value = state.extra.get(FAILURE, "") if state else ""
+    kind, _, why = value.partition(": ")
+    return why if kind == FAILURE_KINDS[0] else None
 
 
 def _run_ids(value: str) -> bool:
@@ -99,6 +122,7 @@ EXTRAS: Mapping[str, Callable[[str], bool]] = {
     RECORDED: _run_ids,
     MODELS: _json_object,
     BASELINE: _baseline,
+    FAILURE: _failure,
 }
 
 
@@ -289,7 +313,9 @@ def next_state(
         fingerprint=fingerprint,
         changed_at=now if changed else previous.changed_at,
         head_sha=head_sha if head_sha is not None else previous.head_sha,
-        extra=dict(extra) if extra is not None else dict(previous.extra),
+        extra={  # a review that completes is no failure
+            k: v for k, v in (previous.extra if extra is None else extra).items() if k != FAILURE
+        },
         basis=dict(basis) if basis is not None else previous.basis,
         why=(why or "") if changed else previous.why,
     )

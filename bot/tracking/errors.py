@@ -7,6 +7,8 @@ Nothing here imports mlflow: exceptions are read by attribute.
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from bot.errors import TrackingError
@@ -35,9 +37,24 @@ def is_missing(exc: BaseException) -> bool:
 def is_connection_error(exc: BaseException) -> bool:
     """True when the server could not be reached (refused, DNS, timeout), however
     deep MLflow wrapped the original error."""
+    return _caused_by(exc, requests.ConnectionError | requests.Timeout | ConnectionError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the server was down or busy: unreachable, timed out, 5xx or 429
+    (also once MLflow's own retries of those ran out)."""
+    status, _ = status_of(exc)
+    if status is not None and (status >= 500 or status == 429):
+        return True
+    busy = requests.ConnectionError | requests.Timeout | requests.exceptions.RetryError
+    # MLflow's retries of 5xx answers end in urllib3's "too many 500 error responses"
+    return _caused_by(exc, busy | ConnectionError) or "too many 5" in str(exc)
+
+
+def _caused_by(exc: BaseException, kinds: Any) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, requests.ConnectionError | requests.Timeout | ConnectionError):
+        if isinstance(seen, kinds):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -58,9 +75,11 @@ def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
         return TrackingError(f"{where} refused access ({status}) while {doing}", _AUTH_HINT)
     if is_connection_error(exc):
         hint = "check MLFLOW_TRACKING_URI and that the server is up"
-        return TrackingError(f"{where} cannot be reached while {doing}", hint)
+        return TrackingError(f"{where} cannot be reached while {doing}", hint, transient=True)
     hint = "check the server's logs and re-run once it is healthy"
-    return TrackingError(f"{where} failed while {doing}: {detail(exc)}", hint)
+    return TrackingError(
+        f"{where} failed while {doing}: {detail(exc)}", hint, transient=is_transient(exc)
+    )
 
 
 def not_found(exc: BaseException, doing: str, shown: str) -> TrackingError:

@@ -115,6 +115,14 @@ class Installations(Protocol):
     def repo(self, installation_id: int, full_name: str) -> GitHubPort: ...
 
 
+class TransientFailure(ModelReviewError):
+    """The review failed closed because GitHub or MLflow was down or busy (refused,
+    timed out, 5xx, 429): its job is retried after a delay (`MODEL_REVIEW_RETRY_DELAYS`,
+    on either queue), and reconcile reviews the PR again once the dependency answers."""
+
+    transient = True
+
+
 Handler = Callable[[Job], object]
 # called once per finished job: (job, True when it succeeded)
 Settle = Callable[[Job, bool], None]
@@ -131,13 +139,17 @@ class InProcessQueue:
         handler: Handler,
         workers: int = 4,
         capacity: int = 100,
+        *,
         settle: Settle | None = None,
         clock: Callable[[], float] = time.monotonic,
+        retry_delays: tuple[float, ...] = (),
     ) -> None:
         if workers < 1 or capacity < 1:
             raise ValueError("workers and capacity must be at least 1")
         self._handler = handler
         self._settle = settle
+        self._delays = retry_delays  # after a TransientFailure, one retry per entry
+        self._attempts: dict[str, int] = {}  # delivery id -> retries so far
         self._clock = clock
         self._queued_at: dict[str, float] = {}  # delivery id -> when it was submitted
         self._failed = 0
@@ -235,8 +247,10 @@ class InProcessQueue:
 
     def _work(self) -> None:
         while (job := self._next()) is not None:
-            ok = run_guarded(self._handler, job)
-            if self._settle is not None:
+            outcome = run_logged(self._handler, job)
+            ok = outcome == DONE
+            retried = outcome == TRANSIENT and self._retry_later(job)
+            if self._settle is not None and not retried:
                 self._settle(job, ok)
             with self._cond:
                 self._failed += 0 if ok else 1
@@ -245,23 +259,58 @@ class InProcessQueue:
                     self._ready.append(job.key)
                 self._cond.notify_all()
 
+    def _retry_later(self, job: Job) -> bool:
+        """Submit `job` again after its next delay; False when no retry is left."""
+        tried = self._attempts.get(job.delivery_id, 0)
+        if tried >= len(self._delays):
+            self._attempts.pop(job.delivery_id, None)
+            return False
+        self._attempts[job.delivery_id] = tried + 1
+        delay = self._delays[tried]
+        log.warning(RETRYING, job.delivery_id, job.key, tried + 1, delay)
+        timer = threading.Timer(delay, self._resubmit, (job,))
+        timer.daemon = True
+        timer.start()
+        return True
+
+    def _resubmit(self, job: Job) -> None:
+        with self._cond:
+            newer = job.key in self._pending  # a newer delivery reviews the PR anyway
+        if newer or not self.submit(job):
+            self._attempts.pop(job.delivery_id, None)
+            if self._settle is not None:
+                self._settle(job, newer)
+
+
+DONE, FAILED, TRANSIENT = "done", "failed", "failed (transient)"
+RETRYING = "delivery %s (%s): retry %d in %g s"
+
 
 def run_guarded(handler: Handler, job: Job) -> bool:
     """Run one job with its delivery id on every log line; a failure is logged, never
     raised. True when the job finished."""
+    return run_logged(handler, job) == DONE
+
+
+def run_logged(handler: Handler, job: Job) -> str:
+    """`run_guarded`, saying how the job ended: DONE, FAILED or TRANSIENT (a failure
+    worth a retry)."""
     started = time.monotonic()
-    outcome = "failed"
+    outcome = FAILED
     with delivery_context(job.delivery_id):
         try:
             handler(job)
-            outcome = "done"
+            outcome = DONE
+        except TransientFailure as exc:
+            outcome = TRANSIENT
+            log.warning("delivery %s (%s) failed: %s", job.delivery_id, job.key, exc)
         except ModelReviewError as exc:
             log.error("delivery %s (%s) failed: %s", job.delivery_id, job.key, exc)
         except Exception:
             log.exception("delivery %s (%s) crashed", job.delivery_id, job.key)
         finally:
             log_job(job, outcome, time.monotonic() - started)
-    return outcome == "done"
+    return outcome
 
 
 def log_job(job: Job, outcome: str, seconds: float) -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.queue.fencing import fenced
-from bot.app.queue.jobs import Handler, Job, log_job
+from bot.app.queue.jobs import Handler, Job, TransientFailure, log_job
 from bot.app.queue.prlock import Heartbeat, LockLost, PrLock
 from bot.app.queue.redisqueue import (
     JOB_TIMEOUT,
@@ -86,6 +86,10 @@ def perform(event_name: str, payload: Mapping[str, Any], delivery_id: str) -> st
         except LockLost:
             outcome = "lost the PR's lock (retried)"
             log.warning("%s: another worker holds the PR now; nothing more written", job.key)
+            raise
+        except TransientFailure as exc:
+            outcome = "failed (transient: retried after its delay)"
+            log.warning("%s: %s", job.key, exc)
             raise
         except ShutdownRequested as exc:
             outcome = "requeued (the worker is stopping)"

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.app.queue.jobs import Installations, Job
+from bot.app.queue.jobs import Installations, Job, TransientFailure
 from bot.handlers.following import REGISTRY_JOB
 from bot.handlers.moved import trigger_of
 from bot.handlers.router import Action, Event, route
@@ -89,6 +89,8 @@ class JobRunner:
             log.info("nothing to do: %s", decision.reason)
             return None
         outcome = handle(event, decision, self.deps(event))
+        if outcome.transient:
+            raise TransientFailure(outcome.notice)
         state = outcome.gate.state.value if outcome.gate else "no gate"
         log.info("%s done (%s): %s", job.key, state, outcome.notice or "review published")
         return outcome
