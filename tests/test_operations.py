@@ -196,3 +196,62 @@ def test_the_worker_probe_without_a_queue_or_redis() -> None:
     alive, why = presence.check({"MODEL_REVIEW_QUEUE": "redis://127.0.0.1:1/0"})
     assert not alive and why.startswith("Redis does not answer")
     assert presence.PRESENCE.startswith("model-review:")
+
+
+def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of `/metrics`, parsed by prometheus_client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = client.get("/metrics")
+    assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+def test_metrics_parse_as_prometheus_text_and_move_with_deliveries() -> None:
+    from bot.app.queue.jobs import run_guarded
+    from bot.app.webhook import AppDeps, MemoryDeliveries
+    from tests.fakes import FakeQueue
+
+    client = create_app(SETTINGS, AppDeps(FakeQueue(), MemoryDeliveries())).test_client()
+    queued = ("model_review_deliveries_total", (("event", "pull_request"), ("outcome", "queued")))
+    unsigned = (
+        "model_review_deliveries_total",
+        (("event", "pull_request"), ("outcome", "unsigned")),
+    )
+    done = ("model_review_jobs_total", (("outcome", "done"),))
+    before = scrape(client)
+    payload = dict(review_job("d-metrics").payload)
+    assert deliver(client, "pull_request", payload, "d-metrics").status_code == 202
+    deliver(client, "pull_request", payload, "d-forged", signature="sha256=00")
+    run_guarded(lambda job: None, review_job("d-metrics"))
+    after = scrape(client)
+
+    assert after[queued] - before.get(queued, 0.0) == 1
+    assert after[unsigned] - before.get(unsigned, 0.0) == 1
+    assert after[done] - before.get(done, 0.0) == 1
+    assert after[("model_review_queue_depth", ())] == 1  # the FakeQueue holds the job
+    assert ("model_review_job_duration_seconds_count", (("outcome", "done"),)) in after
+
+
+def test_json_logs_are_one_object_per_line_with_the_delivery_id() -> None:
+    import json
+
+    from bot.app.logcontext import JsonFormatter, OneLineFormatter, log_formatter
+
+    formatter = log_formatter({"MODEL_REVIEW_LOG_FORMAT": "json"})
+    assert isinstance(formatter, JsonFormatter)
+    assert isinstance(log_formatter({}), OneLineFormatter)
+    record = logging.LogRecord("bot.x", logging.INFO, __file__, 1, "two\nlines %s", ("x",), None)
+    record.delivery_id = "d-json"
+    line = formatter.format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert (entry["delivery"], entry["message"], entry["level"]) == (
+        "d-json",
+        "two\nlines x",
+        "INFO",
+    )

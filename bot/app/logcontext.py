@@ -8,15 +8,17 @@ library's, shows it (LOG_FORMAT prints it).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from bot import redaction
 
+LOG_FORMAT_VARIABLE = "MODEL_REVIEW_LOG_FORMAT"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [delivery %(delivery_id)s] %(message)s"
 NO_DELIVERY = "-"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # ANSI CSI sequences: colours, cursor moves
@@ -55,6 +57,30 @@ class OneLineFormatter(logging.Formatter):
         return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
+class JsonFormatter(logging.Formatter):
+    """`MODEL_REVIEW_LOG_FORMAT=json`: one JSON object per line (time, level, logger,
+    delivery, message, and the traceback when there is one), for log pipelines. JSON
+    escapes line breaks and control characters, so a record stays on its line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "delivery": getattr(record, "delivery_id", _delivery.get()),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redaction.redact(json.dumps(entry))
+
+
+def log_formatter(env: Mapping[str, str] | None = None) -> logging.Formatter:
+    """JSON lines when MODEL_REVIEW_LOG_FORMAT is `json`, else LOG_FORMAT on one line."""
+    chosen = (os.environ if env is None else env).get(LOG_FORMAT_VARIABLE, "").strip().lower()
+    return JsonFormatter() if chosen == "json" else OneLineFormatter(LOG_FORMAT)
+
+
 def setup_logging(*, reformat: bool = False) -> None:
     """Make every log line carry the delivery id and pass bot.redaction: the
     credentials of the environment are registered, and each root handler gets a
@@ -65,15 +91,16 @@ def setup_logging(*, reformat: bool = False) -> None:
     root = logging.getLogger()
     if not root.handlers:
         stderr = logging.StreamHandler()
-        stderr.setFormatter(OneLineFormatter(LOG_FORMAT))
+        stderr.setFormatter(log_formatter())
         root.addHandler(stderr)
+    as_json = isinstance(log_formatter(), JsonFormatter)
     for each in root.handlers:
         if not any(isinstance(f, DeliveryFilter) for f in each.filters):
             each.addFilter(DeliveryFilter())
         if not any(isinstance(f, redaction.RedactingFilter) for f in each.filters):
             each.addFilter(redaction.RedactingFilter())
-        if reformat:
-            each.setFormatter(OneLineFormatter(LOG_FORMAT))
+        if reformat or as_json:
+            each.setFormatter(log_formatter())
     bot_logger = logging.getLogger("bot")
     if bot_logger.level == logging.NOTSET:
         bot_logger.setLevel(logging.INFO)

@@ -47,6 +47,9 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ),
     ("MODEL_REVIEW_RETRY_DELAYS", "seconds before each retry (default 5,30,120)"),
     ("MODEL_REVIEW_RECONCILE_SECONDS", "run reconcile every N seconds (default: off)"),
+    ("MODEL_REVIEW_LOG_FORMAT", "json: one JSON object per log line (default: text)"),
+    ("MODEL_REVIEW_METRICS_PORT", "worker: serve Prometheus metrics on this port"),
+    ("PROMETHEUS_MULTIPROC_DIR", "gunicorn with several processes: a shared metrics dir"),
     (
         "MODEL_REVIEW_RECONCILE_REQUESTS",
         f"GitHub requests a reconcile run may spend (default {DEFAULT_RECONCILE_REQUESTS})",

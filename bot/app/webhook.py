@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
 from bot import redaction
+from bot.app import metrics
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.queue.jobs import InProcessQueue, Job, JobQueue
 from bot.app.queue.runner import JobRunner
@@ -67,6 +68,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = "30"
+OUTCOMES = {  # the deliveries counter's outcome label, by answer
+    200: "answered",  # ping, or a duplicate
+    202: "queued",
+    204: "ignored",
+    400: "unreadable",
+    401: "unsigned",
+    413: "too_large",
+    503: "unavailable",
+}
 QUEUE_FULL = "the work queue is full; redeliver later"
 QUEUE_DOWN = "the work queue does not answer; redeliver later"
 SHUTDOWN_SECONDS = 25.0  # under gunicorn's default graceful timeout (30 s)
@@ -204,6 +214,7 @@ def create_app(settings: Settings | None = None, deps: AppDeps | None = None) ->
     app.add_url_rule("/webhook", "webhook", hooks.receive, methods=["POST"])
     app.add_url_rule("/healthz", "healthz", hooks.health, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", hooks.ready, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", hooks.metrics, methods=["GET"])
     from bot.app.mlflowhook import WebhookParts, register
 
     parts = WebhookParts(settings.max_body, MAX_JSON_DEPTH, json_depth, _answer)
@@ -222,7 +233,17 @@ class _Webhook:
 
         delivery = request.headers.get("X-GitHub-Delivery", "").strip()
         with delivery_context(delivery):
-            return self._receive(delivery)
+            answer = self._receive(delivery)
+        event = request.headers.get("X-GitHub-Event", "").strip()[:40]
+        metrics.delivery(event, OUTCOMES.get(answer.status_code, str(answer.status_code)))
+        return answer
+
+    def metrics(self) -> Response:
+        """Prometheus' text format (bot.app.metrics)."""
+        from flask import Response
+
+        text = metrics.exposition(self.deps.queue.status)
+        return Response(text, status=200, content_type=metrics.CONTENT_TYPE)
 
     def _receive(self, delivery: str) -> Response:
         from flask import request

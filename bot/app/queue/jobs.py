@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.app import metrics
 from bot.app.logcontext import delivery_context
 from bot.errors import ModelReviewError
 from bot.handlers.router import Action, Event, route
@@ -267,6 +268,7 @@ class InProcessQueue:
             return False
         self._attempts[job.delivery_id] = tried + 1
         delay = self._delays[tried]
+        metrics.retry("transient")
         log.warning(RETRYING, job.delivery_id, job.key, tried + 1, delay)
         timer = threading.Timer(delay, self._resubmit, (job,))
         timer.daemon = True
@@ -314,7 +316,8 @@ def run_logged(handler: Handler, job: Job) -> str:
 
 
 def log_job(job: Job, outcome: str, seconds: float) -> None:
-    """The one line every job ends with."""
+    """The one line every job ends with (and its count and duration in the metrics)."""
+    metrics.job(outcome, seconds)
     log.info(
         "job delivery=%s pr=%s outcome=%s duration=%.2fs",
         job.delivery_id,

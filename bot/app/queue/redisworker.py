@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bot.app import metrics
 from bot.app.logcontext import delivery_context, setup_logging
 from bot.app.queue.fencing import fenced
 from bot.app.queue.jobs import Handler, Job, TransientFailure, log_job
@@ -89,10 +90,12 @@ def perform(event_name: str, payload: Mapping[str, Any], delivery_id: str) -> st
             raise
         except TransientFailure as exc:
             outcome = "failed (transient: retried after its delay)"
+            metrics.retry("transient")
             log.warning("%s: %s", job.key, exc)
             raise
         except ShutdownRequested as exc:
             outcome = "requeued (the worker is stopping)"
+            metrics.retry("shutdown")
             log.warning("%s: %s; the job goes back to the queue", job.key, exc)
             raise
         except Exception:
@@ -151,5 +154,8 @@ def run_worker(env: Mapping[str, str] | None = None, *, burst: bool = False) -> 
     configure(JobRunner(settings), tuning)
     connection = connect(settings.queue_url)
     log.info("worker for queue %r at %s", QUEUE_NAME, settings.queue_url.split("@")[-1])
+    port = (os.environ if env is None else env).get("MODEL_REVIEW_METRICS_PORT", "").strip()
+    if port.isdigit():
+        metrics.serve_worker_metrics(int(port))
     make_worker(connection, tuning=tuning).work(burst=burst)
     return 0

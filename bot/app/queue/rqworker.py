@@ -26,6 +26,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from bot.app import metrics
 from bot.app.logcontext import delivery_context
 from bot.app.queue import presence
 from bot.app.queue.jobs import Job
@@ -77,6 +78,7 @@ def _log_abandoned(job: Any, *exc_info: Any) -> bool:
     with delivery_context(delivery):
         if left > 0:
             log.warning(REQUEUED, delivery, key, left)
+            metrics.retry("abandoned")
         else:
             log.error(ABANDONED, delivery, key)
     return True
