@@ -188,6 +188,11 @@ class GitHubPort(Protocol):
         self, number: int, users: Sequence[str], teams: Sequence[str]
     ) -> None: ...
 
+    def can_request_teams(self) -> bool:
+        """Whether the token may request a team's review (an App with Members: read; the
+        Actions GITHUB_TOKEN has no organisation permissions and may not). No request."""
+        ...
+
     def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
         """The latest status with `context` on `sha` (state, description), if any;
         lets the bot skip writing a status that is already right."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.app.action import run_action
 from tests import github_payloads as gp
+from tests.github_contract import check_webhook
 from tests.github_sim import GitHubSim
 
 
@@ -34,6 +35,7 @@ class Runner:
     def run(self, event: str, payload: dict[str, Any], **extra: str) -> int:
         """The exit code of one run (`extra`: more environment variables)."""
         self.count += 1
+        check_webhook(event, payload)  # GitHub's webhook schema (tests/github_contract.py)
         path = self.tmp / f"event-{self.count}.json"
         path.write_text(json.dumps(payload))
         outputs = self.tmp / f"outputs-{self.count}"
@@ -51,11 +53,16 @@ class Runner:
 
 
 def pr_event(sim: GitHubSim, action: str) -> dict[str, Any]:
-    payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
+    """GitHub's example of the action (its `before`/`after`, `changes`), with the PR."""
+    known = (gp.FIXTURES / "pull_request" / f"{action}.payload.json").exists()
+    payload = copy.deepcopy(gp.webhook("pull_request", action if known else "opened"))
     payload["action"] = action
-    payload["pull_request"] = gp.pull(
-        sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
-    )
+    pull = sim.pull_json()
+    if action == "closed":
+        pull.update(state="closed", closed_at=pull["updated_at"])
+    payload["pull_request"] = pull
+    if action == "synchronize":
+        payload["after"] = sim.head_sha
     payload["repository"]["full_name"] = sim.repo
     return payload
 
@@ -63,8 +70,10 @@ def pr_event(sim: GitHubSim, action: str) -> dict[str, Any]:
 def review_event(sim: GitHubSim, review: dict[str, Any]) -> dict[str, Any]:
     payload = copy.deepcopy(gp.webhook("pull_request_review", "submitted"))
     payload["review"] = {**review, "state": review["state"].lower()}  # webhook spelling
-    payload["pull_request"] = gp.pull(
+    pull = gp.pull(
         sim.number, body=sim.body, author=sim.author, head_sha=sim.head_sha, base_sha=sim.base_sha
     )
+    # a review event's pull request is the short form (no counts, no mergeability)
+    payload["pull_request"] = {k: v for k, v in pull.items() if k in payload["pull_request"]}
     payload["repository"]["full_name"] = sim.repo
     return payload

@@ -296,6 +296,7 @@ class FakeGitHub:
     permissions: dict[str, str] = field(default_factory=dict)
     default_permission: str = "write"
     teams: dict[str, set[str]] | None = field(default_factory=dict)
+    request_teams: bool = True  # False: the Actions token (team requests refused)
     _next_id: int = 1000
 
     def _write(self, what: str) -> None:
@@ -383,6 +384,9 @@ class FakeGitHub:
         pull = self.pulls[number]
         names = (*pull.requested_reviewers, *users, *teams)
         self.pulls[number] = replace(pull, requested_reviewers=names)
+
+    def can_request_teams(self) -> bool:
+        return self.request_teams
 
     def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
         for status_sha, state, description, status_context in reversed(self.statuses):

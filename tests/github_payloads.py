@@ -261,7 +261,11 @@ def content_file(path: str, text: str, *, repo: str = "acme/models", ref: str = 
         "git_url": f"{API}/repos/{repo}/git/blobs/{sha}",
         "html_url": f"{WEB}/{repo}/blob/{ref}/{path}",
         "download_url": f"https://raw.githubusercontent.com/{repo}/{ref}/{path}",
-        "_links": {"self": f"{API}/repos/{repo}/contents/{path}?ref={ref}"},
+        "_links": {
+            "self": f"{API}/repos/{repo}/contents/{path}?ref={ref}",
+            "git": f"{API}/repos/{repo}/git/blobs/{sha}",
+            "html": f"{WEB}/{repo}/blob/{ref}/{path}",
+        },
     }
 
 
@@ -380,6 +384,18 @@ def git_commit(
 def error(message: str, doc: str = "https://docs.github.com/rest", **extra: Any) -> Json:
     """An error answer: {"message": ..., "documentation_url": ..., [errors], [status]}."""
     return {"message": message, "documentation_url": doc, **extra}
+
+
+def team_request_refused(node_id: str = "T_kwDOAGhwUs4BIPhU") -> Json:
+    """POST /pulls/N/requested_reviewers naming a team, with a token that has no
+    organisation permissions (the Actions GITHUB_TOKEN): GitHub's 422, as reported in
+    actions/github-script #284 and #572 and PyGithub #1499."""
+    return error(
+        "Validation Failed",
+        "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request",
+        errors=[f"Could not resolve to a node with the global id of '{node_id}'."],
+        status="422",
+    )
 
 
 def next_link(url: str, page: int, last: int) -> dict[str, str]:

@@ -33,6 +33,7 @@ import responses
 from requests import PreparedRequest
 
 from bot.constants import ACTIONS_BOT_LOGIN, COMMENT_LIMIT, MARKER, STATUS_DESCRIPTION_LIMIT
+from tests import github_contract
 from tests import github_payloads as gp
 from tests.github_git import GitData, GitStore
 
@@ -74,7 +75,7 @@ def _status_ok(data: Json) -> str | None:
 
 
 def _reviewers_ok(data: Json) -> str | None:
-    names = [*data["reviewers"], *data.get("team_reviewers", [])]
+    names = [*data.get("reviewers", []), *data.get("team_reviewers", [])]
     if not names or not all(isinstance(n, str) and n and "@" not in n for n in names):
         return f"bad reviewer list {names}"
     return None
@@ -86,7 +87,7 @@ def _any(data: Json) -> str | None:
 
 COMMENT = _shape({"body"}, _comment_ok)
 STATUS = _shape({"state", "description", "context"}, _status_ok, frozenset({"target_url"}))
-REVIEWERS = _shape({"reviewers"}, _reviewers_ok, optional=frozenset({"team_reviewers"}))
+REVIEWERS = _shape(set(), _reviewers_ok, optional=frozenset({"reviewers", "team_reviewers"}))
 
 
 def _matcher(check: Check) -> Any:
@@ -120,6 +121,7 @@ class GitHubSim(GitData):
     files: list[str] = field(default_factory=lambda: ["models/train.py"])
     config: str | None = None
     requested: list[str] = field(default_factory=list)
+    requested_teams: list[str] = field(default_factory=list)  # slugs
     comments: list[Json] = field(default_factory=list)
     reviews: list[Json] = field(default_factory=list)
     statuses: list[Json] = field(default_factory=list)
@@ -145,6 +147,11 @@ class GitHubSim(GitData):
     # other open pull requests of the same repository (`add_pull`): requests about
     # them (by number, head commit or comment id) are answered from their own state
     others: list[GitHubSim] = field(default_factory=list)
+    # GitHub's API description (tests/github_contract.py): every request served and
+    # every answer is held against it; what breaks it is in `off_contract` (must stay
+    # empty). None: unchecked (benchmarks, which time the bot, not the checks)
+    contract: github_contract.Contract | None = field(default_factory=github_contract.contract)
+    off_contract: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -190,7 +197,7 @@ class GitHubSim(GitData):
     def reset(self, *, keep_git: bool = False, **pr: Any) -> None:
         """A fresh pull request (fields as keyword arguments), no calls recorded."""
         with self._lock:
-            fresh = GitHubSim(repo=self.repo, url=self.url, **pr)
+            fresh = GitHubSim(repo=self.repo, url=self.url, contract=self.contract, **pr)
             for name in (f.name for f in fresh.__dataclass_fields__.values()):
                 if name != "git" or not keep_git:
                     setattr(self, name, getattr(fresh, name))
@@ -214,6 +221,7 @@ class GitHubSim(GitData):
         assert self.refused == [], f"writes GitHub would refuse: {self.refused}"
         for other in self.others:
             other.check()
+        assert self.off_contract == [], f"off GitHub's API description: {self.off_contract}"
 
     # --- routing --------------------------------------------------------------------------
     def _route_table(self) -> list[tuple[str, re.Pattern[str], str, Callable[..., Answer], Check]]:
@@ -269,10 +277,16 @@ class GitHubSim(GitData):
                 if verb == method and found:
                     self.calls.append((method, name))
                     problem = ok(data) if method in WRITE_METHODS else None
+                    if problem is None:
+                        problem = self._off_contract(method, parts.path, query, body and data)
                     if problem is not None:
                         self.refused.append(f"{method} {name}: {problem}")
                         return 422, gp.error(f"Validation Failed: {problem}"), {}
-                    return answer(*found.groups(), query=query, data=data)
+                    status, answered, headers = answer(*found.groups(), query=query, data=data)
+                    if self.contract is not None:
+                        found_off = self.contract.response(method, parts.path, status, answered)
+                        self.off_contract += found_off
+                    return status, answered, headers
             self.calls.append((method, f"UNKNOWN {parts.path}"))
             self.unknown.append(f"{method} {target}")
         return 404, gp.error("Not Found"), {}
@@ -298,6 +312,14 @@ class GitHubSim(GitData):
             return 418, gp.error("the bot lists open pull requests only"), {}
         pulls = [p.pull_json() for p in (self, *self.others) if p.state == "open"]
         return self._page(pulls, "pulls", query)
+
+    def _off_contract(self, method: str, path: str, query: Json, body: Any) -> str | None:
+        """What GitHub's description says is wrong with a request (kept in `off_contract`)."""
+        if self.contract is None:
+            return None
+        problems = self.contract.request(method, path, query, body or None)
+        self.off_contract += problems
+        return "; ".join(problems) or None
 
     # --- in-process, through responses -----------------------------------------------------
     def install(self, rsps: responses.RequestsMock) -> None:
@@ -365,14 +387,16 @@ class GitHubSim(GitData):
 
     # --- the pull request --------------------------------------------------------------------
     def _repository(self, **_: Any) -> Answer:
-        return 200, gp.pull(repo=self.repo)["base"]["repo"], {}
+        repo = gp.pull(repo=self.repo)["base"]["repo"]
+        repo.update(has_discussions=False, network_count=0, subscribers_count=0)  # GET-only
+        return 200, repo, {}
 
     def pull_json(self) -> Json:
         return gp.pull(
             self.number, repo=self.repo, title=self.title, body=self.body, author=self.author,
             head_sha=self.head_sha, base_sha=self.base_sha, head_repo=self.head_repo,
-            reviewers=self.requested, state=self.state, merged=self.merged,
-            merge_commit_sha=self.merge_commit_sha,
+            reviewers=self.requested, teams=self.requested_teams, state=self.state,
+            merged=self.merged, merge_commit_sha=self.merge_commit_sha,
         )  # fmt: skip
 
     def _pull(self, number: str, **_: Any) -> Answer:
@@ -381,11 +405,19 @@ class GitHubSim(GitData):
     def _issue(self, number: str, **_: Any) -> Answer:
         pull = self.pull_json()
         keep = ("id", "node_id", "number", "title", "body", "user", "state", "created_at",
-                "updated_at", "html_url")  # fmt: skip
+                "updated_at", "closed_at", "html_url", "labels", "locked", "milestone",
+                "assignee", "assignees", "author_association")  # fmt: skip
         issue = {k: pull[k] for k in keep}
-        issue["url"] = f"{gp.API}/repos/{self.repo}/issues/{number}"
-        issue["comments_url"] = f"{issue['url']}/comments"
-        issue["pull_request"] = {"url": pull["url"], "html_url": pull["html_url"]}
+        issue["url"] = url = f"{gp.API}/repos/{self.repo}/issues/{number}"
+        issue.update(
+            repository_url=f"{gp.API}/repos/{self.repo}", comments_url=f"{url}/comments",
+            events_url=f"{url}/events", labels_url=f"{url}/labels{{/name}}",
+            comments=len(self.comments),
+        )  # fmt: skip
+        issue["pull_request"] = {
+            "url": pull["url"], "html_url": pull["html_url"], "diff_url": pull["diff_url"],
+            "patch_url": pull["patch_url"], "merged_at": pull["merged_at"],
+        }  # fmt: skip
         return 200, issue, {}
 
     def _commits(self, number: str, query: dict[str, str], **_: Any) -> Answer:
@@ -400,9 +432,16 @@ class GitHubSim(GitData):
         return self._page(self.reviews, f"pulls/{number}/reviews", query)
 
     def _request_reviewers(self, number: str, data: Json, **_: Any) -> Answer:
+        teams = data.get("team_reviewers", [])
+        if teams and self.bot_login == ACTIONS_BOT_LOGIN:
+            # the Actions GITHUB_TOKEN has no organisation permissions: GitHub cannot
+            # resolve the team and refuses the whole request, users included
+            self.writes.append(f"refused team request {','.join(teams)}")
+            return 422, gp.team_request_refused(), {}
         names = [r for r in data.get("reviewers", []) if r not in self.requested]
         self.requested += names
-        self.writes.append(f"request {','.join(data['reviewers'])}")
+        self.requested_teams += [t for t in teams if t not in self.requested_teams]
+        self.writes.append(f"request {','.join([*data.get('reviewers', []), *teams])}")
         return 201, self.pull_json(), {}
 
     def _contents(self, path: str, query: dict[str, str], **_: Any) -> Answer:
@@ -465,7 +504,14 @@ class GitHubSim(GitData):
         for status in self.statuses:
             if status["sha"] == sha:
                 latest[status["context"]] = status
-        return 200, gp.combined_status(sha, list(latest.values())[::-1], repo=self.repo), {}
+        shown = [
+            gp.commit_status(
+                sha, s["state"], s.get("description", ""), s["context"],
+                target_url=s.get("target_url"), repo=self.repo,
+            )
+            for s in list(latest.values())[::-1]
+        ]  # fmt: skip
+        return 200, gp.combined_status(sha, shown, repo=self.repo), {}
 
     def _set_status(self, sha: str, data: Json, **_: Any) -> Answer:
         status = gp.commit_status(

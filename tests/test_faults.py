@@ -43,6 +43,7 @@ from bot.handlers.state import decode_state
 from bot.tracking.data import CLIENT_ENV_DEFAULTS
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeRuns
+from tests.github_contract import check_webhook
 from tests.github_sim import WIRE, GitHubSim
 from tests.mlflow_server import free_port
 
@@ -102,6 +103,7 @@ class Action:
         self.count += 1
         payload = copy.deepcopy(gp.webhook("pull_request", "opened"))
         payload["pull_request"] = gp.pull(self.sim.number, body=self.sim.body)
+        check_webhook("pull_request", payload)
         event = self.tmp / f"event-{self.count}.json"
         event.write_text(json.dumps(payload))
         outputs = self.tmp / f"outputs-{self.count}"

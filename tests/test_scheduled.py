@@ -15,6 +15,7 @@ import responses
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
+from tests import github_payloads as gp
 from tests.action_runner import Runner, now, pr_event, review_event
 from tests.github_sim import GitHubSim, tally, write_count
 from tests.registry_world import wait_for
@@ -106,6 +107,7 @@ def test_a_scheduled_run_with_nothing_moved_writes_nothing(world, action: Runner
 def test_a_run_stops_at_its_review_bound(world, action: Runner, tmp_path: Path) -> None:
     sim, other, *_ = world
     # neither PR has a status yet though both link runs: both are due
-    code = action.run("workflow_dispatch", {}, MODEL_REVIEW_SCHEDULE_REVIEWS="1")
+    dispatched = gp.webhook("workflow_dispatch", "payload")  # GitHub's example
+    code = action.run("workflow_dispatch", dispatched, MODEL_REVIEW_SCHEDULE_REVIEWS="1")
     assert code == 1  # stopped at a bound: says so, and fails the run
     assert [p.status is not None for p in (sim, other)] == [True, False]

@@ -147,6 +147,56 @@ def test_unverifiable_team_membership_keeps_the_slot_pending_and_says_how(
     assert out["gate"] == "success", out
 
 
+# --- team review requests (issue #23) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_the_action_requests_a_listed_member_for_a_team_and_mentions_the_team(
+    action: Action, listed: bool
+) -> None:
+    """GITHUB_TOKEN cannot request a team (GitHub's 422 refuses users and team alike):
+    the Action never sends `team_reviewers`; it requests a member listed under
+    `reviewers.teams` and names the team in the comment; the primary is requested."""
+    members = f"  teams:\n    {TEAM}: [bob, dan]\n" if listed else ""
+    action.sim.config = TEAM_CONFIG + members
+    action.env["MODEL_REVIEW_GITHUB_PACING"] = "off"
+    action.github = None  # the production adapter, built from the environment
+    action.start()
+    code, _ = action()
+    assert code == 0
+    assert action.sim.requested == (["bob", "dan"] if listed else ["bob"])  # never bob twice
+    assert action.sim.requested_teams == []
+    assert not [w for w in action.sim.writes if w.startswith("refused team request")]
+    assert "- 📣 @acme/ml-leads: please review" in body(action)  # a real mention
+    action()  # nothing asked twice
+    assert [w for w in action.sim.writes if w.startswith("request")] == [
+        "request bob,dan" if listed else "request bob"
+    ]
+
+
+def test_a_refused_team_request_never_drops_the_individual_one() -> None:
+    """A token GitHub refuses a team for (here: the Actions token, as if an adapter took
+    it for an App's): the user is requested apart, the team's 422 is a note whose hint
+    names the real cause, and the review goes on."""
+    from bot.domain import Assignment
+    from bot.githost.client import GitHubRepo
+    from bot.handlers.context import Outcome
+    from bot.handlers.publish import Publisher
+    from tests.github_sim import GitHubSim
+
+    sim = GitHubSim()
+    with sim.mocked():
+        gh = GitHubRepo(sim.repo, "ghs_test", throttle=False, request_teams=True)
+        publisher = Publisher(gh, gh.pull_request(sim.number), None)
+        publisher.request_reviewers(Assignment("bob", TEAM), None)
+        outcome = publisher.finish(Outcome())
+    assert sim.requested == ["bob"] and sim.requested_teams == []
+    assert sim.writes == ["request bob", "refused team request ml-leads"]
+    assert "GitHub refused the review request for @acme/ml-leads" in outcome.notice
+    assert "GITHUB_TOKEN has no organisation permissions" in outcome.notice
+    assert "reviewers.teams" in outcome.notice
+
+
 # --- row 3: references from trusted people only -------------------------------------------
 
 

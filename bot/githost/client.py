@@ -54,12 +54,14 @@ class GitHubRepo:
         server_url: str | None = None,
         org_token: str | None = None,
         read_teams: bool = False,
+        request_teams: bool = False,
     ) -> None:
         """`auth` (a github.Auth.Auth, e.g. an App installation) wins over `token`;
         `throttle=False` drops the pacing of writes (tests; reads are never paced,
         see bot.githost.pacing); `server_url` overrides the web address derived from `base_url`.
         Team membership is read with `org_token` when given, else with the main
-        credentials if `read_teams` (an App with Members: read), else not at all."""
+        credentials if `read_teams` (an App with Members: read), else not at all;
+        `request_teams`: the credentials may request a team's review (an App)."""
         from github import Auth
 
         gd.check_repo_name(repo_full_name)
@@ -76,6 +78,7 @@ class GitHubRepo:
         self._teams = self._client(Auth.Token(org_token), policy) if org_token else None
         if self._teams is None and read_teams:
             self._teams = self._gh
+        self._request_teams = request_teams
         self._pacer = WritePacer() if throttle else None
         self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
 
@@ -101,6 +104,11 @@ class GitHubRepo:
         """1 request, none without a token that may read teams: see
         bot.githost.people.is_member."""
         return people.is_member(self._teams, self._calling, team, login)
+
+    def can_request_teams(self) -> bool:
+        """No request: an App installation may request teams, a plain token (the
+        Action's GITHUB_TOKEN) may not."""
+        return self._request_teams
 
     def _calling(
         self, action: str, permission: str, hints: Mapping[int, str] | None = None
@@ -237,7 +245,7 @@ class GitHubRepo:
             return
         names = ", ".join(f"`{n}`" for n in (*users, *teams))
         action = f"requesting reviews from {names} on #{number}"
-        hints = {422: gd.reviewers_hint(self.repo_full_name)}
+        hints = {422: gd.reviewers_hint(self.repo_full_name, teams=bool(teams))}
         with self._calling(action, "pull-requests: write", hints):
             self._write()
             self._repo.get_pull(number).create_review_request(**gd.reviewers_body(users, teams))

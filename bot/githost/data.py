@@ -262,8 +262,20 @@ def reviewers_body(users: Sequence[str], teams: Sequence[str]) -> dict[str, list
     return {k: v for k, v in body.items() if v}
 
 
-def reviewers_hint(repo_full_name: str) -> str:
-    """What to do when GitHub refuses a review request (422)."""
+TEAM_REQUEST_HINT = (
+    'GitHub answers 422 "Could not resolve to a node with the global id" when the '
+    "token cannot see the team: the Actions GITHUB_TOKEN has no organisation "
+    "permissions and can never request a team's review. List the team's members under "
+    "`reviewers.teams` (model-review then requests one of them), run model-review as a "
+    "GitHub App with Members: read, or check that the team has access to {repo}"
+)
+
+
+def reviewers_hint(repo_full_name: str, *, teams: bool = False) -> str:
+    """What to do when GitHub refuses a review request (422); `teams`: the request
+    named a team, whose usual cause is a token without organisation permissions."""
+    if teams:
+        return TEAM_REQUEST_HINT.format(repo=repo_full_name)
     return (
         f"each reviewer needs at least read access to {repo_full_name} and cannot "
         "be the PR's author: add them as collaborators (or give the team access), or "

@@ -126,5 +126,6 @@ class AppInstallations:
             auth=auth,
             bot_login=self.bot_login(),
             read_teams=True,  # the App asks for Members: read (app.yml)
+            request_teams=True,
             **self._repo_options,
         )

@@ -19,7 +19,7 @@ from bot.errors import GitHubError
 from bot.handlers.state import duplicate_bot_comments
 from bot.ports import GitHubPort
 from bot.redaction import redact
-from bot.review.reviewers import split_users_teams
+from bot.review.reviewers import is_team, team_stand_in
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,13 @@ READ_ONLY = (
     "read-only token): the review is in the job summary. A maintainer can comment "
     "`/model-review refresh` to post it, or run model-review as a GitHub App"
 )
+TEAM_MENTIONED = (
+    "the token cannot request a team's review (GITHUB_TOKEN has no organisation "
+    "permissions): @{team} is mentioned in the comment instead{member}"
+)
+TEAM_MEMBER = ", and {member} (listed under `reviewers.teams`) was requested"
+TEAM_NOBODY = "; list the team's members under `reviewers.teams` to request one of them"
+TEAM_REFUSED = "GitHub refused the review request for @{team}: {error}"
 
 
 class _HasWrites(Protocol):
@@ -54,6 +61,7 @@ class Publisher:
         self.comments = comments
         self.dry_run = dry_run
         self.writes: list[str] = []
+        self.notes: list[str] = []  # what the review could not do, for the notice
         self.comment_url: str | None = mine.url if mine else None
 
     def comment(self, body: str) -> str | None:
@@ -91,8 +99,25 @@ class Publisher:
                     if exc.status != 404:  # 404: a concurrent run removed it already
                         raise
 
-    def request_reviewers(self, assignment: Assignment, previous: Assignment | None) -> None:
-        """Request the assigned reviewers not yet requested by the bot or anyone else."""
+    def unrequestable_teams(self, assignments: Sequence[Assignment]) -> tuple[str, ...]:
+        """The teams holding a slot that the token cannot request (to mention instead)."""
+        if self.github.can_request_teams():
+            return ()
+        held = (h for a in assignments for h in (a.primary, a.secondary) if h)
+        return tuple(dict.fromkeys(h.removeprefix("@") for h in held if is_team(h)))
+
+    def request_reviewers(
+        self,
+        assignment: Assignment,
+        previous: Assignment | None,
+        listed: Sequence[tuple[str, Sequence[str]]] = (),
+    ) -> None:
+        """Request the assigned reviewers not yet requested by the bot or anyone else.
+
+        Users and teams go in separate requests: GitHub refuses both together when it
+        refuses the team. A token that cannot request teams (the Action's) requests a
+        member of the team listed under `reviewers.teams` (`listed`) instead, and the
+        team is mentioned in the comment (its reviewer line)."""
         already = {r.casefold() for r in self.pr.requested_reviewers}
         if previous is not None:
             already |= {r.casefold() for r in (previous.primary, previous.secondary) if r}
@@ -101,13 +126,38 @@ class Publisher:
             for r in (assignment.primary, assignment.secondary)
             if r and r.casefold() not in already
         ]
-        if not wanted:
-            return
-        users, teams = split_users_teams(wanted)
-        self._do(
-            f"review requested from {', '.join(wanted)}",
-            lambda: self.github.request_reviewers(self.pr.number, users, teams),
-        )
+        teams = [w for w in wanted if is_team(w)]
+        users = [w for w in wanted if not is_team(w)]
+        if teams and not self.github.can_request_teams():
+            held = [self.pr.author, *(h for h in (assignment.primary, assignment.secondary) if h)]
+            for team in teams:
+                member = team_stand_in(team, listed, self.pr.number, [*held, *users])
+                if member is not None and member.casefold() not in already:
+                    users.append(member)
+                    held.append(member)
+                found = TEAM_MEMBER.format(member=f"@{member}") if member else TEAM_NOBODY
+                self.notes.append(TEAM_MENTIONED.format(team=team, member=found))
+            teams = []
+        if users:
+            self._do(
+                f"review requested from {', '.join(users)}",
+                lambda: self.github.request_reviewers(self.pr.number, users, []),
+            )
+        for team in teams:
+            self._request_team(team)
+
+    def _request_team(self, team: str) -> None:
+        """One team's review request; a refusal is a note, never a failed review."""
+        try:
+            self._do(
+                f"review requested from team {team}",
+                lambda: self.github.request_reviewers(self.pr.number, [], [team]),
+            )
+        except GitHubError as exc:
+            if exc.status not in (403, 404, 422) or exc.rate_limited:
+                raise
+            log.warning("review request for team %s refused: %s", team, exc)
+            self.notes.append(TEAM_REFUSED.format(team=team, error=exc))
 
     def status(self, decision: GateDecision, context: str) -> None:
         """Set the commit status on the head commit unless it already says the same
@@ -142,6 +192,8 @@ class Publisher:
 
     def finish(self, outcome: _Outcome) -> _Outcome:
         outcome.writes = self.writes
+        if self.notes:
+            outcome.notice = " ".join([outcome.notice, *(f"{n}." for n in self.notes)]).strip()
         if self.dry_run:
             outcome.notice = f"{READ_ONLY}. {outcome.notice}".strip()
         return outcome

@@ -193,12 +193,13 @@ def _finish(
         assignment=slots[0].assignment if single else None,
         models=() if single else slots,
         state_block=encode_state(state),
+        mention=publisher.unrequestable_teams([s.assignment for s in slots]),
     )
     outcome = Outcome(gate=decision, regressions=report.regressions, markdown=body)
     outcome.comment_url = publisher.comment(body)
     for slot, before in zip(slots, previous, strict=True):
         if report.candidates:  # nothing resolved: nobody to request yet
-            publisher.request_reviewers(slot.assignment, before)
+            publisher.request_reviewers(slot.assignment, before, config.reviewers.teams)
     publisher.status(decision, config.gate.context)
     return publisher.finish(outcome)
 

@@ -87,10 +87,12 @@ def render_comment(
     marker: str = MARKER,
     max_chars: int = COMMENT_BUDGET,
     title: str = "Model review",
+    mention: Sequence[str] = (),
 ) -> str:
     """The sticky PR comment: marker first, `state_block` last, never over `max_chars`.
     `models`: with several models under review, each one's reviewers (instead of
-    `assignment`)."""
+    `assignment`). `mention`: teams ("org/team") the token could not request a review
+    from, mentioned for real (every other `@` in the comment is inert)."""
     tail = f"\n{state_block}\n" if state_block else ""
     if len(marker) + len(tail) + 1 > max_chars:
         raise ValueError(f"max_chars={max_chars} cannot even hold the marker and the state block")
@@ -98,7 +100,8 @@ def render_comment(
 
     def body(budget: Budget) -> str:
         ctx = build_context(report, budget, gate, assignment, models)
-        return template.render(ctx, marker=marker, title=title).rstrip("\n") + "\n"
+        teams = [f"@{t}" for t in mention if md.is_team_name(t)]
+        return template.render(ctx, marker=marker, title=title, mentions=teams).rstrip("\n") + "\n"
 
     fitting = _first_fitting(body, max_chars - len(tail))
     if fitting is None:

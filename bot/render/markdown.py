@@ -83,6 +83,14 @@ def redact_credentials(text: str) -> str:
     return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
+_TEAM_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def is_team_name(name: str) -> bool:
+    """Whether `name` is a plain `org/team` (safe to mention: nothing else in it)."""
+    return _TEAM_NAME.fullmatch(name) is not None
+
+
 def neutralise_mentions(text: str) -> str:
     """`@alice` / `#12` / `GH-12` -> the same with an invisible WORD JOINER after
     `@` / `#` / `GH-` (GitHub links `GH-12` to issue 12 like `#12`). For code spans,

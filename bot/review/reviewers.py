@@ -88,6 +88,20 @@ def split_users_teams(logins: Sequence[str]) -> tuple[list[str], list[str]]:
     return users, teams
 
 
+def team_stand_in(
+    team: str,
+    listed: Sequence[tuple[str, Sequence[str]]],
+    pr_number: int,
+    excluded: Sequence[str],
+) -> str | None:
+    """The member of `team` ("org/team") to request in the team's place when the token
+    cannot request a team's review: the next listed member (`reviewers.teams`) in a
+    rotation by PR number who is not excluded (the author, the other slot); None when
+    the config lists no such member."""
+    members = next((_dedupe(m) for t, m in listed if _key(t) == _key(_norm(team))), [])
+    return _pick(members, pr_number, {_key(e) for e in excluded}) if members else None
+
+
 # --- assignment -------------------------------------------------------------
 
 

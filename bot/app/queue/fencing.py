@@ -40,6 +40,7 @@ GITHUB_READS = frozenset(
         "blob_url",
         "permission",
         "team_membership",
+        "can_request_teams",
     }
 )
 RUNS_WRITES = frozenset(
