@@ -20,6 +20,7 @@ from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, register, unique_name
 
+from bot.render.markdown import WORD_JOINER
 from tests import github_payloads as gp
 from tests.action_runner import Runner, now, pr_event, review_event
 from tests.github_sim import GitHubSim
@@ -123,6 +124,7 @@ def comment_event(sim: GitHubSim, action: str, comment: dict[str, Any], before: 
     payload = copy.deepcopy(gp.webhook("issue_comment", action))
     payload["comment"] = comment
     payload["issue"]["number"] = sim.number
+    payload["issue"]["user"]["login"] = sim.author
     payload["issue"]["pull_request"] = {"url": f"{gp.API}/repos/{sim.repo}/pulls/{sim.number}"}
     payload["repository"]["full_name"] = sim.repo
     if before is not None:
@@ -159,6 +161,62 @@ def test_a_comment_edited_to_link_a_run_or_deleted_re_runs_the_review(sim, actio
     assert out["gate"] == "pending"
     assert "cand-2" not in github.bot_comments[0]["body"]
     assert "cand-1" in github.bot_comments[0]["body"]
+
+
+def _approved(github: GitHubSim, action: Runner) -> None:
+    action("pull_request", pr_event(github, "opened"))
+    github.add_review("bob", "APPROVED", now())
+    github.add_review("carol", "APPROVED", now())
+    assert action("pull_request", pr_event(github, "synchronize"))["gate"] == "success"
+    time.sleep(1.1)  # GitHub's times have whole seconds
+
+
+@row(
+    "gate",
+    "After both approvals (`success`), the PR's author posts a new comment linking another "
+    "run (`issue_comment` created, no command); a drive-by account (NONE) posts the same",
+    "The author's comment re-runs the review: the run is added and the approvals go stale "
+    "(`pending`). The drive-by comment starts nothing (`skipped`, no write); the README "
+    "workflow's `if:` lets comments with references through",
+)
+def test_a_new_comment_linking_a_run_re_runs_the_review(sim, action, runs) -> None:
+    github, _ = sim
+    _approved(github, action)
+    link = f"one more: runs:/{runs['second']}/model"
+    stranger = github.add_comment(link, "mallory", association="NONE")
+    writes = list(github.writes)
+    out = action("issue_comment", comment_event(github, "created", stranger, None))
+    assert out["gate"] == "skipped" and github.writes == writes
+    mine = github.add_comment(link, github.author, association="CONTRIBUTOR")
+    out = action("issue_comment", comment_event(github, "created", mine, None))
+    assert out["gate"] == "pending" and "older than the current runs" in out["description"]
+    assert "cand-2" in github.bot_comments[0]["body"]
+
+
+@row(
+    "gate",
+    "An org MEMBER whose permission is `read` comments `/model-review reassign primary "
+    "@alice`; an OWNER's comment shows `LGTM!` and hides `<!-- /model-review reassign "
+    "secondary @alice -->`",
+    "The MEMBER's command is refused after one permission lookup: the primary stays "
+    "@bob and the comment says the command was not applied for lack of write access. "
+    "The hidden command is no command: nothing runs, nothing is written",
+)
+def test_commands_need_verified_write_access_and_visible_text(sim, action) -> None:
+    github, _ = sim
+    github.roles = {"frank": "read"}
+    action("pull_request", pr_event(github, "opened"))
+    hidden = github.add_comment("LGTM!\n<!-- /model-review reassign secondary @alice -->", "owner")
+    writes = list(github.writes)
+    out = action("issue_comment", comment_event(github, "created", hidden, None))
+    assert out["gate"] == "skipped" and github.writes == writes
+    grab = github.add_comment("/model-review reassign primary @alice", "frank", "MEMBER")
+    out = action("issue_comment", comment_event(github, "created", grab, None))
+    assert out["gate"] == "pending" and "waiting for @bob (primary)" in out["description"]
+    body = github.bot_comments[0]["body"].replace("\\", "").replace(WORD_JOINER, "")
+    assert "reassign primary @alice` was not applied" in body and "@frank has none" in body
+    asked = [r for _, r in github.calls if "permission" in r]
+    assert len(asked) == 1, asked
 
 
 def test_approval_before_the_run_changed_is_stale(sim, action, runs) -> None:

@@ -15,7 +15,7 @@ from bot.handlers.context import Deps
 from bot.handlers.pull_request import review_pull_request
 from bot.handlers.state import decode_state
 from bot.ports import RunsPort
-from bot.review.reviewers import parse_command
+from bot.review.reviewers import Command, parse_command
 from tests.fakes import FakeGitHub, FakeImages, FakeRuns
 
 CANDIDATE = "c" * 32
@@ -27,6 +27,13 @@ reviewers:
   secondary: [carol]
 require_review_for: ["models/**"]
 """
+
+
+def by_writer(body: str) -> Command | None:
+    """A command as the router hands it over: with who wrote it (a writer, as the
+    fake GitHub answers by default)."""
+    command = parse_command(body)
+    return replace(command, by="maintainer") if command else None
 
 
 def _run(run_id: str, name: str, auc: float, loss: float, depth: str) -> RunSnapshot:
@@ -257,7 +264,7 @@ def test_duplicate_bot_comments_converge_to_one(world) -> None:
 def test_reassign_command_hands_the_slot_over_and_requests_the_new_reviewer(world) -> None:
     github, _, deps = world
     review_pull_request(7, deps)
-    review_pull_request(7, deps, command=parse_command("/model-review reassign primary @alice"))
+    review_pull_request(7, deps, command=by_writer("/model-review reassign primary @alice"))
     state = decode_state(github.comment_list[0].body)
     assert state is not None and state.primary == "alice"
     assert github.requested[-1] == (7, ("alice",), ())
@@ -265,7 +272,7 @@ def test_reassign_command_hands_the_slot_over_and_requests_the_new_reviewer(worl
 
 def test_reassign_outside_the_pool_is_refused_in_the_comment(world) -> None:
     github, _, deps = world
-    review_pull_request(7, deps, command=parse_command("/model-review reassign primary @zed"))
+    review_pull_request(7, deps, command=by_writer("/model-review reassign primary @zed"))
     body = github.comment_list[0].body
     assert "not in the primary reviewer pool" in body
     assert decode_state(body).primary == "bob"  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ against the REAL MLflow test server (tests/record_world.py), plus the request co
 from __future__ import annotations
 
 import pytest
+from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import RequestLog
 
@@ -12,6 +13,7 @@ from bot.config.schema import Config
 from bot.domain import RunSnapshot
 from bot.render.comment import render_comment
 from bot.review import pipeline
+from bot.review.ledger import HISTORY_PREFIX, PR
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.tracking.client import MlflowRuns
 from tests.fakes import FakeRuns
@@ -131,3 +133,34 @@ def test_mlflow_failing_on_the_history_costs_the_section_not_the_review(
     assert outcome.gate is not None and outcome.gate.state.value == "pending"
     assert "production's history and earlier reviews could not be read" in world.body
     assert "#### 📜 Production history" not in world.body
+
+
+EVIL = "https://evil.example/acme/fraud/pull/41"
+
+
+@row(
+    "gate",
+    "MLflow text names a pull request elsewhere: `model_review.pr` on the approved version "
+    "and `pr` in production's ledger entry rewritten to `https://evil.example/acme/fraud/"
+    "pull/41` (and to another repository on github.com)",
+    'Shown as text in a code span, never as a link, nor labelled "PR #41"; a PR of this '
+    "repository on this server stays a link",
+)
+@pytest.mark.parametrize("elsewhere", [EVIL, "https://github.com/mallory/fraud/pull/41"])
+def test_pr_links_from_mlflow_point_only_at_this_repository(world: World, elsewhere: str) -> None:
+    world.promote(8, world.first, "5" * 40)  # v2 approved in PR 8 and promoted
+    world.link(f"Model: runs:/{world.second}/model")
+    world.review()
+    assert "(https://github.com/acme/fraud/pull/8)" in world.body  # our own: a link
+    world.client.set_model_version_tag(world.model, "2", PR, elsewhere)
+    model = world.client.get_registered_model(world.model)
+    for key, value in model.tags.items():
+        if key.startswith(HISTORY_PREFIX) and '"pr"' in value:
+            world.client.set_registered_model_tag(world.model, key, value.replace(
+                "https://github.com/acme/fraud/pull/8", elsewhere))  # fmt: skip
+    world.review()
+    history = section(world.body, "#### 📜 Production history")
+    shown = history.replace("\u2060", "").replace("\\", "")
+    assert elsewhere not in shown.replace(f"`{elsewhere}`", "")  # only inside code spans
+    assert f"`{elsewhere}`" in shown and "PR #41" not in shown
+    assert "](" + elsewhere not in world.body.replace("\u2060", "")

@@ -106,11 +106,24 @@ def test_a_job_is_keyed_by_its_pull_request() -> None:
     assert review_job("d3").event().delivery_id == "d3"
 
 
-def test_reviews_and_refresh_can_be_superseded_but_not_reassign_or_invalid() -> None:
-    assert review_job("d1").supersedable
-    assert comment_job("d2", "/model-review refresh").supersedable
-    assert not comment_job("d3", "/model-review reassign primary @bob").supersedable
-    assert not comment_job("d4", "/model-review frobnicate").supersedable
+def test_reviews_can_be_superseded_but_not_comments_whose_text_only_the_job_reads() -> None:
+    assert review_job("d1").supersedable and review_job("d1").supersedes
+    for body in ("/model-review refresh", "/model-review reassign primary @bob", "thanks!"):
+        assert not comment_job("d2", body).supersedable
+        assert not comment_job("d2", body).supersedes  # it may turn out to ask for nothing
+
+
+def test_a_comment_job_drops_no_waiting_review(make_queue: MakeQueue) -> None:
+    recorder = Recorder(hold=frozenset({"first"}))
+    queue = make_queue(recorder, workers=1, capacity=10)
+    assert queue.submit(review_job("first"))
+    assert recorder.started_event("first").wait(WAIT)
+    assert queue.submit(review_job("waiting"))
+    assert queue.submit(comment_job("chatter", "thanks!"))
+    assert queue.depth() == 2
+    recorder.release["first"].set()
+    assert queue.join(WAIT)
+    assert recorder.done == ["first", "waiting", "chatter"]
 
 
 # --- the in-process queue ------------------------------------------------------------------

@@ -95,7 +95,12 @@ def _job_runs(condition: str, event_name: str, event: dict[str, object]) -> bool
     names = {
         "github": _Context({"event_name": event_name, "event": event}),
         "_starts": lambda text, prefix: str(text or "").lower().startswith(prefix.lower()),
-        "_contains": lambda items, item: item in items,
+        # GitHub's contains() ignores case for strings
+        "_contains": lambda items, item: (
+            item.lower() in str(items or "").lower()
+            if isinstance(item, str) and not isinstance(items, list)
+            else item in items
+        ),
     }
     return bool(eval(python, names))
 
@@ -117,6 +122,10 @@ def test_comment_jobs_start_only_for_the_author_and_trusted_people() -> None:
     assert comment("owner", "OWNER")
     assert not comment("mallory", "NONE") and not comment("eve", "CONTRIBUTOR")
     assert not comment("alice", "MEMBER", body="nice work")  # not a command
+    link = "a better run: https://mlflow.acme.io/#/experiments/3/runs/" + "c" * 32
+    for body in (link, "runs:/" + "c" * 32 + "/model", "models:/churn/4", "MLflow-run: abc"):
+        assert comment("dave", "CONTRIBUTOR", body=body), body  # a reference re-runs it
+    assert not comment("mallory", "NONE", body=link)
     assert _job_runs(condition, "pull_request", {"action": "opened"})
     assert _job_runs(condition, "schedule", {"schedule": "17 * * * *"})
 

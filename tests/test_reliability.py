@@ -15,6 +15,7 @@ import pytest
 import test_action
 import test_faults
 import test_following
+import test_history
 import test_hostile
 import test_mlflowhook
 import test_operations
@@ -35,6 +36,7 @@ MODULES = (
     test_mlflowhook,
     test_action,
     test_trust,
+    test_history,
     test_redisworker,
     test_following,
     test_operations,

@@ -162,6 +162,12 @@ def test_parse_command(body: str, expected: Command) -> None:
     assert parse_command(body) == expected
 
 
+def test_a_command_after_hidden_or_collapsed_text_still_counts() -> None:
+    body = "<!-- note -->\n<details>\n/model-review reassign primary @bob\n</details>\n"
+    command = parse_command(body + "/model-review refresh")
+    assert command is not None and command.kind is CommandKind.REFRESH
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -171,6 +177,15 @@ def test_parse_command(body: str, expected: Command) -> None:
         "see /model-review refresh above",  # not at the start of a line
         "/model-reviewers refresh",  # another prefix
         "",
+        "LGTM!\n<!-- /model-review reassign secondary @bob -->",  # hidden: an HTML comment
+        "LGTM!\n<!--\n/model-review reassign secondary @bob\n-->",
+        "LGTM!\n<!-- unclosed\n/model-review reassign secondary @bob",
+        "LGTM!\n\n    /model-review reassign secondary @bob",  # indented code
+        "\t/model-review refresh",
+        "~~~\n/model-review refresh\n~~~",
+        "`/model-review refresh`",  # a code span
+        "<details>\n<summary>more</summary>\n\n/model-review reassign secondary @bob\n</details>",
+        "<details><summary>x</summary>\n/model-review refresh\n</details>",
     ],
 )
 def test_no_command(body: str) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.handlers.router import Action, Event, route
+from bot.handlers.router import NOTHING_TO_DO, Action, Event, decide, route
 from bot.review.reviewers import CommandKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
+RUN_LINK = "runs:/" + "c" * 32 + "/model"
 
 
 def payload(event: str, action: str) -> dict[str, Any]:
@@ -71,29 +72,73 @@ def test_unhandled_events_are_ignored_with_a_reason() -> None:
 
 
 def test_refresh_command_from_a_collaborator_runs_the_review() -> None:
-    decision = route(pr_comment("/model-review refresh"))
+    decision = decide(pr_comment("/model-review refresh"))
     assert decision.action is Action.COMMAND
     assert decision.command is not None and decision.command.kind is CommandKind.REFRESH
 
 
 @pytest.mark.parametrize("association", ["NONE", "CONTRIBUTOR", "FIRST_TIMER"])
 def test_commands_from_outsiders_are_ignored(association: str) -> None:
-    decision = route(pr_comment("/model-review refresh", association))
+    decision = decide(pr_comment("/model-review refresh", association))
     assert decision.action is Action.IGNORE and association in decision.reason
 
 
 def test_the_pr_authors_own_refresh_runs_but_not_a_reassign() -> None:
-    mine = route(pr_comment("/model-review refresh", "CONTRIBUTOR", login="Codertocat"))
+    mine = decide(pr_comment("/model-review refresh", "CONTRIBUTOR", login="Codertocat"))
     assert mine.action is Action.COMMAND and mine.command is not None
     grab = "/model-review reassign primary @Codertocat"
-    assert route(pr_comment(grab, "CONTRIBUTOR", login="Codertocat")).action is Action.IGNORE
+    assert decide(pr_comment(grab, "CONTRIBUTOR", login="Codertocat")).action is Action.IGNORE
 
 
 def test_comments_on_issues_and_by_bots_and_without_commands_are_ignored() -> None:
     on_issue = Event("issue_comment", payload("issue_comment", "created"))
-    assert route(on_issue).action is Action.IGNORE
-    assert route(pr_comment("/model-review refresh", user_type="Bot")).action is Action.IGNORE
-    assert route(pr_comment("looks good to me")).action is Action.IGNORE
+    assert decide(on_issue).action is Action.IGNORE
+    assert decide(pr_comment("/model-review refresh", user_type="Bot")).action is Action.IGNORE
+    assert decide(pr_comment("looks good to me")).action is Action.IGNORE
+    assert decide(pr_comment("looks good to me")).reason == NOTHING_TO_DO
+
+
+class Untouchable(str):
+    """A comment body that fails the test if anything reads it as text."""
+
+    def __str__(self) -> str:
+        raise AssertionError("the comment's text was read")
+
+
+@pytest.mark.parametrize("action", ["created", "edited", "deleted"])
+def test_route_reads_no_comment_text(action: str) -> None:
+    event = pr_comment(Untouchable("/model-review refresh"))
+    event.payload["action"] = action  # type: ignore[index]
+    decision = route(event)
+    assert decision.action is Action.COMMENT and decision.command is None
+    with pytest.raises(AssertionError, match="was read"):
+        decide(event)
+
+
+@pytest.mark.parametrize(
+    ("login", "association", "wanted"),
+    [
+        ("Codertocat", "CONTRIBUTOR", Action.REVIEW),  # the PR's author
+        ("alice", "MEMBER", Action.REVIEW),  # may write: the review checks
+        ("mallory", "NONE", Action.IGNORE),  # cannot write: nothing to re-run
+    ],
+)
+def test_a_new_comment_with_a_reference_re_runs_the_review(
+    login: str, association: str, wanted: Action
+) -> None:
+    decision = decide(pr_comment(f"a better run: {RUN_LINK}", association, login=login))
+    assert decision.action is wanted, decision.reason
+
+
+def test_a_command_hidden_from_readers_is_no_command() -> None:
+    hidden = "LGTM!\n<!-- /model-review reassign secondary @bob -->"
+    decision = decide(pr_comment(hidden, "OWNER"))
+    assert decision.action is Action.IGNORE and decision.command is None
+
+
+def test_a_command_carries_who_wrote_it() -> None:
+    decision = decide(pr_comment("/model-review reassign primary @bob", "MEMBER", login="frank"))
+    assert decision.command is not None and decision.command.by == "frank"
 
 
 def test_installation_id_is_read_when_present() -> None:
@@ -102,9 +147,6 @@ def test_installation_id_is_read_when_present() -> None:
     assert Event("pull_request", data).installation_id == 42
     data.pop("installation")
     assert Event("pull_request", data).installation_id is None
-
-
-RUN_LINK = "runs:/" + "c" * 32 + "/model"
 
 
 def changed_comment(action: str, body: str, before: str | None, user_type: str = "User") -> Event:
@@ -131,7 +173,7 @@ def changed_comment(action: str, body: str, before: str | None, user_type: str =
 def test_a_comment_edited_or_deleted_that_held_or_holds_a_reference_re_runs_the_review(
     action: str, body: str, before: str | None
 ) -> None:
-    decision = route(changed_comment(action, body, before))
+    decision = decide(changed_comment(action, body, before))
     assert decision.action is Action.REVIEW and action in decision.reason
 
 
@@ -149,4 +191,4 @@ def test_a_comment_edited_or_deleted_that_held_or_holds_a_reference_re_runs_the_
 def test_other_edited_or_deleted_comments_are_ignored(
     action: str, body: str, before: str | None, user_type: str
 ) -> None:
-    assert route(changed_comment(action, body, before, user_type)).action is Action.IGNORE
+    assert decide(changed_comment(action, body, before, user_type)).action is Action.IGNORE

@@ -38,6 +38,7 @@ from bot.app.webhook import (
     verify_signature,
 )
 from bot.errors import UsageError
+from bot.handlers import router
 from bot.handlers.router import HANDLED_EVENTS
 from tests import github_payloads as gp
 from tests.app_env import ENV
@@ -142,8 +143,9 @@ def test_ping_is_answered_with_githubs_zen(client: FlaskClient, queue: FakeQueue
         ("pull_request", gp.webhook("pull_request", "synchronize")),
         ("pull_request_review", gp.webhook("pull_request_review", "submitted")),
         ("issue_comment", pr_comment()),
+        ("issue_comment", pr_comment("thanks, looks good")),  # read in the job
     ],
-    ids=["pr-opened", "pr-synchronize", "review-submitted", "pr-comment-command"],
+    ids=["pr-opened", "pr-synchronize", "review-submitted", "pr-comment-command", "pr-chatter"],
 )
 def test_a_handled_delivery_is_queued_and_acknowledged_at_once(
     client: FlaskClient, queue: FakeQueue, event: str, payload: dict[str, Any]
@@ -167,6 +169,31 @@ def test_an_edited_or_deleted_comment_with_a_reference_is_queued_for_a_review(
     answer = deliver(client, "issue_comment", payload, delivery=f"d-{action}")
     assert answer.status_code == 202
     assert [job.delivery_id for job in queue.jobs] == [f"d-{action}"]
+
+
+@row(
+    "input",
+    "Eight `issue_comment.edited` deliveries whose body and `changes.body.from` are "
+    "compare-bombs of issue #22 (21 KB each, under the test app's 64 KB body limit; at "
+    "64 KB each took 7.6 s to route when the web process parsed comment text)",
+    "Each is answered 202 and queued without reading the text: the reference and "
+    "command parsers are never called in the web process; the job reads the comment",
+)
+def test_the_app_answers_before_reading_a_comments_text(
+    client: FlaskClient, queue: FakeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unread(*args: object) -> None:
+        raise AssertionError("the web process read a comment's text")
+
+    monkeypatch.setattr(router, "find_refs", unread)
+    monkeypatch.setattr(router, "parse_command", unread)
+    bomb = "https://m/#/compare-runs?" + "&runs=[" * 3000
+    for n in range(8):
+        payload = pr_comment(bomb + f" {n}") | {"action": "edited"}
+        payload["changes"] = {"body": {"from": bomb}}
+        answer = deliver(client, "issue_comment", payload, delivery=f"d-bomb-{n}")
+        assert answer.status_code == 202
+    assert len(queue.jobs) == 8
 
 
 def test_a_form_encoded_delivery_is_read_from_its_payload_field(
@@ -374,9 +401,8 @@ def test_a_delivery_without_event_or_id_is_refused(client: FlaskClient, queue: F
         ("star", {"action": "created", "repository": {"full_name": "o/r"}}),
         ("pull_request", gp.webhook("pull_request", "closed") | {"action": "labeled"}),
         ("issue_comment", gp.webhook("issue_comment", "created")),  # on an issue
-        ("issue_comment", pr_comment("thanks, looks good")),  # no command
     ],
-    ids=["workflow-run", "unknown-event", "pr-labeled", "issue-comment", "chatter"],
+    ids=["workflow-run", "unknown-event", "pr-labeled", "issue-comment"],
 )
 def test_events_the_bot_does_not_handle_are_ignored(
     client: FlaskClient,

@@ -22,7 +22,7 @@ from bot.config.schema import CONFIG_PATH
 from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
 from bot.errors import ModelReviewError, UsageError
 from bot.handlers.context import Deps, Outcome
-from bot.handlers.router import Action, Event, route
+from bot.handlers.router import Action, Event, decide
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def run_action(env: Mapping[str, str] | None = None, *, github: GitHubFactory | 
         return exc.exit_code
     if event.name in SCHEDULED_EVENTS:  # production may have moved: re-check open PRs
         return _scheduled(env, event, github)
-    decision = route(event)
+    decision = decide(event)
     if decision.action is Action.IGNORE:
         _command("notice", f"model-review: {decision.reason}")
         _outputs(env, {"gate": "skipped", "comment-url": "", "regressions": "0"})

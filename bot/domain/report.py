@@ -80,6 +80,9 @@ class ModelHistory:
     history: tuple[HistoryEntry, ...] = ()  # newest first
     prior_reviews: tuple[PriorReview, ...] = ()  # newest first
     runs_since: RunCount | None = None
+    # this PR's repository on GitHub ("https://HOST/OWNER/NAME"): only PR links into it
+    # are shown as links (a `pr` value in MLflow is text anyone who can log may write)
+    repo_url: str | None = None
 
 
 # --- the review as a whole ---------------------------------------------------

@@ -37,7 +37,7 @@ from bot.handlers.state import (
     encode_state,
     next_state,
 )
-from bot.handlers.trust import People
+from bot.handlers.trust import People, verified_command
 from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment, render_no_model, render_notice
 from bot.review.basis import basis_of
@@ -103,7 +103,8 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
         return fail_closed(publisher, Config(), previous, deps, exc)
     if pr.draft and not config.gate.review_drafts:
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
-    problems = (thread.ignored,) if thread.ignored else ()
+    command, refused = verified_command(command, thread.people, pr.author)
+    problems = tuple(p for p in (thread.ignored, refused) if p)
     ctx = _Context(pr, config, thread.mine, previous, thread.texts, thread.people, problems)
     if must_not_publish(pr.private, config.mlflow):
         return _unpublished(ctx, deps, publisher)

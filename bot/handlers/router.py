@@ -1,17 +1,26 @@
 """Events and the router: which GitHub deliveries the bot acts on, and how.
 
 Pure: a webhook delivery or an Actions event file becomes an `Event`; `route` says
-what to do with it, or why nothing. Both entry points (action, webhook) share it.
+what to do with it, or why nothing, without reading any comment's text: the App
+answers a delivery with `route` alone, so a hostile comment body costs the web
+process nothing. A PR comment routes to COMMENT, and `read_comment` (in the job, or
+at once in the Action; `decide` does both) reads its text:
 
-A comment edited or deleted re-runs the review when it held a reference before
-(`changes.body.from`, or the deleted body) or holds one now: otherwise a green gate
-would stand on runs nobody links any more, or miss a run linked since.
+- a `/model-review` command, in visible text (bot.review.reviewers), becomes
+  COMMAND, carrying who wrote it; people whose `author_association` rules out write
+  access are refused here (the PR's author may `refresh`), everyone else's write
+  access is verified on GitHub before the command is applied (the PR handler);
+- a comment created, edited or deleted by the PR's author or a possible writer that
+  holds a reference, or held one before (`changes.body.from`, the deleted body),
+  re-runs the review: otherwise a green gate would stand on runs nobody links any
+  more, or miss a run linked since. Whose references count is decided in the review
+  (bot.handlers.trust).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -20,8 +29,9 @@ from bot.review.reviewers import Command, CommandKind, parse_command
 
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited", "ready_for_review"})
 REVIEW_EVENT_ACTIONS = frozenset({"submitted", "dismissed", "edited"})
-CHANGED_COMMENT_ACTIONS = frozenset({"edited", "deleted"})
 WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+COMMENT_ACTIONS = frozenset({"created", "edited", "deleted"})
+NOTHING_TO_DO = "the comment holds no /model-review command and no MLflow reference"
 HANDLED_EVENTS = frozenset(
     {"pull_request", "pull_request_target", "pull_request_review", "issue_comment"}
 )
@@ -30,6 +40,7 @@ HANDLED_EVENTS = frozenset(
 class Action(Enum):
     REVIEW = "review"  # full review of the PR
     COMMAND = "command"  # a /model-review command from a collaborator
+    COMMENT = "comment"  # a PR comment: `read_comment` reads it in the job
     CLOSED = "closed"  # the PR was closed or merged
     IGNORE = "ignore"
 
@@ -108,51 +119,56 @@ def _route_pull_request(event: Event) -> Decision:
 
 
 def _route_comment(event: Event) -> Decision:
-    comment = event.payload.get("comment") or {}
-    user = comment.get("user") or {}
-    if event.action in CHANGED_COMMENT_ACTIONS:
-        return _route_changed_comment(event, comment, user)
-    if event.action != "created":
+    """Which comments may matter, from the payload's metadata only."""
+    user = (event.payload.get("comment") or {}).get("user") or {}
+    if event.action not in COMMENT_ACTIONS:
         return Decision(Action.IGNORE, f"issue_comment `{event.action}` changes nothing")
     if user.get("type") == "Bot":
-        return Decision(Action.IGNORE, "comments by bots are not commands")
-    command = parse_command(str(comment.get("body") or ""))
-    if command is None:
-        return Decision(Action.IGNORE, "the comment holds no /model-review command")
-    association = str(comment.get("author_association") or "NONE")
-    if association not in WRITE_ACCESS and not _authors_refresh(event, command):
-        return Decision(
-            Action.IGNORE,
-            f"@{user.get('login')} ({association}) may not run model-review commands: "
-            "only owners, members and collaborators can (and the PR's author `refresh`)",
-        )
-    if command.kind is CommandKind.INVALID:
-        return Decision(Action.COMMAND, f"invalid command: {command.problem}", command)
-    return Decision(Action.COMMAND, f"command `{command.raw}` by @{user.get('login')}", command)
-
-
-def _route_changed_comment(
-    event: Event, comment: Mapping[str, Any], user: Mapping[str, Any]
-) -> Decision:
-    """An edited or deleted comment: a review when it held or holds a reference.
-    Bots' comments (the bot's own, edited on every review) never count."""
-    if user.get("type") == "Bot":
         return Decision(Action.IGNORE, f"a comment by a bot was {event.action}")
+    return Decision(Action.COMMENT, f"a comment was {event.action}: read in the job")
+
+
+def decide(event: Event) -> Decision:
+    """`route`, then `read_comment` for a comment: where reading its text is fine."""
+    decision = route(event)
+    return read_comment(event) if decision.action is Action.COMMENT else decision
+
+
+def read_comment(event: Event) -> Decision:
+    """What a PR comment asks for, from its text (see the module's docstring)."""
+    comment = event.payload.get("comment") or {}
+    user = comment.get("user") or {}
+    login = str(user.get("login") or "")
+    association = str(comment.get("author_association") or "NONE")
+    trusted = association in WRITE_ACCESS or _by_author(event)
+    command = parse_command(str(comment.get("body") or "")) if event.action == "created" else None
+    if command is not None:
+        command = replace(command, by=login)
+        if association not in WRITE_ACCESS and not _authors_refresh(event, command):
+            return Decision(
+                Action.IGNORE,
+                f"@{login} ({association}) may not run model-review commands: only people "
+                "with write access can (and the PR's author `refresh`)",
+            )
+        if command.kind is CommandKind.INVALID:
+            return Decision(Action.COMMAND, f"invalid command: {command.problem}", command)
+        return Decision(Action.COMMAND, f"command `{command.raw}` by @{login}", command)
+    if not trusted:
+        return Decision(Action.IGNORE, f"@{login} ({association}) does not choose what is reviewed")
     changes = event.payload.get("changes") or {}
     before = (changes.get("body") or {}).get("from") if isinstance(changes, Mapping) else None
-    texts = [str(comment.get("body") or ""), str(before or "")]
-    if not find_refs(texts):
-        return Decision(
-            Action.IGNORE, f"the {event.action} comment held no MLflow reference, and holds none"
-        )
+    if not find_refs([str(comment.get("body") or ""), str(before or "")]):
+        return Decision(Action.IGNORE, NOTHING_TO_DO)
     return Decision(Action.REVIEW, f"a comment with an MLflow reference was {event.action}")
+
+
+def _by_author(event: Event) -> bool:
+    author = ((event.payload.get("issue") or {}).get("user") or {}).get("login")
+    commenter = ((event.payload.get("comment") or {}).get("user") or {}).get("login")
+    return bool(author) and str(author).casefold() == str(commenter or "").casefold()
 
 
 def _authors_refresh(event: Event, command: Command) -> bool:
     """The PR's author may ask for a re-run (`refresh`): it changes nothing the review
     depends on. The README's workflow lets the author's comments start a job too."""
-    if command.kind is not CommandKind.REFRESH:
-        return False
-    author = ((event.payload.get("issue") or {}).get("user") or {}).get("login")
-    commenter = ((event.payload.get("comment") or {}).get("user") or {}).get("login")
-    return bool(author) and str(author).casefold() == str(commenter or "").casefold()
+    return command.kind is CommandKind.REFRESH and _by_author(event)

@@ -26,7 +26,7 @@ from bot.domain import Assignment, Comment, PullRequest, Review, Standing
 from bot.ports import GitHubPort
 from bot.review.gate import COUNTING, is_bot, latest_reviews
 from bot.review.refs import MAX_SCAN_CHARS, scan_refs
-from bot.review.reviewers import is_team
+from bot.review.reviewers import Command, CommandKind, is_team
 
 ENABLE_TEAMS = (
     "give model-review a token that can read the organisation's teams (Action: the "
@@ -37,6 +37,10 @@ ENABLE_TEAMS = (
 IGNORED_REFS = (
     "{n} with MLflow references {was} ignored: only the PR's author and people with write "
     "access to this repository choose what is reviewed"
+)
+NOT_A_WRITER = (
+    "`{raw}` was not applied: model-review commands need write access to this "
+    "repository, and {who} has none (the PR's author may `refresh`)"
 )
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # author_association values that rule out write access without asking GitHub
@@ -150,6 +154,22 @@ class People:
 
 def _is_bot(comment: Comment) -> bool:
     return comment.bot or comment.author.lower().endswith("[bot]")
+
+
+def verified_command(
+    command: Command | None, people: People, author: str
+) -> tuple[Command | None, str | None]:
+    """The command if its writer may run it (write access, as GitHub says; the PR's
+    author may `refresh`), else None and why, for the comment. Asked once per person,
+    like approvals; a command whose writer is unknown is refused."""
+    if command is None:
+        return None, None
+    if command.kind is CommandKind.REFRESH and command.by and _key(command.by) == _key(author):
+        return command, None
+    if command.by and people.can_write(command.by):
+        return command, None
+    who = f"@{command.by}" if command.by else "its writer"
+    return None, NOT_A_WRITER.format(raw=command.raw, who=who)
 
 
 def _teams(assignment: Assignment) -> list[str]:

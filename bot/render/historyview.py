@@ -1,6 +1,8 @@
 """What the templates see of the model's story (ReviewReport.history): production's
 history, the unreviewed-production warning, earlier reviews and the run count, with
-every link made here (a PR link from MLflow is shown only when it is http(s))."""
+every link made here. A PR link from MLflow (`model_review.pr` on a version, `pr` in
+a ledger entry) is text anyone who can log may write: it is shown as a link only when
+it is a pull request of this PR's repository on this GitHub server, else as text."""
 
 from __future__ import annotations
 
@@ -75,13 +77,26 @@ def _when(at: str) -> str:
     return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 else at
 
 
-def pr_link(url: str | None, safe: str | None) -> PrLink | None:
-    """`safe` is `url` made safe for a link (None: not http(s))."""
+def pr_link(url: str | None, safe: str | None, repo_url: str | None = None) -> PrLink | None:
+    """`safe` is `url` made safe for a link (None: not http(s)); a link only when it
+    is a pull request of `repo_url` (this repository on this GitHub server), labelled
+    "PR #N"; anything else is shown as the text it is."""
     if not url:
         return None
     found = _PR_NUMBER.search(url)
-    label = f"PR #{found.group(1)}" if found else url
-    return PrLink(label, safe)
+    if safe is None or found is None or not _in_repo(url, repo_url):
+        return PrLink(url, None)
+    return PrLink(f"PR #{found.group(1)}", safe)
+
+
+def _in_repo(url: str, repo_url: str | None) -> bool:
+    """`url` is `repo_url/pull/N` (host and owner compared without case, as GitHub does)."""
+    if not repo_url:
+        return False
+    prefix = repo_url.rstrip("/") + "/pull/"
+    return url[: len(prefix)].casefold() == prefix.casefold() and bool(
+        re.fullmatch(r"[0-9]{1,9}/?", url[len(prefix) :])
+    )
 
 
 def _how(entry: HistoryEntry) -> str:
@@ -107,13 +122,13 @@ def history_view(
             version=e.version,
             when=_when(e.at),
             how=_how(e),
-            pr=pr_link(e.pr, make(e.pr)),
+            pr=pr_link(e.pr, make(e.pr), story.repo_url),
             approvers=e.approvers,
             current=i == 0 and e.version == story.production,
         )
         for i, e in enumerate(story.history)
     )
-    prior = tuple(_prior(r, make(r.pr)) for r in story.prior_reviews)
+    prior = tuple(_prior(r, make(r.pr), story.repo_url) for r in story.prior_reviews)
     count = story.runs_since
     exp_url = f"{ui}/#/experiments/{quote(count.experiment_id, safe='')}" if ui and count else None
     return HistoryView(
@@ -130,7 +145,7 @@ def history_view(
     )
 
 
-def _prior(review: PriorReview, safe: str | None) -> PriorRow:
-    link = pr_link(review.pr, safe) or PrLink(review.pr, None)
+def _prior(review: PriorReview, safe: str | None, repo_url: str | None) -> PriorRow:
+    link = pr_link(review.pr, safe, repo_url) or PrLink(review.pr, None)
     outcome = _STATUS_WORDS.get(review.status, review.status)
     return PriorRow(review.version, outcome, link, review.approvers, review.at[:10])

@@ -72,7 +72,14 @@ def _story(
         history=lg.production_history(record, alias)[:MAX_HISTORY],
         prior_reviews=lg.prior_reviews(record.versions, skip_pr=pr_url),
         runs_since=count,
+        repo_url=_repo_of(pr_url),
     )
+
+
+def _repo_of(pr_url: str | None) -> str | None:
+    """`https://HOST/OWNER/NAME` of a PR's address (`…/pull/N`), None when not one."""
+    head, sep, number = (pr_url or "").rpartition("/pull/")
+    return head if sep and number.strip("/").isdigit() else None
 
 
 def _run_count(

@@ -142,6 +142,11 @@ def _merge(old: RunRef, new: RunRef) -> RunRef:
     return old
 
 
+def visible_text(text: str) -> str:
+    """`text` without its HTML comments (what GitHub shows of it, as far as comments go)."""
+    return "".join(_visible(text))
+
+
 def _visible(text: str) -> Iterator[str]:
     """The parts of `text` outside HTML comments (an unclosed one runs to the end)."""
     pos = 0

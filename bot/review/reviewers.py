@@ -26,6 +26,7 @@ from bot.config.schema import ReviewersConfig
 from bot.constants import login_key
 from bot.domain import Assignment
 from bot.errors import ModelReviewError
+from bot.review.refs import visible_text
 
 COMMAND_PREFIX = "/model-review"
 COMMAND_HELP = (
@@ -36,6 +37,7 @@ COMMAND_HELP = (
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
 _ENTRY = re.compile(rf"@?({_LOGIN}(?:/[A-Za-z0-9][A-Za-z0-9_.-]{{0,99}})?)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_INDENTED_CODE = re.compile(r"^(?: {4}|\t)")
 
 
 class Slot(Enum):
@@ -56,6 +58,7 @@ class Command:
     slot: Slot | None = None  # REASSIGN only
     login: str | None = None  # REASSIGN only: login or org/team, without "@"
     problem: str | None = None  # INVALID only: what is wrong, for the reply
+    by: str = ""  # who wrote it (the router fills it in; write access is checked later)
 
 
 # --- names ------------------------------------------------------------------
@@ -176,15 +179,23 @@ def assign(  # noqa: PLR0917 (the agreed signature)
 
 
 def _command_lines(body: str) -> list[str]:
-    """Lines that start with the prefix, outside code fences and quotes."""
+    """Lines that start with the prefix in the text a reader sees: not inside HTML
+    comments, code (fenced or indented four spaces), quotes (`> ...`) or `<details>`
+    blocks (collapsed: a reviewer may never open them)."""
     lines: list[str] = []
     fenced = False
-    for line in body.splitlines():
+    details = 0
+    for line in visible_text(body).splitlines():
         if _FENCE.match(line):
             fenced = not fenced
             continue
+        lowered = line.lower()
+        opened = details
+        details = max(0, details + lowered.count("<details") - lowered.count("</details"))
         text = line.strip()
-        if fenced or not text.lower().startswith(COMMAND_PREFIX):
+        if fenced or opened or details or _INDENTED_CODE.match(line):
+            continue
+        if not text.lower().startswith(COMMAND_PREFIX):
             continue
         rest = text[len(COMMAND_PREFIX) :]
         if not rest or rest[0].isspace():

@@ -67,13 +67,20 @@ class Job:
     @property
     def supersedable(self) -> bool:
         """Whether a newer job for the same PR makes this one pointless: true for
-        reviews (and refresh); false for commands a later review would not repeat, and
-        for closing (the merge record and promotion happen once)."""
+        reviews (and refresh); false for commands a later review would not repeat, for
+        closing (the merge record and promotion happen once), and for a comment, which
+        only its job reads (it may hold a command)."""
         decision = route(self.event())
-        if decision.action is Action.CLOSED:
+        if decision.action in (Action.CLOSED, Action.COMMENT):
             return False
         command = decision.command
         return command is None or command.kind is CommandKind.REFRESH
+
+    @property
+    def supersedes(self) -> bool:
+        """Whether this job surely handles the PR anew, so that waiting supersedable
+        jobs may be dropped for it: not a comment, whose text may ask for nothing."""
+        return route(self.event()).action is not Action.COMMENT
 
 
 @dataclass(frozen=True)
@@ -170,13 +177,13 @@ class InProcessQueue:
             if self._closed:
                 return False
             waiting = self._pending.get(key, deque())
-            dropped = [j for j in waiting if j.supersedable]
+            dropped = [j for j in waiting if j.supersedable] if job.supersedes else []
             if self._count - len(dropped) + 1 > self._capacity:
                 log.warning(
                     "queue full (%d jobs): refusing delivery %s", self._count, job.delivery_id
                 )
                 return False
-            kept = deque(j for j in waiting if not j.supersedable)
+            kept = deque(j for j in waiting if j not in dropped)
             kept.append(job)
             self._queued_at[job.delivery_id] = self._clock()
             for old in dropped:

@@ -178,7 +178,8 @@ class RedisQueue:
                 "queue full (%d jobs): refusing delivery %s", self._queue.count, job.delivery_id
             )
             return False
-        self._redis.set(latest_key(job), job.delivery_id, ex=LATEST_TTL)
+        if job.supersedes:  # a comment's job may do nothing: it supersedes no review
+            self._redis.set(latest_key(job), job.delivery_id, ex=LATEST_TTL)
         delays = list(self._tuning.retry_delays)
         # a retried job is older than the ones waiting: it goes first
         retry = Retry(max=len(delays), interval=delays, enqueue_at_front=True) if delays else None

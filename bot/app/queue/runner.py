@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.app.queue.jobs import Installations, Job, TransientFailure
 from bot.handlers.following import REGISTRY_JOB
 from bot.handlers.moved import trigger_of
-from bot.handlers.router import Action, Event, route
+from bot.handlers.router import Action, Event, decide
 
 __all__ = ["Installations", "JobRunner"]
 
@@ -84,7 +84,7 @@ class JobRunner:
             follow_event(self, job)
             return None
         event = job.event()
-        decision = route(event)
+        decision = decide(event)  # a comment's text is read here, not in the web process
         if decision.action is Action.IGNORE:
             log.info("nothing to do: %s", decision.reason)
             return None
