@@ -7,7 +7,7 @@ A gate rule added to bot.review.decision gets its row in CASES.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -242,6 +242,21 @@ def test_the_decisions_without_a_review() -> None:
     assert no_model([]).state is GateState.SUCCESS
     assert no_model(["models/a.py"]).state is GateState.FAILURE
     assert not_checked("MLflow is down").state is GateState.ERROR
+    assert no_model([], capped=1).state is GateState.PENDING  # the caps hid references
+    assert no_model(["models/a.py"], capped=1).state is GateState.FAILURE
+
+
+def test_references_left_out_by_the_caps_hold_an_approved_gate() -> None:
+    config = Config()
+    report = _report(Candidate(RunSnapshot("c" * 32, "1")))
+    for capped, wanted in ((0, GateState.SUCCESS), (2, GateState.PENDING)):
+        inputs = _inputs(
+            replace(report, capped=capped),
+            config,
+            reviews=_approved("bob", "carol"),
+            standings={SINGLE: Standing(frozenset({"bob", "carol"}))},
+        )
+        assert decide_gate(inputs).gate.state is wanted
 
 
 def test_outdated_when_the_runs_or_the_baseline_moved() -> None:

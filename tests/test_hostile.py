@@ -43,7 +43,9 @@ from bot.domain import (
     NotesSummary,
     PullRequest,
     RefKind,
+    Review,
     ReviewReport,
+    ReviewState,
     RunRef,
     RunSnapshot,
     Unresolved,
@@ -475,6 +477,35 @@ def test_thousands_of_references() -> None:
     assert world.runs.calls.count("fetch_runs") == 1
     assert f"more than {MAX_REFS} MLflow references" in world.comment
     check_comment(world.comment, decode_state(world.comment))
+
+
+@row(
+    "gate",
+    "Fifty decoy 32-hex ids before the real link (the cap is 50), and sixty decoys with "
+    "no link at all; both reviewers approve",
+    "The link is kept (links before bare ids) and reviewed; the comment says 1 more "
+    "reference was ignored and the gate stays `pending` over it, approved or not. "
+    "Decoys alone: a comment that says so and `pending`, never `success` with no comment",
+)
+def test_decoy_ids_cannot_hide_the_real_link_nor_turn_the_gate_green() -> None:
+    decoys = " ".join(f"{n:032x}" for n in range(1, MAX_REFS + 1))
+    world = _world(_candidate(), body=f"{decoys}\n\nruns:/{CAND}/model")
+    world.review()
+    assert "Comparing [**cand**]" in world.comment
+    assert "and 1 more was ignored" in world.comment.replace("\\", "")
+    for user in ("alice", "bob", "carol"):
+        review = Review(user, ReviewState.APPROVED, "2099-01-01T00:00:00Z", commit_id=HEAD)
+        world.github.add_review(7, review)
+    outcome = world.review()
+    assert outcome.gate is not None and outcome.gate.state is GateState.PENDING
+    assert "left out" in outcome.gate.description
+    check_comment(world.comment, decode_state(world.comment))
+
+    no_paths = CONFIG.replace('require_review_for: ["models/**"]\n', "")
+    alone = _world(_candidate(), body=" ".join(f"{n:032x}" for n in range(1, 61)), config=no_paths)
+    outcome = alone.review()
+    assert outcome.gate is not None and outcome.gate.state is GateState.PENDING
+    assert "10 more were ignored" in alone.comment.replace("\\", "")
 
 
 # --- the config ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+import test_access
 import test_action
 import test_faults
 import test_following
@@ -37,6 +38,7 @@ MODULES = (
     test_action,
     test_trust,
     test_history,
+    test_access,
     test_redisworker,
     test_following,
     test_operations,

@@ -103,6 +103,9 @@ class ReviewReport:
     images: tuple[HostedImage, ...] = ()
     images_note: str | None = None  # why there are no images, where to look instead
     problems: tuple[str, ...] = ()  # user-facing errors met while reviewing
+    # references the caps of bot.review.refs left out (past 50, plus texts cut): the
+    # gate cannot say what they name, so it is never `success` over them
+    capped: int = 0
     history: ModelHistory | None = None  # production's history, earlier reviews (issue #16)
     uncertainty_notes: tuple[str, ...] = ()  # where the intervals came from, what was refused
     changes: tuple[ChangeReport, ...] = ()  # what changed besides metrics, per candidate

@@ -9,7 +9,8 @@ GitHub, so the check reads it with few requests:
   `require_review_for` path (1 request per 100 files, only with such paths): due;
 - it has a status and the bot's comment (1 request per 100 comments) holds a state
   whose fingerprint of the runs, or whose production baseline, is not what MLflow
-  says now (the PR with its commits: 1 request per 100 commits, then MLflow): due.
+  says now (the PR with its commits: 1 request per 100 commits, then MLflow): due;
+  a linked run deleted since (it no longer resolves) counts as changed.
   The fingerprint, not `updated_at`, which moves on every label.
 - the state says the last review failed for a transient reason (GitHub or MLflow was
   down, bot.handlers.failed): due once MLflow answers the review's reads again (GitHub
@@ -109,6 +110,7 @@ def _changed(
         raise
     if failed:
         return Due(f"{RETRY_DUE}: {failed}")
-    if not report.candidates:
-        return Due()
+    if not report.candidates and not report.unresolved:
+        return Due()  # the PR names no run any more: its own event reviewed that
+    # a run deleted or refused since (unresolved now) changes the fingerprint too
     return Due(outdated(report, state.fingerprint, state.extra.get(BASELINE)) or "")

@@ -275,9 +275,9 @@ def _no_model(
 ) -> Outcome:
     config = ctx.config
     touched = _touched(ctx, deps)
-    decision = no_model(touched)
+    decision = no_model(touched, report.capped)
     outcome = Outcome(gate=decision, notice=decision.description)
-    if touched or ctx.mine is not None:
+    if touched or ctx.mine is not None or report.capped:
         state = next_state(
             ctx.previous,
             run_fingerprint(report),
@@ -290,7 +290,8 @@ def _no_model(
             facts = Facts(ctx.pr, report, decision, [], config)
             recorded = record_review(runs, facts, state, pause=deps.pause)
             report, state = _with_problems(report, recorded.problems), recorded.state
-        body = render_no_model(touched, state_block=encode_state(state))
+        capped = report.problems if report.capped else ()
+        body = render_no_model(touched, capped, state_block=encode_state(state))
         outcome.markdown = body
         outcome.comment_url = publisher.comment(body)
     publisher.status(decision, config.gate.context)

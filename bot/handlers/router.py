@@ -33,8 +33,17 @@ WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 COMMENT_ACTIONS = frozenset({"created", "edited", "deleted"})
 NOTHING_TO_DO = "the comment holds no /model-review command and no MLflow reference"
 HANDLED_EVENTS = frozenset(
-    {"pull_request", "pull_request_target", "pull_request_review", "issue_comment"}
+    {
+        "pull_request",
+        "pull_request_target",
+        "pull_request_review",
+        "issue_comment",
+        "member",
+        "membership",
+    }
 )
+# access changes that can make an approval stop counting (the App re-decides the PRs)
+ACCESS_ACTIONS = {"member": frozenset({"removed", "edited"}), "membership": frozenset({"removed"})}
 
 
 class Action(Enum):
@@ -42,6 +51,7 @@ class Action(Enum):
     COMMAND = "command"  # a /model-review command from a collaborator
     COMMENT = "comment"  # a PR comment: `read_comment` reads it in the job
     CLOSED = "closed"  # the PR was closed or merged
+    ACCESS = "access"  # someone's access changed: re-decide the open PRs they approved
     IGNORE = "ignore"
 
 
@@ -99,6 +109,8 @@ def route(event: Event) -> Decision:
     """What to do with an event; guard clauses first, each with its reason."""
     if event.name not in HANDLED_EVENTS:
         return Decision(Action.IGNORE, f"event `{event.name}` is not one model-review handles")
+    if event.name in ACCESS_ACTIONS:
+        return _route_access(event)
     if event.pr_number is None:
         return Decision(Action.IGNORE, f"`{event.name}` is not about a pull request")
     if event.name in ("pull_request", "pull_request_target"):
@@ -116,6 +128,23 @@ def _route_pull_request(event: Event) -> Decision:
     if event.action == "closed":
         return Decision(Action.CLOSED, "pull request closed")
     return Decision(Action.IGNORE, f"pull_request `{event.action}` changes nothing")
+
+
+def _route_access(event: Event) -> Decision:
+    """`member` removed or edited (a repository collaborator), `membership` removed (a
+    team member): the open PRs where that person's approval counts are re-decided."""
+    if event.action not in ACCESS_ACTIONS[event.name]:
+        return Decision(Action.IGNORE, f"{event.name} `{event.action}` takes no access away")
+    login = access_login(event)
+    if not login:
+        return Decision(Action.IGNORE, f"{event.name} `{event.action}` names nobody")
+    return Decision(Action.ACCESS, f"@{login}'s access changed ({event.name} {event.action})")
+
+
+def access_login(event: Event) -> str:
+    """Whose access a `member` or `membership` event changed."""
+    member = event.payload.get("member") or {}
+    return str(member.get("login") or "") if isinstance(member, Mapping) else ""
 
 
 def _route_comment(event: Event) -> Decision:

@@ -149,6 +149,10 @@ NEEDS_RUN_HINT = (
     "The review starts as soon as the description is saved."
 )
 NO_LONGER = "This pull request no longer links an MLflow run: there is no model to review."
+CAPPED_HINT = (
+    "The `model-review` status stays pending: name at most 50 MLflow references (links "
+    "are read before bare run ids), then comment `/model-review refresh`."
+)
 NO_LONGER_HINT = "The `model-review` status is green. Link a run again to get a new review."
 COULD_NOT_CHECK = "model-review could not check this pull request: {error}"
 COULD_NOT_CHECK_HINT = (
@@ -200,9 +204,20 @@ def render_notice(
     return text.rstrip("\n") + "\n" + tail
 
 
-def render_no_model(touched: list[str], *, state_block: str = "") -> str:
+def render_no_model(
+    touched: list[str], problems: Sequence[str] = (), *, state_block: str = ""
+) -> str:
     """The comment for a PR without runs: it needs one (touched paths), or it had a
-    review and dropped its runs."""
+    review and dropped its runs, or the caps left references out (`problems` say how
+    many)."""
+    if problems and not touched:
+        return render_notice(
+            "No MLflow run was found among the references read. "
+            + " ".join(f"{p[:1].upper()}{p[1:]}." for p in problems),
+            hint=CAPPED_HINT,
+            warning=True,
+            state_block=state_block,
+        )
     if touched:
         return render_notice(
             NEEDS_RUN, hint=NEEDS_RUN_HINT, files=touched, warning=True, state_block=state_block

@@ -18,8 +18,10 @@ The rules, in order:
    (`reviewers.models`): one decision per model, combined (bot.review.permodel);
 3. then each function of `RULES`, in order, may turn the decision red:
    `gate.fail_on_regression` (bot.review.policy),
-   `compare.require_same_eval_data: fail` (bot.review.evaldata) and a bar on a
-   metric the candidate does not log (PENDING; FAILURE under fail_on_regression).
+   `compare.require_same_eval_data: fail` (bot.review.evaldata), a bar on a
+   metric the candidate does not log (PENDING; FAILURE under fail_on_regression), and
+   references left out by the caps of bot.review.refs (`pending`, never `success`,
+   also with no model found: `no_model`).
 
 A new rule is a function `(decision, inputs) -> decision` appended to `RULES` (an
 ERROR, the bot could not check, must stay an ERROR; nothing may turn a decision
@@ -33,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
+from bot.constants import STATUS_DESCRIPTION_LIMIT, login_key
 from bot.domain import (
     Assignment,
     Candidate,
@@ -41,10 +44,11 @@ from bot.domain import (
     PullRequest,
     Review,
     ReviewReport,
+    ReviewState,
     Standing,
 )
 from bot.review.evaldata import apply_rule
-from bot.review.gate import decide, fit
+from bot.review.gate import decide, fit, latest_reviews
 from bot.review.identity import baseline_key, model_fingerprint, run_fingerprint
 from bot.review.permodel import (
     ModelGroup,
@@ -65,6 +69,8 @@ STALE_WHY = "approvals given before {at} no longer count: {why}"
 RUNS_MOVED = "the runs under review changed since the status was set"
 BASELINE_MOVED = "the production baseline changed since the status was set"
 BAR_NOT_LOGGED = "a bar on {names}, which the candidate does not log"
+LOST_ACCESS = "@{login}'s approval stopped counting: @{login} lost write access"
+CAPPED = "MLflow references were left out (over 50, or text too long): the gate waits for fewer"
 
 
 @dataclass(frozen=True)
@@ -122,8 +128,20 @@ def _bars_not_logged(decision: GateDecision, inputs: GateInputs) -> GateDecision
     return replace(decision, state=GateState.PENDING, description=fit(text))
 
 
+def _capped(decision: GateDecision, inputs: GateInputs) -> GateDecision:
+    """References the caps left out (issue #22): what they name is unknown, so the
+    gate waits (`pending`) instead of turning green over them."""
+    return _hold(decision, inputs.report.capped)
+
+
+def _hold(decision: GateDecision, capped: int) -> GateDecision:
+    if not capped or decision.state is not GateState.SUCCESS:
+        return decision
+    return replace(decision, state=GateState.PENDING, description=CAPPED)
+
+
 # The rules applied after the approvals, in order: each may only turn the gate red.
-RULES: tuple[Rule, ...] = (_metrics, _eval_data, _bars_not_logged)
+RULES: tuple[Rule, ...] = (_metrics, _eval_data, _bars_not_logged, _capped)
 
 
 def gate_groups(candidates: Sequence[Candidate], config: Config) -> tuple[ModelGroup, ...]:
@@ -149,7 +167,7 @@ def decide_gate(inputs: GateInputs) -> Decision:
         return Decision(gate, (ModelSlots(SINGLE, _assignment(inputs, SINGLE), gate),))
     if per_model(inputs.groups):
         return _several(inputs)
-    approvals = _judge(inputs, SINGLE, inputs.changed_at)
+    approvals = _lost_access(_judge(inputs, SINGLE, inputs.changed_at), inputs, SINGLE)
     notes = (*approvals.notes, *_stale_why(approvals, inputs))
     gate = _apply_rules(approvals, inputs)
     return Decision(gate, (ModelSlots(SINGLE, _assignment(inputs, SINGLE), gate),), notes)
@@ -163,7 +181,7 @@ def _several(inputs: GateInputs) -> Decision:
         part = model_fingerprint(inputs.report, group.candidates)
         mem = remember(inputs.remembered.get(group.label), part, inputs.now, assignment)
         memory[group.label] = mem
-        decision = _judge(inputs, group.label, mem.changed_at)
+        decision = _lost_access(_judge(inputs, group.label, mem.changed_at), inputs, group.label)
         slots.append(ModelSlots(group.label, assignment, decision))
     combined = combine(slots)
     return Decision(_apply_rules(combined, inputs), tuple(slots), combined.notes, memory)
@@ -186,6 +204,34 @@ def _judge(inputs: GateInputs, label: str, changed_at: str) -> GateDecision:
     )
 
 
+def _lost_access(decision: GateDecision, inputs: GateInputs, label: str) -> GateDecision:
+    """A slot holder's current approval that no longer counts because GitHub says
+    they cannot write (access removed after approving, issue #22): the status and the
+    merge's closing line say so instead of "waiting for @carol"."""
+    standing = inputs.standings.get(label)
+    if decision.state is not GateState.PENDING or standing is None:
+        return decision
+    holders = [h for h in _holders(inputs, label) if "/" not in h]
+    latest = latest_reviews(inputs.reviews, inputs.pr.author)
+    lost = [
+        h
+        for h in holders
+        if (r := latest.get(login_key(h))) is not None
+        and r.state is ReviewState.APPROVED
+        and login_key(h) not in standing.writers
+    ]
+    if not lost:
+        return decision
+    words = "; ".join(LOST_ACCESS.format(login=h) for h in lost)
+    description = words if len(words) <= STATUS_DESCRIPTION_LIMIT else words[:139] + "…"
+    return replace(decision, description=description)
+
+
+def _holders(inputs: GateInputs, label: str) -> list[str]:
+    assignment = _assignment(inputs, label)
+    return [h.strip().removeprefix("@") for h in (assignment.primary, assignment.secondary) if h]
+
+
 def _apply_rules(decision: GateDecision, inputs: GateInputs) -> GateDecision:
     for rule in RULES:
         decision = rule(decision, inputs)
@@ -202,11 +248,12 @@ def _stale_why(decision: GateDecision, inputs: GateInputs) -> tuple[str, ...]:
 # --- the decisions without a review -------------------------------------------------
 
 
-def no_model(touched: Sequence[str]) -> GateDecision:
-    """No run linked: green, unless the PR changes paths that need one."""
+def no_model(touched: Sequence[str], capped: int = 0) -> GateDecision:
+    """No run linked: green, unless the PR changes paths that need one, or references
+    were left out by the caps (they may name one: `pending`)."""
     if touched:
         return GateDecision(GateState.FAILURE, NEEDS_RUN_STATUS)
-    return GateDecision(GateState.SUCCESS, NO_MODEL)
+    return _hold(GateDecision(GateState.SUCCESS, NO_MODEL), capped)
 
 
 def not_checked(error: str) -> GateDecision:

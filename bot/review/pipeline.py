@@ -36,11 +36,13 @@ log = logging.getLogger(__name__)
 
 TOO_MANY_REFS = (
     "this PR names more than {n} MLflow references: {n} are reviewed (links and URIs "
-    "before bare ids) and {dropped} more {were} ignored"
+    "before bare ids) and {dropped} more {were} ignored; the gate waits until the PR "
+    "names at most {n}"
 )
 TEXT_CUT = (
     "{texts} of this PR {were} too long to read whole (more than {chars:,} characters, or "
-    "past {total:,} in all): references in the rest were not looked for"
+    "past {total:,} in all): references in the rest were not looked for; the gate waits "
+    "until the text is shorter"
 )
 LEFT_OUT = (
     "{n} more training run{s} of this PR's commits {were} not reviewed (at most {cap}, "
@@ -66,9 +68,9 @@ class ReviewRequest:
     pr_url: str | None = None  # the PR's own record is not an "earlier review"
 
 
-def collect_refs(request: ReviewRequest) -> tuple[list[RunRef], list[str]]:
-    """Explicit references first, then those in the text; one per target. Also what
-    the caps of bot.review.refs left out, as problems for the comment."""
+def collect_refs(request: ReviewRequest) -> tuple[list[RunRef], RefScan]:
+    """Explicit references first, then those in the text; one per target. Also the
+    scan, which says what the caps of bot.review.refs left out."""
     seen: set[tuple[str, ...]] = set()
     out: list[RunRef] = []
     scan = scan_refs(request.texts)
@@ -76,7 +78,7 @@ def collect_refs(request: ReviewRequest) -> tuple[list[RunRef], list[str]]:
         if ref.key not in seen:
             seen.add(ref.key)
             out.append(ref)
-    return out, cap_problems(scan)
+    return out, scan
 
 
 def cap_problems(scan: RefScan) -> list[str]:
@@ -105,9 +107,9 @@ def build_review(
     images: ImagePort | None = None,
 ) -> ReviewReport:
     """Resolve, compare and (with an image port) draw the review of a PR."""
-    refs, capped = collect_refs(request)
+    refs, scan = collect_refs(request)
     log.info("references: %s", ", ".join(r.raw for r in refs) or "none")
-    problems = [*request.problems, *capped]
+    problems = [*request.problems, *cap_problems(scan)]
     with timed("looking up the runs"):
         resolution = resolve_candidates(refs, runs, config, request.commits)
     candidates = resolution.candidates
@@ -160,6 +162,7 @@ def build_review(
         unresolved=resolution.unresolved,
         ui_base=(config.mlflow.ui_url or runs.ui_base() or None),
         problems=tuple(problems),
+        capped=scan.dropped + scan.truncated,
     )
     if images is not None and candidates:
         with timed("drawing and storing the plots"):

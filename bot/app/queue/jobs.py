@@ -71,7 +71,7 @@ class Job:
         closing (the merge record and promotion happen once), and for a comment, which
         only its job reads (it may hold a command)."""
         decision = route(self.event())
-        if decision.action in (Action.CLOSED, Action.COMMENT):
+        if decision.action in (Action.CLOSED, Action.COMMENT, Action.ACCESS):
             return False
         command = decision.command
         return command is None or command.kind is CommandKind.REFRESH

@@ -157,16 +157,12 @@ def follow_event(runner: Runner, job: Job) -> Followed | None:
         return None
     settings = runner.settings
     apps = runner.installations()
-    inventory = runner.inventory
-    if inventory is None:
-        from bot.githost.inventory import AppInventory
-
-        inventory = AppInventory(apps)  # type: ignore[arg-type]
+    inventory = inventory_of(runner)
     return follow(
         event,
         inventory,
         apps,
-        _queue_of(runner),
+        queue_of(runner),
         alias_lookup(lambda: runner.tracking(Config())),
         max_prs=settings.mlflow_max_prs,
         max_requests=settings.reconcile_requests,
@@ -174,7 +170,16 @@ def follow_event(runner: Runner, job: Job) -> Followed | None:
     )
 
 
-def _queue_of(runner: Runner) -> JobQueue:
+def inventory_of(runner: Runner) -> Inventory:
+    """The App's inventory (tests give a fake)."""
+    if runner.inventory is None:
+        from bot.githost.inventory import AppInventory
+
+        runner.inventory = AppInventory(runner.installations())  # type: ignore[arg-type]
+    return runner.inventory
+
+
+def queue_of(runner: Runner) -> JobQueue:
     if runner.queue is None:  # a Redis worker: the queue the web process uses
         from bot.app.queue.redisqueue import redis_deps
 

@@ -88,12 +88,27 @@ class JobRunner:
         if decision.action is Action.IGNORE:
             log.info("nothing to do: %s", decision.reason)
             return None
+        if decision.action is Action.ACCESS:  # someone's access changed: find the PRs
+            self._revisit(event)
+            return None
         outcome = handle(event, decision, self.deps(event))
         if outcome.transient:
             raise TransientFailure(outcome.notice)
         state = outcome.gate.state.value if outcome.gate else "no gate"
         log.info("%s done (%s): %s", job.key, state, outcome.notice or "review published")
         return outcome
+
+    def _revisit(self, event: Event) -> None:
+        from bot.app.queue.access import revisit
+        from bot.app.queue.registry import inventory_of, queue_of
+
+        revisit(
+            event,
+            inventory_of(self),
+            self.installations(),
+            queue_of(self),
+            max_requests=self._settings.reconcile_requests,
+        )
 
     def deps(self, event: Event) -> Deps:
         """The handler's ports, as the Action builds them but acting as the App."""
