@@ -14,6 +14,16 @@ from mlflow.tracking import MlflowClient
 from bot.app.demo import MODEL_NAME
 from bot.cli import main
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _worked_example() -> list[str]:
+    """The lines the README's worked example quotes from the demo's review (`> ...`)."""
+    section = README.read_text(encoding="utf-8").split("### Worked example", 1)[1]
+    quoted = section.split("\n## ", 1)[0].splitlines()
+    lines = [line[2:] for line in quoted if line.startswith("> ") and line[2:].strip()]
+    return [line for line in lines if line.startswith(("**", "| `"))]
+
 
 @pytest.mark.slow
 def test_demo_builds_a_store_and_renders_the_review(
@@ -44,6 +54,12 @@ def test_demo_builds_a_store_and_renders_the_review(
         assert f"<strong>{block}:</strong>" in preview
     assert "breaking: input `worst fractal dimension` removed" in comment
     assert "✅ **Same evaluation data as production**" in comment
+
+    # the README's worked example quotes this review: its verdict and rows, as they are
+    verdict, *rows = _worked_example()
+    assert verdict == next(line for line in comment.splitlines() if line.startswith("**"))
+    for row in rows:
+        assert row in comment.splitlines(), f"README quotes a row the demo no longer has: {row}"
 
     command = re.search(r"Render it again:\s+(model-review render .+)", printed).group(1)  # type: ignore[union-attr]
     argv = shlex.split(command)

@@ -68,3 +68,20 @@ def test_with_vary_one_search_by_commit_finds_children_or_siblings() -> None:
     found = gather(runs, [siblings[0]], ["candidate"], UncertaintyConfig(vary=("seed",)))
     assert found.searches == 1 and len(found.runs[0].samples["acc"].values) == 3
     assert found.runs[0].samples["acc"].source == "repeats"
+
+
+def test_children_far_from_the_runs_own_value_are_kept_apart() -> None:
+    """Folds scored on their own validation folds measure something else than the
+    run's own value (parent acc 0.9): they stay out of the samples, with a line."""
+    folds = [_child(i, {"depth": "3", "fold": str(i)}, 0.70 + i / 1000) for i in range(5)]
+    runs, parent = _world(folds)
+    found = gather(runs, [parent], ["candidate"], UncertaintyConfig())
+    assert found.runs[0].samples == {}
+    assert found.notes == (
+        "`pppppppp`: 5-fold CV: `acc` 0.702 ± 0.0016. Not used as repeats: the run's own "
+        "values lie outside their spread, so they measure something else (e.g. each fold's "
+        "own validation data); the run's own values are compared",
+    )
+    near = [_child(i, {"depth": "3", "seed": str(i)}, 0.88 + i / 100) for i in range(3)]
+    runs, parent = _world(near)  # 0.9 is within 0.88..0.90
+    assert "acc" in gather(runs, [parent], ["candidate"], UncertaintyConfig()).runs[0].samples

@@ -30,6 +30,7 @@ CHILDREN = "child runs"
 REPEATS = "repeats"
 STEPS = "steps"
 MAX_APART = 3  # metrics named in the line of children kept apart
+SPREAD_SDS = 3.0  # a run's own value this far from its children's mean is not one of them
 APART = (
     "`{run}`: {what}: {shown}. Not used as repeats: the run's own values lie outside "
     "their spread, so they measure something else (e.g. each fold's own validation "
@@ -125,19 +126,30 @@ def _step_samples(
 
 def _apart(run: RunSnapshot, samples: dict[str, Samples]) -> tuple[dict[str, Samples], list[str]]:
     """Child runs are repeats of a metric only when they measure what the run's own
-    value measures: the run has none, or its value lies within the children's spread.
+    value measures: the run has none, or its value lies within the children's spread
+    (`_within`).
     Otherwise (folds scored on their own validation folds, trials) the run's own value
     stays and the children are kept apart: (the samples kept, the keys kept apart)."""
     kept: dict[str, Samples] = {}
     apart: list[str] = []
     for key, found in samples.items():
         own = run.metrics.get(key)
-        inside = own is None or min(found.values) <= own <= max(found.values)
+        inside = own is None or _within(own, found.values)
         if found.source != CHILDREN or inside:
             kept[key] = found
         else:
             apart.append(key)
     return kept, apart
+
+
+def _within(own: float, values: Sequence[float]) -> bool:
+    """The run's own value lies within the children's spread: their range, or
+    SPREAD_SDS standard deviations of their mean (where one more repeat would land)."""
+    if min(values) <= own <= max(values):
+        return True
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+    return bool(abs(own - mean) <= SPREAD_SDS * sd)
 
 
 def _apart_note(run: RunSnapshot, samples: dict[str, Samples], keys: Sequence[str]) -> str:
