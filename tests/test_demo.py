@@ -54,6 +54,11 @@ def test_demo_builds_a_store_and_renders_the_review(
         assert f"<strong>{block}:</strong>" in preview
     assert "breaking: input `worst fractal dimension` removed" in comment
     assert "✅ **Same evaluation data as production**" in comment
+    # the held-out split scored by both models, paired row by row (as `evaluate` does)
+    holdout = 143  # 25% of the 569 rows of scikit-learn's breast-cancer data
+    assert f"paired on {holdout} rows against production v1 of {MODEL_NAME}" in comment
+    assert "DeLong" in comment and "McNemar mid-p" in comment
+    assert candidate.data.tags["model_review.paired.production"] == f"{MODEL_NAME}/1"
 
     # the README's worked example quotes this review: its verdict and rows, as they are
     verdict, *rows = _worked_example()

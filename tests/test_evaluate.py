@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from matrix import row
 from mlflow.tracking import MlflowClient
 
 from bot.cli import main
@@ -120,6 +121,13 @@ def test_a_table_made_against_an_older_production_is_named_stale(
     assert all(c.estimate is None for r in report.metric_rows for c in r.cells)
 
 
+@row(
+    "input",
+    "`model-review evaluate` on data with missing labels, repeated ids, or without a "
+    "model's input columns",
+    "Exit 4, 6 or 5 with a message that counts the rows or names the columns; nothing "
+    "is logged to the candidate run",
+)
 @pytest.mark.parametrize(
     ("change", "code", "words"),
     [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import RequestLog, make_run, register, unique_name
 
@@ -251,6 +252,12 @@ def test_single_runs_keep_todays_verdicts(mlflow_server: str, mlflow_client: Mlf
     assert report.uncertainty_notes == ()
 
 
+@row(
+    "input",
+    "An evaluation table listed above the size cap (192 MB)",
+    "Not downloaded (no artifact request): the note names its size and the cap, and the "
+    "review goes on without its intervals",
+)
 def test_a_table_listed_above_the_cap_is_refused_before_download(
     mlflow_server: str, mlflow_client: MlflowClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

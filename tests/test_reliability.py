@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import test_access
 import test_action
+import test_evaluate
+import test_evidence
 import test_faults
 import test_following
 import test_history
@@ -43,6 +45,8 @@ MODULES = (
     test_following,
     test_operations,
     test_recovery,
+    test_evidence,
+    test_evaluate,
 )
 
 

@@ -4,7 +4,9 @@ Trains a gradient-boosted classifier twice on scikit-learn's bundled breast-canc
 data set: a production version (registered, alias `production`) and a candidate with
 other hyperparameters, notes and a logged model; each also trains on SEEDS other
 splits as child runs (param `seed`), so the review shows intervals and pairs the two
-models seed by seed. Then it renders the candidate's review.
+models seed by seed. Both models are scored on the held-out split and the pairs logged
+to the candidate run, as `model-review evaluate` would, so the held-out metrics are
+compared row by row. Then it renders the candidate's review.
 This module writes example data, so (unlike the bot) it uses mlflow's logging API.
 """
 
@@ -156,14 +158,45 @@ def _build(folder: Path, uri: str) -> tuple[str, str]:
         client.create_experiment(EXPERIMENT, artifact_location=(folder / "artifacts").as_uri())
     mlflow.set_experiment(EXPERIMENT)
     data = _dataset()
-    production, production_model = _train(PRODUCTION, data)
-    candidate, candidate_model = _train(CANDIDATE, data)
+    production, production_model, prod_fit = _train(PRODUCTION, data)
+    candidate, candidate_model, cand_fit = _train(CANDIDATE, data)
     for recipe, parent in ((PRODUCTION, production), (CANDIDATE, candidate)):
         _train_seeds(client, recipe, parent)
     prod_version = _register(production_model)
     _register(candidate_model)
     client.set_registered_model_alias(MODEL_NAME, "production", prod_version)
+    fits = {"candidate": cand_fit, "production": prod_fit}
+    _log_paired(client, candidate, f"{MODEL_NAME}/{prod_version}", data, fits)
     return production, candidate
+
+
+def _log_paired(client: Any, run_id: str, production: str, data: Any, fits: dict[str, Any]) -> None:
+    """What `model-review evaluate` logs: both models scored on the held-out split (the
+    models in memory here, loaded with mlflow.pyfunc there), paired row by row."""
+    import tempfile
+
+    from bot.app.evaluate import score_rows
+    from bot.review import predictions
+    from bot.tracking.scoring import LoadedModel
+
+    def scorer(role: str) -> LoadedModel:
+        model = fits[role]
+        inputs = tuple(str(c) for c in model.feature_names_in_)
+        return LoadedModel(role, role, inputs, "P(class 1)", lambda f: model.predict_proba(f)[:, 1])
+
+    holdout = data[1].assign(label=data[3]).rename_axis("row").reset_index()
+    with tempfile.TemporaryDirectory(prefix="model-review-demo-") as tmp:
+        path = Path(tmp) / "holdout.csv"
+        holdout.to_csv(path, index=False)
+        table, rows = score_rows(
+            path, "label", "row", (scorer("candidate"), scorer("production")), production
+        )
+        out = Path(tmp) / Path(predictions.PATH).name
+        out.write_bytes(table)
+        client.log_artifact(run_id, str(out), str(Path(predictions.PATH).parent))
+    tags = {predictions.TAG_PRODUCTION: production, predictions.TAG_ROWS: str(rows)}
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
 
 
 def _dataset(seed: int = 7) -> tuple[Any, Any, Any, Any]:
@@ -201,7 +234,7 @@ def _train_seeds(client: Any, recipe: Recipe, parent_id: str) -> None:
         client.set_terminated(run.info.run_id)
 
 
-def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str]:
+def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str, Any]:
     import mlflow
     from mlflow.models import infer_signature
     from sklearn.ensemble import GradientBoostingClassifier
@@ -237,7 +270,7 @@ def _train(recipe: Recipe, data: tuple[Any, Any, Any, Any]) -> tuple[str, str]:
             # libraries, 5 to 50 s per model (idle to busy machine)
             pip_requirements=_requirements(recipe),
         )
-        return str(run.info.run_id), str(info.model_uri)
+        return str(run.info.run_id), str(info.model_uri), model
 
 
 def _log_curves(model: Any, x_train: Any, y_train: Any, x_test: Any, y_test: Any) -> None:
