@@ -37,6 +37,7 @@ from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.rqworker import PUBSUB_WAIT, sweep
 from bot.app.webhook import QUEUE_DOWN, create_app
 from tests.redis_server import RedisProcess, restartable_redis
+from tests.test_jobs import runner_with_fakes
 from tests.test_redisworker import review_job
 from tests.test_webhook import SETTINGS, deliver
 
@@ -228,7 +229,15 @@ def test_metrics_parse_as_prometheus_text_and_move_with_deliveries() -> None:
     assert deliver(client, "pull_request", payload, "d-metrics").status_code == 202
     deliver(client, "pull_request", payload, "d-forged", signature="sha256=00")
     run_guarded(lambda job: None, review_job("d-metrics"))
+    runner, _, _ = runner_with_fakes()
+    runner(review_job("d-reviewed"))  # GitHub and MLflow (fakes) through the ports
     after = scrape(client)
+    for dependency in ("github", "mlflow"):
+        calls = (
+            "model_review_dependency_calls_total",
+            (("dependency", dependency), ("outcome", "ok")),
+        )
+        assert after[calls] > before.get(calls, 0.0)
 
     assert after[queued] - before.get(queued, 0.0) == 1
     assert after[unsigned] - before.get(unsigned, 0.0) == 1

@@ -9,6 +9,8 @@ job, workers, failed jobs) are read from the queue at each scrape.
 
 Names: model_review_deliveries_total{event,outcome}, model_review_jobs_total{outcome},
 model_review_job_duration_seconds{outcome}, model_review_retries_total{reason},
+model_review_dependency_calls_total{dependency,outcome} (a job's calls to GitHub and
+MLflow through their ports),
 model_review_queue_depth, model_review_queue_oldest_job_age_seconds,
 model_review_workers, model_review_failed_jobs.
 """
@@ -42,6 +44,10 @@ def _get(name: str) -> Any:
                 buckets=BUCKETS,
             ),
             retries=Counter("model_review_retries", "Jobs queued again, by reason", ["reason"]),
+            calls=Counter(
+                "model_review_dependency_calls", "Calls of a job to GitHub or MLflow, by outcome",
+                ["dependency", "outcome"],
+            ),
         )  # fmt: skip
     return _metrics[name]
 
@@ -58,6 +64,30 @@ def job(outcome: str, seconds: float) -> None:
 
 def retry(reason: str) -> None:
     _get("retries").labels(reason).inc()
+
+
+class Counted:
+    """A port whose every method call is counted as a call to `dependency` ("github",
+    "mlflow"), `ok` or `error` (it raised). A call may make several requests."""
+
+    def __init__(self, inner: Any, dependency: str) -> None:
+        self._inner, self._dependency = inner, dependency
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._inner, name)
+        if not callable(found):
+            return found
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            outcome = "error"
+            try:
+                result = found(*args, **kwargs)
+                outcome = "ok"
+                return result
+            finally:
+                _get("calls").labels(self._dependency, outcome).inc()
+
+        return counted
 
 
 class _QueueCollector:

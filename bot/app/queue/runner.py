@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from bot.app import metrics
 from bot.app.queue.jobs import Installations, Job, TransientFailure
 from bot.handlers.following import REGISTRY_JOB
 from bot.handlers.moved import trigger_of
@@ -119,12 +120,13 @@ class JobRunner:
         apps = self.installations()
         installation = event.installation_id or apps.installation_id(event.repo)
         fence = current_fence()  # the Redis queue's PR lock: checked before each write
-        github = guard_github(apps.repo(installation, event.repo), fence)
+        counted = cast("GitHubPort", metrics.Counted(apps.repo(installation, event.repo), "github"))
+        github = guard_github(counted, fence)
         images = (self._images or images_for)(github)
         runs = self._runs or self.tracking
 
         def fenced_runs(config: Config) -> RunsPort:
-            return guard_runs(runs(config), fence)
+            return guard_runs(cast("RunsPort", metrics.Counted(runs(config), "mlflow")), fence)
 
         trigger = trigger_of(event.payload)
         return Deps(github=github, runs=fenced_runs, images=images, now=utc_now, trigger=trigger)
