@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.domain import (
     ArtifactInfo,
+    CheckRun,
     Comment,
     GateState,
     HostedImage,
@@ -187,6 +188,20 @@ class GitHubPort(Protocol):
     def request_reviewers(
         self, number: int, users: Sequence[str], teams: Sequence[str]
     ) -> None: ...
+
+    def check_run(self, sha: str, name: str) -> CheckRun | None:
+        """The bot's own latest check run named `name` on `sha` (another App's or a
+        workflow's run of the same name is not the bot's), if any."""
+        ...
+
+    def write_check_run(self, sha: str, name: str, run: CheckRun) -> CheckRun:
+        """Create the check run (`run.check_id` 0) or update it in place."""
+        ...
+
+    def group_messages(self, base_sha: str, head_sha: str) -> tuple[str, ...]:
+        """The messages of the commits GitHub made between two commits (a merge
+        group's merge or squash commits, which name their PRs)."""
+        ...
 
     def can_request_teams(self) -> bool:
         """Whether the token may request a team's review (an App with Members: read; the

@@ -13,6 +13,7 @@ from bot.app.queue.runner import Installations
 from bot.domain import (
     TAG_PARENT_RUN,
     ArtifactInfo,
+    CheckRun,
     Comment,
     GateState,
     HostedImage,
@@ -297,6 +298,11 @@ class FakeGitHub:
     default_permission: str = "write"
     teams: dict[str, set[str]] | None = field(default_factory=dict)
     request_teams: bool = True  # False: the Actions token (team requests refused)
+    # (base, head) -> the messages of the commits GitHub made between them (merge queues)
+    queue_commits: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # (sha, name) -> the bot's check run; every write of one, in order
+    check_runs: dict[tuple[str, str], CheckRun] = field(default_factory=dict)
+    check_writes: list[tuple[str, str, CheckRun]] = field(default_factory=list)
     _next_id: int = 1000
 
     def _write(self, what: str) -> None:
@@ -387,6 +393,23 @@ class FakeGitHub:
 
     def can_request_teams(self) -> bool:
         return self.request_teams
+
+    def check_run(self, sha: str, name: str) -> CheckRun | None:
+        self.reads.append(f"check_run {name}")
+        return self.check_runs.get((sha, name))
+
+    def write_check_run(self, sha: str, name: str, run: CheckRun) -> CheckRun:
+        self._write("write_check_run")
+        if run.check_id == 0:
+            self._next_id += 1
+            run = replace(run, check_id=self._next_id)
+        self.check_runs[(sha, name)] = run
+        self.check_writes.append((sha, name, run))
+        return run
+
+    def group_messages(self, base_sha: str, head_sha: str) -> tuple[str, ...]:
+        self.reads.append("group_messages")
+        return self.queue_commits.get((base_sha, head_sha), ())
 
     def current_status(self, sha: str, context: str) -> tuple[GateState, str] | None:
         for status_sha, state, description, status_context in reversed(self.statuses):

@@ -26,6 +26,8 @@ class GitStore:
     trees: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> path -> blob
     commits: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    # branches a repository ruleset protects: creating or moving them is refused (422)
+    ruled: set[str] = field(default_factory=set)
 
 
 def _sha(*parts: object) -> str:
@@ -45,11 +47,15 @@ class GitData:
         return 200, gp.git_ref(unquote(branch), sha, self.repo), {}
 
     def _move_ref(self, branch: str, data: Json, **_: Any) -> Answer:
+        if unquote(branch) in self.git.ruled:
+            return 422, gp.rule_violation("update"), {}
         self.git.refs[unquote(branch)] = data["sha"]
         return 200, gp.git_ref(unquote(branch), data["sha"], self.repo), {}
 
     def _create_ref(self, data: Json, **_: Any) -> Answer:
         branch = data["ref"].removeprefix("refs/heads/")
+        if branch in self.git.ruled:
+            return 422, gp.rule_violation("create"), {}
         if branch in self.git.refs:
             return 422, gp.error("Reference already exists"), {}
         self.git.refs[branch] = data["sha"]

@@ -13,7 +13,7 @@ import copy
 import json
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -180,6 +180,75 @@ def pr_commit(sha: str, repo: str = "acme/models", message: str = "Retrain") -> 
         "committer": user("alice"),
         "parents": [],
     }
+
+
+def comparison(base: str, head: str, commits: Sequence[Json], repo: str = "acme/models") -> Json:
+    """GET /compare/BASE...HEAD: `head` is ahead of `base` by `commits`."""
+    url = f"{API}/repos/{repo}/compare/{base}...{head}"
+    web = f"{WEB}/{repo}/compare/{base}...{head}"
+    return {
+        "url": url,
+        "html_url": web,
+        "permalink_url": web,
+        "diff_url": f"{web}.diff",
+        "patch_url": f"{web}.patch",
+        "base_commit": pr_commit(base, repo),
+        "merge_base_commit": pr_commit(base, repo),
+        "status": "ahead",
+        "ahead_by": len(commits),
+        "behind_by": 0,
+        "total_commits": len(commits),
+        "commits": list(commits),
+        "files": [],
+    }
+
+
+def queue_commit(sha: str, message: str, repo: str = "acme/models") -> Json:
+    """A commit a merge queue made (committed by GitHub's `web-flow`)."""
+    commit = pr_commit(sha, repo, message)
+    commit["committer"] = user("web-flow")
+    return commit
+
+
+def merge_group(head_sha: str, number: int, base_sha: str, repo: str = "acme/models") -> Json:
+    """GitHub's `merge_group` / `checks_requested` example, for PR `number`'s entry."""
+    payload = copy.deepcopy(webhook("merge_group", "checks_requested"))
+    payload["merge_group"].update(
+        head_sha=head_sha,
+        head_ref=f"refs/heads/gh-readonly-queue/main/pr-{number}-{base_sha}",
+        base_sha=base_sha,
+    )
+    payload["repository"]["full_name"] = repo
+    return payload
+
+
+def check_run(
+    check_id: int,
+    sha: str,
+    body: Mapping[str, Any],
+    *,
+    app_slug: str = "model-review",
+    repo: str = "acme/models",
+) -> Json:
+    """A check run as GET /check-runs/ID (and POST, PATCH) answer it: GitHub's
+    `check_run` example with the fields `body` (a POST or PATCH body) sets."""
+    data = copy.deepcopy(webhook("check_run", "rerequested")["check_run"])
+    data = _retarget(data, repo, API)
+    output = dict(data["output"])
+    output.update(body.get("output") or {})
+    status = body.get("status", "queued")
+    data.update(
+        id=check_id, head_sha=sha, name=body.get("name", "model-review"), status=status,
+        conclusion=body.get("conclusion"), details_url=body.get("details_url"),
+        output=output, pull_requests=[], external_id="",
+        url=f"{API}/repos/{repo}/check-runs/{check_id}",
+        html_url=f"{WEB}/{repo}/runs/{check_id}",
+        completed_at="2026-11-26T12:00:00Z" if status == "completed" else None,
+    )  # fmt: skip
+    data["app"] = app(app_slug)
+    data.setdefault("node_id", "CR_kwDOAAAAAA")
+    data.setdefault("check_suite", {"id": 1})
+    return data
 
 
 def pr_file(filename: str, repo: str = "acme/models", status: str = "modified") -> Json:
@@ -394,6 +463,18 @@ def team_request_refused(node_id: str = "T_kwDOAGhwUs4BIPhU") -> Json:
         "Validation Failed",
         "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request",
         errors=[f"Could not resolve to a node with the global id of '{node_id}'."],
+        status="422",
+    )
+
+
+def rule_violation(what: str = "create") -> Json:
+    """A ref created or moved through the git API against a repository ruleset: GitHub's
+    422 (its "pre_receive" refusal, as in googleapis/release-please-action #1194)."""
+    verb = {"create": "creations", "update": "updates"}[what]
+    return error(
+        f"Repository rule violations found\n\nCannot {what} ref due to {verb} being "
+        "restricted.\n\n",
+        "https://docs.github.com/rest/git/refs",
         status="422",
     )
 

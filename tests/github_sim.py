@@ -152,6 +152,11 @@ class GitHubSim(GitData):
     # empty). None: unchecked (benchmarks, which time the bot, not the checks)
     contract: github_contract.Contract | None = field(default_factory=github_contract.contract)
     off_contract: list[str] = field(default_factory=list)
+    # (base, head) -> the commits GitHub made between them (a merge group's)
+    compares: dict[tuple[str, str], list[Json]] = field(default_factory=dict)
+    # check runs (GitHub Apps), oldest first; `check_app`: the App that writes them
+    check_runs: list[Json] = field(default_factory=list)
+    check_app: str = "model-review"
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -245,7 +250,13 @@ class GitHubSim(GitData):
             ("GET", r"/commits/([0-9a-f]{40})", "commits/SHA", self._commit, _any),
             ("GET", r"/commits/([0-9a-f]{40})/status", "commits/SHA/status", self._combined,
              _any),
+            ("GET", r"/commits/([0-9a-f]{40})/check-runs", "commits/SHA/check-runs",
+             self._list_checks, _any),
+            ("POST", r"/check-runs", "check-runs", self._create_check, _any),
+            ("PATCH", rf"/check-runs/{n}", "check-runs/N", self._update_check, _any),
             ("POST", r"/statuses/([0-9a-f]{40})", "statuses/SHA", self._set_status, STATUS),
+            ("GET", r"/compare/([0-9a-f]{40})\.\.\.([0-9a-f]{40})", "compare/BASE...HEAD",
+             self._compare, _any),
             ("GET", r"/git/ref/heads/(.+)", "git/ref/heads/BRANCH", self._get_ref, _any),
             ("PATCH", r"/git/refs/heads/(.+)", "git/refs/heads/BRANCH", self._move_ref, _any),
             ("POST", r"/git/refs", "git/refs", self._create_ref, _any),
@@ -454,6 +465,12 @@ class GitHubSim(GitData):
             return 404, gp.error("Not Found"), {}
         return 200, gp.content_file(path, self.config, repo=self.repo, ref=self.base_sha), {}
 
+    def _compare(self, base: str, head: str, **_: Any) -> Answer:
+        commits = self.compares.get((base, head))
+        if commits is None:
+            return 404, gp.error("Not Found"), {}
+        return 200, gp.comparison(base, head, commits, repo=self.repo), {}
+
     def _commit(self, sha: str, **_: Any) -> Answer:
         return 200, {**gp.pr_commit(sha, self.repo), "files": [], "stats": {}}, {}
 
@@ -513,6 +530,32 @@ class GitHubSim(GitData):
         ]  # fmt: skip
         return 200, gp.combined_status(sha, shown, repo=self.repo), {}
 
+    # --- check runs (GitHub Apps) ----------------------------------------------------------
+    def _list_checks(self, sha: str, query: dict[str, str], **_: Any) -> Answer:
+        name = query.get("check_name")
+        found = [c for c in self.check_runs if c["head_sha"] == sha and name in (None, c["name"])]
+        found = found[::-1]  # newest first
+        return 200, {"total_count": len(found), "check_runs": found}, {}
+
+    def _create_check(self, data: Json, **_: Any) -> Answer:
+        self.next_id += 1
+        run = gp.check_run(self.next_id, data["head_sha"], data, app_slug=self.check_app)
+        self.check_runs.append(run)
+        self.writes.append(f"check created {data.get('status', 'queued')}")
+        return 201, run, {}
+
+    def _update_check(self, check_id: str, data: Json, **_: Any) -> Answer:
+        run = next((c for c in self.check_runs if c["id"] == int(check_id)), None)
+        if run is None:
+            return 404, gp.error("Not Found"), {}
+        fresh = gp.check_run(
+            run["id"], run["head_sha"], {**_check_body(run), **data}, app_slug=self.check_app
+        )
+        run.clear()
+        run.update(fresh)
+        self.writes.append(f"check {data.get('conclusion') or data.get('status')}")
+        return 200, run, {}
+
     def _set_status(self, sha: str, data: Json, **_: Any) -> Answer:
         status = gp.commit_status(
             sha, data["state"], data.get("description", ""), data.get("context", "default"),
@@ -521,6 +564,12 @@ class GitHubSim(GitData):
         self.statuses.append({**data, "sha": sha})
         self.writes.append(f"status {data['state']}")
         return 201, status, {}
+
+
+def _check_body(run: Json) -> Json:
+    """What a check run says, as a write would set it."""
+    keep = ("name", "status", "conclusion", "details_url", "output")
+    return {k: run[k] for k in keep if run.get(k) is not None}
 
 
 def _dump(data: Any, url: str) -> str:

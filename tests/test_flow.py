@@ -377,3 +377,21 @@ def test_different_eval_data_with_fail_rule_keeps_the_gate_red(world, rule, expe
             outcome.gate.description
             == "metrics measured on different evaluation data than production"
         )
+
+
+@pytest.mark.parametrize("surface", ["check", "both"])
+def test_the_action_publishes_the_status_only_whatever_gate_surface_says(
+    world, surface: str
+) -> None:
+    """A check run made with the Actions token can be forged by any workflow with
+    `checks: write` (docs/security.md): the Action keeps the commit status."""
+    github, _, deps = world
+    github.files[(".github/model-review.yml", "2" * 40)] = (
+        f"{CONFIG}\ngate:\n  surface: {surface}\n"
+    )
+    assert not deps.checks  # the Action's Deps
+
+    review_pull_request(7, deps)
+
+    assert github.status_of("1" * 40) is GateState.PENDING
+    assert github.check_writes == [] and "check_run model-review" not in github.reads

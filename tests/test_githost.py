@@ -988,3 +988,45 @@ def test_team_membership_without_a_token_that_reads_teams_asks_nobody(
 ) -> None:
     assert gh.team_membership("acme/ml-leads", "dan") is None
     assert len(rsps.calls) == 0
+
+
+# --- check runs (the App) ------------------------------------------------------------------
+
+
+def test_check_runs_are_the_app_s_own_created_once_then_updated_in_place() -> None:
+    """Against the simulator, so every request and answer is held to GitHub's API
+    description: the bot's run is found by its App (another App's run of the same name
+    is not its), created once, then PATCHed; the summary is cut to 65,535 characters."""
+    from bot.domain import CheckRun
+    from tests.github_sim import GitHubSim
+
+    sim = GitHubSim(bot_login="model-review[bot]")
+    sha, url = "a" * 40, "https://github.com/acme/models/pull/7#issuecomment-1"
+    with sim.mocked():
+        gh = GitHubRepo(sim.repo, "ghs_x", throttle=False, bot_login="model-review[bot]")
+        sim.check_app = "forger"
+        forged = CheckRun(0, "completed", "success", "all good", "trust me", None)
+        gh.write_check_run(sha, "model-review", forged)
+        sim.check_app = "model-review"
+        assert gh.check_run(sha, "model-review") is None  # the forger's is not the bot's
+        started = gh.write_check_run(
+            sha, "model-review", CheckRun(0, "in_progress", None, "Reviewing", "…", url)
+        )
+        done = CheckRun(
+            started.check_id, "completed", "action_required", "waiting", "x" * 70_000, url
+        )
+        gh.write_check_run(sha, "model-review", done)
+        found = gh.check_run(sha, "model-review")
+    assert found is not None and found.check_id == started.check_id
+    assert (found.status, found.conclusion, found.details_url) == (
+        "completed",
+        "action_required",
+        url,
+    )
+    assert len(found.summary) == 65_535 and found.summary.endswith("…")
+    assert len(sim.check_runs) == 2  # the forger's and the bot's one
+    assert sim.writes == [
+        "check created completed",
+        "check created in_progress",
+        "check action_required",
+    ]

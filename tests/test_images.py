@@ -114,3 +114,25 @@ def test_local_files_are_linked_relatively(tmp_path: Path) -> None:
 def test_the_config_chooses_the_host(host: ImageHost | None, kind: type) -> None:
     config = Config(plots=PlotsConfig(host=host))
     assert isinstance(image_host(config, PR, FakeGitHub(), FakeRuns(), None), kind)
+
+
+def test_a_ruleset_that_refuses_the_assets_branch_costs_the_plots_with_a_one_line_note() -> None:
+    """A ruleset over every branch refuses the bot's push (GitHub's 422 "Repository rule
+    violations found"): the review goes on without hosted images and says how to fix it."""
+    from bot.githost.client import GitHubRepo
+    from tests.github_sim import GitHubSim
+
+    sim = GitHubSim()
+    sim.git.ruled.add("model-review-assets")
+    with sim.mocked():
+        github = GitHubRepo(sim.repo, "ghs_test", throttle=False)
+        with pytest.raises(ModelReviewError) as refused:
+            BranchImages(github, "model-review-assets", PR).publish([picture("m.png", b"m")])
+    note = str(refused.value)
+    assert note == (
+        "a repository rule refuses pushes to branch `model-review-assets`, so the plots are "
+        "not shown: exempt the branch from the ruleset (or add model-review to its bypass "
+        "list), or set `plots.host: mlflow` (or `none`)"
+    )
+    assert "\n" not in note and sim.git.refs == {}
+    assert sim.writes == [] and [c for c in sim.calls if c[1] == "git/refs"]

@@ -335,3 +335,63 @@ def test_the_in_process_queue_reports_its_state_and_which_prs_are_busy(
     assert settled == [("running", True), ("waiting", False)]
     [line] = [r.getMessage() for r in caplog.records if "delivery=waiting" in r.getMessage()]
     assert f"pr={REPO}#2 outcome=failed duration=" in line
+
+
+# --- the App's check run (issue #23) -------------------------------------------------------
+
+
+def check_job(event: str, delivery: str, number: int = 2) -> Job:
+    """GitHub's `rerequested` example ("Re-run"), about PR `number`."""
+    payload = copy.deepcopy(gp.webhook(event, "rerequested"))
+    payload[event]["pull_requests"] = [{"number": number, "id": 1, "url": ""}]
+    payload["repository"]["full_name"] = REPO
+    return Job(event, payload, delivery)
+
+
+def test_the_app_publishes_the_gate_as_one_check_run_updated_in_place() -> None:
+    runner, apps, _ = runner_with_fakes()
+
+    outcome = runner(review_job("d-review"))
+
+    github = apps.repos[REPO]
+    assert outcome is not None and outcome.gate is not None
+    runs = [run for _, _, run in github.check_writes]
+    assert [(r.status, r.conclusion) for r in runs] == [
+        ("in_progress", None),
+        ("completed", "action_required"),  # pending: waiting for reviewers
+    ]
+    final = runs[-1]
+    assert final.title == outcome.gate.description
+    assert final.details_url == outcome.comment_url and final.details_url
+    assert RUN_ID[:8] in final.summary and "model-review:state" not in final.summary
+    assert github.status_of("e" * 40) is outcome.gate.state  # both, the App's default
+
+    runner(check_job("check_run", "d-rerun"))  # "Re-run": reviewed again, same run
+    runner(check_job("check_suite", "d-rerun-all"))
+    assert len(github.check_writes) == 6
+    assert {run.check_id for _, _, run in github.check_writes} == {final.check_id}
+    assert list(github.check_runs) == [("e" * 40, "model-review")]
+
+
+@pytest.mark.parametrize(
+    ("surface", "statuses", "checks"), [("status", 1, 0), ("check", 0, 2), ("both", 1, 2)]
+)
+def test_gate_surface_chooses_the_status_the_check_run_or_both(
+    surface: str, statuses: int, checks: int
+) -> None:
+    runner, apps, _ = runner_with_fakes()
+    github = apps.repos[REPO]
+    github.files[(".github/model-review.yml", "b" * 40)] = f"gate:\n  surface: {surface}\n"
+
+    runner(review_job("d-review"))
+
+    assert len(github.statuses) == statuses
+    assert len(github.check_writes) == checks
+
+
+def test_a_rerequested_check_without_a_pull_request_is_ignored() -> None:
+    runner, apps, _ = runner_with_fakes()
+    job = check_job("check_run", "d-rerun")
+    job.payload["check_run"]["pull_requests"] = []
+    assert runner(job) is None
+    assert apps.repos[REPO].writes == []

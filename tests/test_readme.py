@@ -52,10 +52,12 @@ def test_workflow_in_readme_is_valid_and_grants_what_the_bot_needs() -> None:
         "pull_request",
         "pull_request_review",
         "issue_comment",
+        "merge_group",  # a merge queue's group commit (bot.handlers.mergegroup)
         "schedule",  # production may have moved (bot.app.scheduled)
         "workflow_dispatch",
     }
     assert all(cron["cron"] for cron in triggers["schedule"])
+    assert triggers["merge_group"] == {"types": ["checks_requested"]}
     # usable as written: one step, the published action (no checkout needed)
     (step,) = job["steps"]
     assert step["uses"] == "OWNER/model-review@v1"

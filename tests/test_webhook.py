@@ -654,6 +654,30 @@ def github_answers(rsps: Any, candidate: str, model: str) -> None:
     answer = gp.commit_status(HEAD, "pending", "", "model-review", repo=REPO)
     match = [*as_installation, json_body(status)]
     rsps.post(f"{R}/statuses/{HEAD}", status=201, json=answer, match=match)
+    check_run_answers(rsps, as_installation)
+
+
+def check_run_answers(rsps: Any, as_installation: list[Any]) -> None:
+    """The App's check run: none yet, created `in_progress`, then completed in place."""
+    listing = {"total_count": 0, "check_runs": []}
+    rsps.get(f"{R}/commits/{HEAD}/check-runs", json=listing, match=as_installation)
+
+    def started(sent: dict[str, Any]) -> None:
+        assert (sent["head_sha"], sent["name"], sent["status"]) == (
+            HEAD,
+            "model-review",
+            "in_progress",
+        )
+
+    def done(sent: dict[str, Any]) -> None:
+        assert (sent["status"], sent["conclusion"]) == ("completed", "action_required")
+        assert sent["details_url"] == COMMENT_URL and "head_sha" not in sent
+        assert sent["output"]["title"].startswith("waiting for @bob")
+
+    run = gp.check_run(4, HEAD, {"status": "in_progress"}, repo=REPO)
+    rsps.post(f"{R}/check-runs", status=201, json=run, match=[*as_installation, json_body(started)])
+    finished = gp.check_run(4, HEAD, {"status": "completed"}, repo=REPO)
+    rsps.patch(f"{R}/check-runs/4", json=finished, match=[*as_installation, json_body(done)])
 
 
 @pytest.mark.slow
@@ -681,12 +705,14 @@ def test_a_signed_delivery_becomes_the_review_comment_and_the_gate(
         assert answer.status_code == 202
         assert queue.join(120.0)
         queue.close(30.0)
-        writes = [c.request.url for c in rsps.calls if c.request.method == "POST"]
+        writes = [c.request.url for c in rsps.calls if c.request.method in ("POST", "PATCH")]
     assert [str(url).split(":443/")[-1] for url in writes] == [
         "app/installations/1/access_tokens",
+        f"repos/{REPO}/check-runs",
         f"repos/{REPO}/issues/2/comments",
         f"repos/{REPO}/pulls/2/requested_reviewers",
         f"repos/{REPO}/statuses/{HEAD}",
+        f"repos/{REPO}/check-runs/4",
     ]
 
 
@@ -698,6 +724,7 @@ def test_the_app_manifest_asks_for_exactly_what_the_bot_uses() -> None:
     assert manifest["default_permissions"] == {
         "pull_requests": "write",
         "statuses": "write",
+        "checks": "write",
         "contents": "write",
         "issues": "write",
         "metadata": "read",

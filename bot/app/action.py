@@ -119,6 +119,7 @@ def build_deps(env: Mapping[str, str], event: Event, github: GitHubFactory | Non
         now=utc_now,
         config_path=env.get("MODEL_REVIEW_CONFIG") or CONFIG_PATH,
         forks_read_only=event.name in FORK_READ_ONLY_EVENTS,
+        secrets=bool(tracking_uri),
     )
 
 

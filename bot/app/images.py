@@ -25,6 +25,12 @@ from bot.errors import GitHubError, ModelReviewError
 from bot.ports import GitHubPort, ImagePort, RunsPort
 
 FOLDER = BOT_FOLDER  # inside the assets branch, and inside an MLflow run
+RULESET_REFUSED = (
+    "a repository rule refuses pushes to branch `{branch}`, so the plots are not shown: "
+    "exempt the branch from the ruleset (or add model-review to its bypass list), or "
+    "set `plots.host: mlflow` (or `none`)"
+)
+RULE_VIOLATION = "rule violation"  # in GitHub's 422 for a ref a ruleset protects
 _BLOB = re.compile(r"/blob/([0-9a-f]{40})/(" + FOLDER + r"/[0-9a-zA-Z._-]+\.png)\?raw=true")
 
 
@@ -81,6 +87,8 @@ class BranchImages:
         try:
             sha = self.github.commit_files(self.branch, files, message)
         except GitHubError as exc:
+            if exc.status == 422 and RULE_VIOLATION in exc.message.casefold():
+                raise ModelReviewError(RULESET_REFUSED.format(branch=self.branch)) from None
             raise ModelReviewError(
                 f"could not commit the plots to branch `{self.branch}`: {exc.message}",
                 hint="grant `contents: write`, or set `plots.host: none` in the config",

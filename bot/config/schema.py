@@ -114,12 +114,22 @@ class ReviewersConfig:
     teams: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
+class GateSurface(Enum):
+    """Where the gate is published: the commit status, the App's check run, or both."""
+
+    STATUS = "status"
+    CHECK = "check"
+    BOTH = "both"
+
+
 @dataclass(frozen=True)
 class GateConfig:
     context: str = "model-review"
     stale_on_new_commits: bool = False
     review_drafts: bool = False
     fail_on_regression: bool = False  # failure while a significant regression or missed bar stands
+    # None: the App publishes both, the Action the status only (its check runs are forgeable)
+    surface: GateSurface | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,7 @@ _ROLE_NAMES = tuple(MetricRoles.__dataclass_fields__)
 _HOSTS = {h.value: h for h in ImageHost}
 _NOTES = {m.value: m for m in NotesMode}
 _EVAL_RULES = {m.value: m for m in EvalDataRule}
+_SURFACES = {m.value: m for m in GateSurface}
 
 
 def _threshold(r: NodeReader, path: str, node: yaml.Node) -> Threshold:
@@ -391,6 +402,7 @@ def _sections(r: NodeReader) -> dict[str, Read]:
                 "stale_on_new_commits": r.boolean,
                 "review_drafts": r.boolean,
                 "fail_on_regression": r.boolean,
+                "surface": partial(r.choice, allowed=_SURFACES),
             },
         ),
         "plots": section(

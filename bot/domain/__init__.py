@@ -12,6 +12,7 @@ here, so `from bot.domain import X` is the one way to import it.
 
 from bot.domain.gate import (
     Assignment,
+    CheckRun,
     Comment,
     GateDecision,
     GateState,
@@ -88,6 +89,7 @@ __all__ = [
     "Candidate",
     "Change",
     "CheckItem",
+    "CheckRun",
     "Comment",
     "DatasetInfo",
     "Direction",

@@ -5,7 +5,7 @@ request and its comments.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 # --- the gate ---------------------------------------------------------------
@@ -60,6 +60,22 @@ class GateDecision:
     changes_requested_by: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # why reviews did not count, for the comment
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """The gate as a check run (GitHub Apps): what it says, as GitHub holds it."""
+
+    check_id: int  # 0: not created yet
+    status: str  # queued | in_progress | completed
+    conclusion: str | None  # success | failure | action_required | ... when completed
+    title: str
+    summary: str
+    details_url: str | None = None
+
+    def same(self, other: CheckRun | None) -> bool:
+        """Whether `other` already says this (its id aside)."""
+        return other is not None and replace(other, check_id=self.check_id) == self
 
 
 @dataclass(frozen=True)

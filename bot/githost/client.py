@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bot.constants import ACTIONS_BOT_LOGIN, DEFAULT_API_URL
-from bot.domain import Comment, GateState, PullRequest, Review
+from bot.domain import CheckRun, Comment, GateState, PullRequest, Review
 from bot.errors import GitHubError
 from bot.githost import data as gd
 from bot.githost import people
@@ -237,6 +237,32 @@ class GitHubRepo:
             # PyGithub's get_combined_status cannot ask for more than GitHub's default 30
             data = self._send("GET", f"commits/{sha}/status", params={"per_page": PER_PAGE})
         return gd.status_in(data, context)
+
+    def check_run(self, sha: str, name: str) -> CheckRun | None:
+        """1 request (GET /commits/SHA/check-runs?check_name=NAME&filter=latest): the
+        bot's own run, see gd.check_run_in."""
+        params = {"check_name": name, "filter": "latest", "per_page": PER_PAGE}
+        with self._calling(f"reading the `{name}` check of {sha[:7]}", "checks: read"):
+            data = self._send("GET", f"commits/{sha}/check-runs", params=params)
+        return gd.check_run_in(data, self.bot_login())
+
+    def write_check_run(self, sha: str, name: str, run: CheckRun) -> CheckRun:
+        """1 request: POST /check-runs (`run.check_id` 0) or PATCH /check-runs/ID."""
+        body = gd.check_body(sha, name, run)
+        with self._calling(f"setting the `{name}` check on {sha[:7]}", "checks: write"):
+            if run.check_id:
+                data = self._send("PATCH", f"check-runs/{run.check_id}", body)
+            else:
+                data = self._send("POST", "check-runs", body)
+        return replace(run, check_id=int(data["id"]))
+
+    def group_messages(self, base_sha: str, head_sha: str) -> tuple[str, ...]:
+        """1 request (GET /compare/BASE...HEAD, the first 100 commits): the messages of
+        the commits GitHub made between them (a merge queue's, see gd.queue_messages)."""
+        action = f"comparing {base_sha[:7]}...{head_sha[:7]}"
+        with self._calling(action, "contents: read"):
+            data = self._send("GET", f"compare/{base_sha}...{head_sha}", params={"per_page": 100})
+        return gd.queue_messages(data)
 
     def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
         """1 request (POST /pulls/N/requested_reviewers), none when both lists are

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.constants import STATUS_DESCRIPTION_LIMIT, iso_seconds
-from bot.domain import Comment, GateState, PullRequest, Review, ReviewState
+from bot.domain import CheckRun, Comment, GateState, PullRequest, Review, ReviewState
 from bot.errors import GitHubError, UsageError
 
 if TYPE_CHECKING:
@@ -239,6 +239,62 @@ def status_in(combined: Mapping[str, Any], context: str) -> tuple[GateState, str
         if status.get("context") == context:
             return GateState(status["state"]), str(status.get("description") or "")
     return None
+
+
+CHECK_TEXT_LIMIT = 65_535  # characters in a check run's output summary (and text)
+
+
+def check_run_in(listing: Mapping[str, Any], bot_login: str) -> CheckRun | None:
+    """The newest check run of GET /commits/SHA/check-runs made by the App whose bot
+    is `bot_login` ("<slug>[bot]"); None when that App made none."""
+    slug = bot_login.removesuffix("[bot]")
+    for run in listing.get("check_runs") or []:
+        if (run.get("app") or {}).get("slug") == slug:
+            output = run.get("output") or {}
+            return CheckRun(
+                check_id=int(run["id"]),
+                status=str(run.get("status") or ""),
+                conclusion=run.get("conclusion"),
+                title=str(output.get("title") or ""),
+                summary=str(output.get("summary") or ""),
+                details_url=run.get("details_url"),
+            )
+    return None
+
+
+def check_body(sha: str, name: str, run: CheckRun) -> dict[str, Any]:
+    """POST /check-runs (with `head_sha`) or PATCH /check-runs/ID (without): the
+    summary cut to what GitHub takes; a conclusion only once completed."""
+    summary = run.summary
+    if len(summary) > CHECK_TEXT_LIMIT:
+        summary = summary[: CHECK_TEXT_LIMIT - 1] + "…"
+    body: dict[str, Any] = {
+        "name": name,
+        "status": run.status,
+        "output": {"title": run.title[:255], "summary": summary},
+    }
+    if run.check_id == 0:
+        body["head_sha"] = sha
+    if run.details_url:
+        body["details_url"] = run.details_url
+    if run.status == "completed" and run.conclusion:
+        body["conclusion"] = run.conclusion
+    return body
+
+
+QUEUE_COMMITTER = "web-flow"  # the account GitHub commits as (merge queues, web merges)
+
+
+def queue_messages(comparison: Mapping[str, Any]) -> tuple[str, ...]:
+    """The messages of the commits GitHub itself made in a comparison (GET
+    /compare/BASE...HEAD): a merge queue's merge or squash commits, which name their
+    PRs; the PRs' own commits are left out (their text may name anything)."""
+    found = []
+    for commit in comparison.get("commits") or []:
+        committer = commit.get("committer") or {}
+        if committer.get("login") == QUEUE_COMMITTER:
+            found.append(str((commit.get("commit") or {}).get("message") or ""))
+    return tuple(found)
 
 
 # --- bodies of writes ---------------------------------------------------------------------

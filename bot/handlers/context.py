@@ -34,6 +34,10 @@ class Deps:
     config_path: str = CONFIG_PATH
     # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing
     forks_read_only: bool = False
+    # the entry point may own a check run (the App; the Action's would be forgeable)
+    checks: bool = False
+    # False: the Action has no MLflow address (a Dependabot PR gets no secrets)
+    secrets: bool = True
     # waits between retries of MLflow writes (the review's record, bot.handlers.record)
     pause: Callable[[float], None] = time.sleep
     # who noticed that production moved (a registry webhook, the scheduled check):
@@ -77,7 +81,7 @@ def load_thread(deps: Deps, pr: PullRequest) -> Thread:
     mine = find_bot_comment(comments, bot_login)
     previous = decode_state(mine.body) if mine else None
     dry = deps.forks_read_only and pr.from_fork
-    publisher = Publisher(gh, pr, mine, comments, dry_run=dry)
+    publisher = Publisher(gh, pr, mine, comments, dry_run=dry, checks=deps.checks)
     people = People(gh)
     chosen = people.texts(pr, comments, bot_login)  # the author's and writers' only
     texts = list(chosen.texts)

@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from bot.domain import Assignment, Comment, GateDecision, PullRequest
+from bot.config.schema import GateSurface
+from bot.domain import Assignment, CheckRun, Comment, GateDecision, PullRequest
 from bot.errors import GitHubError
-from bot.handlers.state import duplicate_bot_comments
+from bot.handlers.state import duplicate_bot_comments, strip_state
 from bot.ports import GitHubPort
 from bot.redaction import redact
+from bot.review.decision import check_conclusion
 from bot.review.reviewers import is_team, team_stand_in
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ TEAM_MENTIONED = (
 )
 TEAM_MEMBER = ", and {member} (listed under `reviewers.teams`) was requested"
 TEAM_NOBODY = "; list the team's members under `reviewers.teams` to request one of them"
+REVIEWING = "Reviewing the linked MLflow runs"
+REVIEWING_SUMMARY = "model-review is reviewing this commit; the verdict follows here."
 TEAM_REFUSED = "GitHub refused the review request for @{team}: {error}"
 
 
@@ -53,7 +57,9 @@ class Publisher:
         pr: PullRequest,
         mine: Comment | None,
         comments: Sequence[Comment] = (),
+        *,
         dry_run: bool = False,
+        checks: bool = False,
     ) -> None:
         self.github = github
         self.pr = pr
@@ -63,6 +69,28 @@ class Publisher:
         self.writes: list[str] = []
         self.notes: list[str] = []  # what the review could not do, for the notice
         self.comment_url: str | None = mine.url if mine else None
+        self.checks = checks  # this entry point may own a check run (the App)
+        self.to_status, self.to_check = True, checks  # the App's default: both
+        self._check: CheckRun | None = None
+
+    def use_surface(self, surface: GateSurface | None) -> None:
+        """Where the gate goes (`gate.surface`); without `checks` (the Action) the
+        status only, whatever the config says."""
+        chosen = surface or GateSurface.BOTH
+        self.to_check = self.checks and chosen is not GateSurface.STATUS
+        self.to_status = not self.to_check or chosen is not GateSurface.CHECK
+
+    def begin(self, context: str) -> None:
+        """The check run says `in_progress` while the review runs (1 read, 1 write
+        unless it says so already)."""
+        if not self.to_check:
+            return
+        self._check = self.github.check_run(self.pr.head_sha, context)
+        if self._check is not None and self._check.status == "in_progress":
+            return
+        url = self.comment_url or self.pr.html_url or None
+        run = CheckRun(0, "in_progress", None, REVIEWING, REVIEWING_SUMMARY, url)
+        self._write_check(context, run)
 
     def comment(self, body: str) -> str | None:
         """Create or update the bot's comment; no request when the body is unchanged.
@@ -160,9 +188,38 @@ class Publisher:
             self.notes.append(TEAM_REFUSED.format(team=team, error=exc))
 
     def status(self, decision: GateDecision, context: str) -> None:
-        """Set the commit status on the head commit unless it already says the same
-        (the description redacted, see bot.redaction)."""
+        """Publish the gate: the commit status and/or the check run (`use_surface`),
+        unless it already says the same (the description redacted, see bot.redaction)."""
         decision = replace(decision, description=redact(decision.description))
+        if self.to_status:
+            self._status(decision, context)
+        if self.to_check:
+            self._check_run(decision, context)
+
+    def _check_run(self, decision: GateDecision, context: str) -> None:
+        """Complete the check run with the verdict, in place; no write when it
+        already says the same. Its summary is the comment, its details link the comment."""
+        if self._check is None:
+            self._check = self.github.check_run(self.pr.head_sha, context)
+        summary = strip_state(self.mine.body) if self.mine else decision.description
+        url = self.comment_url or self.pr.html_url or None
+        conclusion = check_conclusion(decision.state)
+        run = CheckRun(0, "completed", conclusion, decision.description, summary, url)
+        if not run.same(self._check):
+            self._write_check(context, run)
+
+    def _write_check(self, context: str, run: CheckRun) -> None:
+        if self._check is not None:
+            run = replace(run, check_id=self._check.check_id)
+        what = f"check {run.conclusion or run.status}: {run.title}"
+        written = self._do(
+            what, lambda: self.github.write_check_run(self.pr.head_sha, context, run)
+        )
+        if written is not None:
+            self._check = written
+
+    def _status(self, decision: GateDecision, context: str) -> None:
+        """Set the commit status on the head commit unless it already says the same."""
         current = self.github.current_status(self.pr.head_sha, context)
         if current == (decision.state, decision.description):
             return

@@ -103,6 +103,8 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
         return fail_closed(publisher, Config(), previous, deps, exc)
     if pr.draft and not config.gate.review_drafts:
         return Outcome(notice=f"#{number} is a draft: the review starts when it is ready")
+    publisher.use_surface(config.gate.surface)
+    publisher.begin(config.gate.context)  # the App's check run: in progress
     command, refused = verified_command(command, thread.people, pr.author)
     problems = tuple(p for p in (thread.ignored, refused) if p)
     ctx = _Context(pr, config, thread.mine, previous, thread.texts, thread.people, problems)

@@ -40,6 +40,9 @@ HANDLED_EVENTS = frozenset(
         "issue_comment",
         "member",
         "membership",
+        "merge_group",
+        "check_run",
+        "check_suite",
     }
 )
 # access changes that can make an approval stop counting (the App re-decides the PRs)
@@ -52,6 +55,7 @@ class Action(Enum):
     COMMENT = "comment"  # a PR comment: `read_comment` reads it in the job
     CLOSED = "closed"  # the PR was closed or merged
     ACCESS = "access"  # someone's access changed: re-decide the open PRs they approved
+    MERGE_GROUP = "merge_group"  # a merge queue asks for the checks of a group's commit
     IGNORE = "ignore"
 
 
@@ -89,6 +93,11 @@ class Event:
         issue = self.payload.get("issue")
         if isinstance(issue, Mapping) and issue.get("pull_request") and issue.get("number"):
             return int(issue["number"])
+        check = self.payload.get("check_run") or self.payload.get("check_suite") or {}
+        pulls = check.get("pull_requests") if isinstance(check, Mapping) else None
+        if isinstance(pulls, list) and pulls and isinstance(pulls[0], Mapping):
+            number = pulls[0].get("number")
+            return int(number) if number is not None else None
         return None
 
     @property
@@ -107,6 +116,10 @@ class Decision:
 
 def route(event: Event) -> Decision:
     """What to do with an event; guard clauses first, each with its reason."""
+    if event.name == "merge_group":
+        if event.action == "checks_requested":
+            return Decision(Action.MERGE_GROUP, "merge group: checking every PR in it")
+        return Decision(Action.IGNORE, f"merge_group `{event.action}` needs nothing")
     if event.name not in HANDLED_EVENTS:
         return Decision(Action.IGNORE, f"event `{event.name}` is not one model-review handles")
     if event.name in ACCESS_ACTIONS:
@@ -115,6 +128,10 @@ def route(event: Event) -> Decision:
         return Decision(Action.IGNORE, f"`{event.name}` is not about a pull request")
     if event.name in ("pull_request", "pull_request_target"):
         return _route_pull_request(event)
+    if event.name in ("check_run", "check_suite"):
+        if event.action == "rerequested":  # "Re-run" on the App's own check
+            return Decision(Action.REVIEW, f"{event.name} re-run requested")
+        return Decision(Action.IGNORE, f"{event.name} `{event.action}` changes nothing")
     if event.name == "pull_request_review":
         if event.action in REVIEW_EVENT_ACTIONS:
             return Decision(Action.REVIEW, f"review {event.action}: re-evaluating the gate")

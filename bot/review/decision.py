@@ -269,3 +269,52 @@ def outdated(report: ReviewReport, fingerprint: str, baseline: str | None) -> st
     if baseline is not None and baseline != baseline_key(report):
         return BASELINE_MOVED
     return None
+
+
+# --- the gate elsewhere: merge groups, check runs, PRs without secrets -------------
+
+GROUP_APPROVED = "every PR in the merge group is approved: {prs}"
+GROUP_HELD = "#{number} {why}"
+GROUP_EMPTY = "no pull request found in the merge group ({ref})"
+NO_SECRETS = "no model review: Dependabot PRs get no secrets (MLflow), and no model path changed"
+NO_SECRETS_MODEL = (
+    "Dependabot PR changes {paths} but gets no MLflow secrets: "
+    "a maintainer can comment `/model-review refresh`"
+)
+# a gate as a check run's conclusion: pending waits for reviewers (GitHub shows
+# "Action required" with the details link); an ERROR is never green
+CONCLUSIONS = {
+    GateState.SUCCESS: "success",
+    GateState.FAILURE: "failure",
+    GateState.PENDING: "action_required",
+    GateState.ERROR: "failure",
+}
+
+
+def merge_group_gate(head_ref: str, verdicts: Sequence[tuple[int, GateDecision]]) -> GateDecision:
+    """The gate of a merge group's commit: SUCCESS only when every PR in it is SUCCESS
+    now (each decided again by `decide_gate`); else FAILURE naming the first PR that is
+    not, and why (a merge queue cannot wait on a pending check: the entry would time
+    out). A group in which no PR was found is never green."""
+    if not verdicts:
+        return GateDecision(GateState.FAILURE, GROUP_EMPTY.format(ref=head_ref))
+    for number, decision in verdicts:
+        if decision.state is not GateState.SUCCESS:
+            why = f"{decision.state.value}: {decision.description}"
+            return GateDecision(GateState.FAILURE, GROUP_HELD.format(number=number, why=why))
+    prs = ", ".join(f"#{n}" for n, _ in verdicts)
+    return GateDecision(GateState.SUCCESS, GROUP_APPROVED.format(prs=prs))
+
+
+def check_conclusion(state: GateState) -> str:
+    """The check run's conclusion for a gate state (CONCLUSIONS)."""
+    return CONCLUSIONS[state]
+
+
+def without_secrets(touched: Sequence[str]) -> GateDecision:
+    """A Dependabot PR, whose workflow gets no secrets (no MLflow): neutral and green,
+    unless it changes paths that need a review (`require_review_for`)."""
+    if touched:
+        shown = ", ".join(f"`{f}`" for f in touched[:2]) + (" …" if len(touched) > 2 else "")
+        return GateDecision(GateState.FAILURE, NO_SECRETS_MODEL.format(paths=shown))
+    return GateDecision(GateState.SUCCESS, NO_SECRETS)

@@ -25,6 +25,7 @@ GITHUB_WRITES = frozenset(
         "delete_comment",
         "set_status",
         "request_reviewers",
+        "write_check_run",
         "commit_files",
     }
 )
@@ -41,6 +42,8 @@ GITHUB_READS = frozenset(
         "permission",
         "team_membership",
         "can_request_teams",
+        "group_messages",
+        "check_run",
     }
 )
 RUNS_WRITES = frozenset(

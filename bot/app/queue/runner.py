@@ -129,7 +129,14 @@ class JobRunner:
             return guard_runs(cast("RunsPort", metrics.Counted(runs(config), "mlflow")), fence)
 
         trigger = trigger_of(event.payload)
-        return Deps(github=github, runs=fenced_runs, images=images, now=utc_now, trigger=trigger)
+        return Deps(
+            github=github,
+            runs=fenced_runs,
+            images=images,
+            now=utc_now,
+            trigger=trigger,
+            checks=True,
+        )
 
     def tracking(self, config: Config) -> RunsPort:
         """MLflow for a repository's config (the real adapter unless one was given)."""
