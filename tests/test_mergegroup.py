@@ -123,6 +123,7 @@ def test_a_run_changed_after_the_approvals_fails_the_group(
     queue: GitHubSim, action: Runner, runs: dict[str, str], mlflow_client: MlflowClient
 ) -> None:
     review_both(action, queue, "alice", "bob", "carol")
+    time.sleep(1.1)  # whole seconds: the change comes after the approvals, never with them
     mlflow_client.log_metric(runs["eight"], "val_f1", 0.70)  # no GitHub event for this
 
     out = action("merge_group", enqueue(queue))
