@@ -292,7 +292,8 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     if must_not_publish(pr.private, config.mlflow):  # not even asked: see bot.review.resolve
         return Closing("Closed: nothing recorded, this public repository has no allow-list")
     runs = deps.runs(config)
-    report = build_review(ReviewRequest(texts=thread.texts, commits=pr.commits), runs, config)
+    request = ReviewRequest(texts=thread.texts, commits=pr.commits, pr_url=pr.html_url or None)
+    report = build_review(request, runs, config)
     if not report.candidates:
         return Closing("Closed with no model under review: nothing to record in MLflow")
     now = deps.now()

@@ -122,7 +122,7 @@ def build_review(
     if candidates:
         with timed("looking up production"):
             baseline = find_baseline(candidates, runs, config.baseline, allow=config.mlflow)
-            candidates, baseline = without_production(candidates, baseline)
+            candidates, baseline = without_production(candidates, baseline, request.pr_url)
         log.info("production: %s", baseline.run.run_id if baseline.run else baseline.reason)
     with timed("reading repeated measures"):
         evidence = collect(candidates, baseline, runs, config.uncertainty)

@@ -27,6 +27,7 @@ from bot.domain import (
     Unresolved,
 )
 from bot.ports import RunsPort
+from bot.review.ledger import PR as PR_TAG
 from bot.review.privacy import NOT_ALLOWED, Guard
 
 log = logging.getLogger(__name__)
@@ -232,13 +233,19 @@ def find_baseline(
 
 
 def without_production(
-    candidates: Sequence[Candidate], baseline: Baseline
+    candidates: Sequence[Candidate], baseline: Baseline, pr_url: str | None = None
 ) -> tuple[tuple[Candidate, ...], Baseline]:
     """Production is the baseline wherever it is named: a reference that resolves to
     the production run (its run, its version, `models:/NAME@production`) is not a
-    candidate; the baseline is then marked as linked for reference."""
+    candidate; the baseline is then marked as linked for reference. Except the run
+    this PR itself promoted (its record names `pr_url`): once merged, the PR's
+    candidate is production, and a redelivered close must still see it as the PR's."""
     prod = baseline.run.run_id if baseline.run else None
-    kept = tuple(c for c in candidates if c.run.run_id != prod)
+    kept = tuple(
+        c
+        for c in candidates
+        if c.run.run_id != prod or (pr_url and c.run.tags.get(PR_TAG) == pr_url)
+    )
     if len(kept) == len(candidates):
         return kept, baseline
     return kept, replace(baseline, linked=True)
