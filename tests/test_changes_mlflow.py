@@ -182,9 +182,11 @@ def test_data_diff_shows_digest_rows_and_schema(
     cand = {"datasets": [evaluation("holdout", "bbbb2222", "age", "merchant", rows=1200)]}
     _, body = review(mlflow_client, mlflow_server, prod, cand)
     assert "- **Data:** changed: `evaluation`" in body
-    assert "digest `aaaa1111` → `bbbb2222`; rows `1000` → `1200`" in body
-    assert "`evaluation` column `amount` removed" in body
-    assert "`evaluation` column `merchant` added (`double`)" in body
+    # one line per input that changed: its rows and columns (the digest follows from them)
+    assert (
+        "`evaluation` data `holdout`: rows `1000` → `1200`; column removed: `amount`; "
+        "column added: `merchant` (`double`)"
+    ) in body
 
 
 def test_breaking_signature_change(mlflow_client: MlflowClient, mlflow_server: str) -> None:
