@@ -53,9 +53,19 @@ def _logged(value: float | None) -> str:
     return f" (run's own: {md.fmt_num(value)})" if value is not None else ""
 
 
+def _share(cell: MetricCell, delta: float) -> float | None:
+    """`delta` relative to production's value: the percentage beside an interval is
+    of the interval's own difference (paired rows can differ from the repeats' means)."""
+    if cell.value is None or cell.delta is None:
+        return cell.rel_delta
+    base = cell.value - cell.delta
+    return delta / abs(base) if base else None
+
+
 def _change(cell: MetricCell) -> str:
     if cell.estimate is not None:
-        rel = f" ({md.fmt_pct(cell.rel_delta)})" if cell.rel_delta is not None else ""
+        share = _share(cell, cell.estimate.delta)
+        rel = f" ({md.fmt_pct(share)})" if share is not None else ""
         return f" · {iv.interval(cell.estimate)}{rel}"
     if cell.delta is None:
         return ""
