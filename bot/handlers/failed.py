@@ -14,7 +14,7 @@ from bot.errors import ModelReviewError
 from bot.handlers.context import Deps, Outcome
 from bot.handlers.publish import Publisher
 from bot.handlers.state import FAILURE, BotState, encode_state, failure
-from bot.render.markdown import clean
+from bot.render.markdown import clean, neutralise_mentions
 from bot.review.decision import not_checked
 
 log = logging.getLogger("bot.handlers.pull_request")  # where these lines always came from
@@ -39,7 +39,9 @@ def fail_closed(
     log.error("review failed: %s", plain)
     decision = not_checked(plain)
     state = previous or BotState(changed_at=deps.now())
-    state = replace(state, extra={**state.extra, FAILURE: failure(exc.transient, plain)})
+    # the state block is hidden, but the comment's text is inert everywhere: no mention
+    why = neutralise_mentions(plain)
+    state = replace(state, extra={**state.extra, FAILURE: failure(exc.transient, why)})
     body = render_error(error, state_block=encode_state(state))
     outcome = Outcome(gate=decision, notice=plain, markdown=body, transient=exc.transient)
     try:
