@@ -22,6 +22,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -157,6 +158,11 @@ class GitHubSim(GitData):
     # check runs (GitHub Apps), oldest first; `check_app`: the App that writes them
     check_runs: list[Json] = field(default_factory=list)
     check_app: str = "model-review"
+    # GitHub's rate limit, sent on every answer as GitHub does (X-RateLimit-*): each
+    # answer spends one request; `rate_remaining` is what the last answer said
+    rate_limit: int = 5000
+    rate_remaining: int = 5000
+    installation_id: int = 1  # the App's installation (POST .../access_tokens)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -272,7 +278,25 @@ class GitHubSim(GitData):
         repo = re.escape(f"/repos/{self.repo}")
         routes = [(m, re.compile(rf"{repo}{p}"), name, fn, ok) for m, p, name, fn, ok in table]
         team = re.compile(r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)")
-        return [*routes, ("GET", team, "orgs/O/teams/T/memberships/U", self._membership, _any)]
+        token = re.compile(r"/app/installations/(\d+)/access_tokens")
+        return [
+            *routes,
+            ("GET", team, "orgs/O/teams/T/memberships/U", self._membership, _any),
+            ("GET", re.compile(r"/app"), "app", self._app, _any),
+            ("POST", token, "app/installations/I/access_tokens", self._access_token, _any),
+        ]
+
+    def rate_headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers of the next answer (it spends one request)."""
+        with self._lock:
+            self.rate_remaining = max(0, self.rate_remaining - 1)
+            return {
+                "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Remaining": str(self.rate_remaining),
+                "X-RateLimit-Used": str(self.rate_limit - self.rate_remaining),
+                "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                "X-RateLimit-Resource": "core",
+            }
 
     def handle(self, method: str, target: str, body: object) -> Answer:
         """Answer one request: `target` is the path and query after the host."""
@@ -349,7 +373,8 @@ class GitHubSim(GitData):
     def _respond(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         target = _HOST.sub("", request.url or "")
         status, data, headers = self.handle(request.method or "GET", target, request.body)
-        return status, {"Content-Type": "application/json", **headers}, _dump(data, self.url)
+        headers = {"Content-Type": "application/json", **self.rate_headers(), **headers}
+        return status, headers, _dump(data, self.url)
 
     @contextlib.contextmanager
     def mocked(self, *passthru: str, install: bool = True) -> Iterator[responses.RequestsMock]:
@@ -507,6 +532,15 @@ class GitHubSim(GitData):
         login = unquote(login)
         return 200, gp.collaborator_permission(login, self.roles.get(login, self.role)), {}
 
+    # --- the App (its JWT): who it is, and its installation's token -------------------------
+    def _app(self, **_: Any) -> Answer:
+        return 200, gp.app(self.check_app), {}
+
+    def _access_token(self, installation: str, **_: Any) -> Answer:
+        if int(installation) != self.installation_id:
+            return 404, gp.error("Not Found"), {}
+        return 201, gp.access_token(f"ghs_installation{installation}"), {}
+
     def _membership(self, org: str, slug: str, login: str, **_: Any) -> Answer:
         if self.teams_refused:
             return 403, gp.error("Resource not accessible by integration"), {}
@@ -592,8 +626,7 @@ def _handler_for(sim: GitHubSim) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
-            self.send_header("X-RateLimit-Remaining", "4999")
-            for key, value in headers.items():
+            for key, value in {**sim.rate_headers(), **headers}.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)

@@ -246,6 +246,26 @@ def test_metrics_parse_as_prometheus_text_and_move_with_deliveries() -> None:
     assert ("model_review_job_duration_seconds_count", (("outcome", "done"),)) in after
 
 
+def test_the_operating_guide_names_every_metric_the_app_exports() -> None:
+    import re
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bot.app.webhook import AppDeps, MemoryDeliveries
+    from tests.fakes import FakeQueue
+
+    client = create_app(SETTINGS, AppDeps(FakeQueue(), MemoryDeliveries())).test_client()
+    text = client.get("/metrics").get_data(as_text=True)
+    exported = {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in text_string_to_metric_families(text)
+        if family.name.startswith("model_review_")
+    }
+    documented = set(re.findall(r"`(model_review_\w+)", (ROOT / "docs/github-app.md").read_text()))
+    assert exported - documented == set()  # every metric is explained
+    assert documented - exported == set()  # and the guide names none that does not exist
+
+
 def test_json_logs_are_one_object_per_line_with_the_delivery_id() -> None:
     import json
 
@@ -264,3 +284,78 @@ def test_json_logs_are_one_object_per_line_with_the_delivery_id() -> None:
         "two\nlines x",
         "INFO",
     )
+
+
+def test_github_rate_limit_in_metrics_is_what_githubs_last_answer_said(
+    app_key: str, tracking_env: str, mlflow_client: Any
+) -> None:
+    """The App's runner, as deployed (its own AppInstallations: JWT, installation token),
+    reviews a PR on the GitHub simulator, which sends X-RateLimit-* on every answer."""
+    from mlflow_helpers import make_run
+
+    from bot.app.queue.jobs import Job
+    from bot.app.queue.runner import JobRunner
+    from bot.app.webhook import AppDeps, MemoryDeliveries
+    from tests.action_runner import pr_event
+    from tests.fakes import FakeQueue
+    from tests.github_sim import GitHubSim
+
+    run_id = make_run(mlflow_client, "rate-limit", {"lr": 0.1}, {"auc": 0.9})
+    sim = GitHubSim(
+        body=f"Retrain: runs:/{run_id}/model",
+        bot_login="model-review[bot]",
+        installation_id=4242,
+        rate_remaining=4321,
+    )
+    settings = dataclasses.replace(
+        SETTINGS, private_key=app_key, tracking_uri=tracking_env, github_throttle=False
+    )
+    runner = JobRunner(settings, images=lambda github: lambda *args: None)
+    client = create_app(SETTINGS, AppDeps(FakeQueue(), MemoryDeliveries())).test_client()
+    remaining = ("model_review_github_rate_limit_remaining", (("installation", "4242"),))
+    limit = ("model_review_github_rate_limit", (("installation", "4242"),))
+
+    def review(delivery: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        payload = pr_event(sim, "synchronize")
+        payload["installation"]["id"] = 4242
+        runner(Job("pull_request", payload, delivery))
+        return scrape(client)
+
+    with sim.mocked("http://127.0.0.1"):  # MLflow: the real server
+        first = review("d-rate-1")
+        assert sim.bot_comments and run_id[:8] in sim.bot_comments[0]["body"]
+        assert first[remaining] == sim.rate_remaining < 4321  # the last answer's value
+        assert first[limit] == 5000
+        sim.rate_remaining = 17  # the installation spent its hour elsewhere meanwhile
+        second = review("d-rate-2")
+    assert second[remaining] == sim.rate_remaining < 17
+    assert ("POST", "app/installations/I/access_tokens") in sim.calls
+
+
+def test_the_rate_limit_gauge_keeps_the_most_recent_value_across_gunicorn_processes(
+    tmp_path: Path,
+) -> None:
+    """In multiprocess mode (PROMETHEUS_MULTIPROC_DIR) each process writes its own file;
+    the scrape shows the value seen last by any of them, not a sum or a maximum."""
+    import os
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    seen = "import sys; from bot.app import metrics; metrics.github_rate_limit(9, {}, 5000)"
+    for remaining in (4000, 3000):  # two processes, one after the other
+        subprocess.run([sys.executable, "-c", seen.format(remaining)], env=env, check=True)
+    scraped = subprocess.run(
+        [sys.executable, "-c", "from bot.app import metrics; print(metrics.exposition().decode())"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.labels.get("installation") == "9"
+    }
+    assert values == {
+        "model_review_github_rate_limit_remaining": 3000,
+        "model_review_github_rate_limit": 5000,
+    }

@@ -11,6 +11,10 @@ Names: model_review_deliveries_total{event,outcome}, model_review_jobs_total{out
 model_review_job_duration_seconds{outcome}, model_review_retries_total{reason},
 model_review_dependency_calls_total{dependency,outcome} (a job's calls to GitHub and
 MLflow through their ports),
+model_review_github_rate_limit_remaining{installation} and
+model_review_github_rate_limit{installation} (X-RateLimit-Remaining and -Limit of
+GitHub's last answer to the installation; in multiprocess mode the most recent value
+any process saw),
 model_review_queue_depth, model_review_queue_oldest_job_age_seconds,
 model_review_workers, model_review_failed_jobs.
 """
@@ -31,7 +35,7 @@ _metrics: dict[str, Any] = {}
 def _get(name: str) -> Any:
     """The metric `name`, made at first use (prometheus_client is imported only then)."""
     if not _metrics:
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
 
         _metrics.update(
             deliveries=Counter(
@@ -47,6 +51,16 @@ def _get(name: str) -> Any:
             calls=Counter(
                 "model_review_dependency_calls", "Calls of a job to GitHub or MLflow, by outcome",
                 ["dependency", "outcome"],
+            ),
+            rate_remaining=Gauge(
+                "model_review_github_rate_limit_remaining",
+                "GitHub requests left to the installation in the current hour (last answer)",
+                ["installation"], multiprocess_mode="mostrecent",
+            ),
+            rate_limit=Gauge(
+                "model_review_github_rate_limit",
+                "GitHub requests the installation may make per hour (last answer)",
+                ["installation"], multiprocess_mode="mostrecent",
             ),
         )  # fmt: skip
     return _metrics[name]
@@ -64,6 +78,12 @@ def job(outcome: str, seconds: float) -> None:
 
 def retry(reason: str) -> None:
     _get("retries").labels(reason).inc()
+
+
+def github_rate_limit(installation: int, remaining: int, limit: int) -> None:
+    """GitHub's rate limit for `installation`, as its last answer gave it."""
+    _get("rate_remaining").labels(str(installation)).set(remaining)
+    _get("rate_limit").labels(str(installation)).set(limit)
 
 
 class Counted:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     pass
 
 log = logging.getLogger(__name__)
+
+# told GitHub's rate limit after each call: (requests remaining, requests per hour)
+RateLimitSeen = Callable[[int, int], None]
 
 
 class GitHubRepo:
@@ -55,13 +58,16 @@ class GitHubRepo:
         org_token: str | None = None,
         read_teams: bool = False,
         request_teams: bool = False,
+        on_rate_limit: RateLimitSeen | None = None,
     ) -> None:
         """`auth` (a github.Auth.Auth, e.g. an App installation) wins over `token`;
         `throttle=False` drops the pacing of writes (tests; reads are never paced,
         see bot.githost.pacing); `server_url` overrides the web address derived from `base_url`.
         Team membership is read with `org_token` when given, else with the main
         credentials if `read_teams` (an App with Members: read), else not at all;
-        `request_teams`: the credentials may request a team's review (an App)."""
+        `request_teams`: the credentials may request a team's review (an App).
+        `on_rate_limit` is told the rate limit GitHub's last answer gave after each
+        call (see `_rate_limit_seen`)."""
         from github import Auth
 
         gd.check_repo_name(repo_full_name)
@@ -79,6 +85,7 @@ class GitHubRepo:
         if self._teams is None and read_teams:
             self._teams = self._gh
         self._request_teams = request_teams
+        self._on_rate_limit = on_rate_limit
         self._pacer = WritePacer() if throttle else None
         self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
 
@@ -110,10 +117,25 @@ class GitHubRepo:
         Action's GITHUB_TOKEN) may not."""
         return self._request_teams
 
+    @contextmanager
     def _calling(
         self, action: str, permission: str, hints: Mapping[int, str] | None = None
-    ) -> AbstractContextManager[None]:
-        return calling(self.base_url, action, permission, hints)
+    ) -> Iterator[None]:
+        try:
+            with calling(self.base_url, action, permission, hints):
+                yield
+        finally:
+            self._rate_limit_seen()
+
+    def _rate_limit_seen(self) -> None:
+        """No request: the X-RateLimit-Remaining and X-RateLimit-Limit of GitHub's last
+        answer to these credentials (GitHub sends them on every REST answer; PyGithub's
+        requester keeps them) go to `on_rate_limit`, if any answer carried them."""
+        if self._on_rate_limit is None:
+            return
+        remaining, limit = self._gh.requester.rate_limiting  # (-1, -1) until an answer
+        if limit >= 0:
+            self._on_rate_limit(remaining, limit)
 
     def _write(self) -> None:
         """Before every write: the pacing GitHub asks of a client (bot.githost.pacing)."""

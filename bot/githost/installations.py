@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.constants import DEFAULT_API_URL
@@ -52,10 +53,13 @@ class AppInstallations:
         bot_login: str | None = None,
         cache_seconds: float = INSTALLATION_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_rate_limit: Callable[[int, int, int], None] | None = None,
     ) -> None:
         """`bot_login` ("<app-slug>[bot]") saves the GET /app that finds it; one auth
         per installation is kept `cache_seconds` (by `clock`), so repositories and
-        jobs of one installation share its token."""
+        jobs of one installation share its token. `on_rate_limit(installation, remaining,
+        limit)` is told each installation's rate limit from GitHub's answers (no
+        request of its own)."""
         from github import Auth, GithubIntegration
 
         policy = retry or RetryPolicy()
@@ -81,6 +85,7 @@ class AppInstallations:
         self._clock = clock
         self._installations: dict[int, tuple[AppInstallationAuth, float]] = {}
         self._lock = threading.Lock()  # worker threads share one AppInstallations
+        self._on_rate_limit = on_rate_limit
 
     @property
     def integration(self) -> GithubIntegration:
@@ -121,11 +126,13 @@ class AppInstallations:
         """A GitHubRepo acting as the installation; no request of its own (but see
         bot_login)."""
         auth = self.installation_auth(installation_id)
+        seen = self._on_rate_limit
         return GitHubRepo(
             repo_full_name,
             auth=auth,
             bot_login=self.bot_login(),
             read_teams=True,  # the App asks for Members: read (app.yml)
             request_teams=True,
+            on_rate_limit=None if seen is None else partial(seen, installation_id),
             **self._repo_options,
         )

@@ -73,6 +73,7 @@ class JobRunner:
                     base_url=s.api_url,
                     server_url=s.server_url,
                     throttle=s.github_throttle,
+                    on_rate_limit=metrics.github_rate_limit,
                 )
             return self._installations
 
