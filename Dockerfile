@@ -15,16 +15,16 @@ COPY templates/ templates/
 COPY bot/ bot/
 COPY deploy/install.sh deploy/install.sh
 RUN sh deploy/install.sh /src /opt/model-review && rm -rf /src
+COPY deploy/gunicorn.conf.py /etc/model-review/gunicorn.conf.py
 
 RUN useradd --system --uid 10001 --home-dir /home/model-review --create-home model-review
 USER 10001
 WORKDIR /home/model-review
 
 EXPOSE 8080
-# SIGTERM: gunicorn stops taking connections and lets requests in flight finish
-# (--graceful-timeout, under Kubernetes' default 30 s grace period); the reviews of
-# the in-process queue get 25 s more at exit. Use the Redis queue for more than one
-# web process.
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "1", "--threads", "8", \
-     "--graceful-timeout", "25", "--timeout", "60", \
-     "--access-logfile", "-", "bot.webhook:create_app()"]
+# gunicorn's settings: deploy/gunicorn.conf.py (:8080, one process of 8 threads, access
+# log on stdout). SIGTERM: gunicorn stops taking connections and lets requests in
+# flight finish (graceful_timeout 25 s, under Kubernetes' default 30 s grace period);
+# the in-process queue's reviews may finish within the same 25 s. Use the Redis queue
+# for more than one web process (--workers N, or WEB_CONCURRENCY).
+CMD ["gunicorn", "-c", "/etc/model-review/gunicorn.conf.py", "bot.webhook:create_app()"]

@@ -8,6 +8,7 @@ Kubernetes' own JSON schemas (kubernetes-validate, strict, the newest version it
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+GUNICORN_CONF = "/etc/model-review/gunicorn.conf.py"  # deploy/gunicorn.conf.py in the image
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -37,7 +39,8 @@ def test_the_image_is_slim_runs_as_nobody_and_serves_gunicorn() -> None:
     users = [rest for word, rest in steps if word == "USER"]
     assert users and users[-1] not in {"root", "0"}
     [cmd] = [rest for word, rest in steps if word == "CMD"]
-    assert '"gunicorn"' in cmd and '"bot.webhook:create_app()"' in cmd
+    assert json.loads(cmd) == ["gunicorn", "-c", GUNICORN_CONF, "bot.webhook:create_app()"]
+    assert ("COPY", f"deploy/gunicorn.conf.py {GUNICORN_CONF}") in steps  # tests/test_drain.py
     runs = [rest for word, rest in steps if word == "RUN"]
     assert any("deploy/install.sh" in run for run in runs)  # the install steps tested below
 
@@ -110,6 +113,7 @@ def test_the_kubernetes_example_follows_kubernetes_schemas() -> None:
         kubernetes_validate.validate(document, version, strict=True)
     kinds = {(d["kind"], d["metadata"]["name"]): d for d in documents}
     web = kinds[("Deployment", "model-review-web")]["spec"]["template"]["spec"]["containers"][0]
+    assert web["command"][:3] == ["gunicorn", "-c", GUNICORN_CONF]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
     worker = kinds[("Deployment", "model-review-worker")]["spec"]["template"]["spec"]
