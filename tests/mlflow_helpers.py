@@ -264,7 +264,7 @@ class Listener:
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                self.request.settimeout(2)
+                self.request.settimeout(10)  # a client sends at once, even on a busy box
                 with contextlib.suppress(OSError):
                     received.append(self.request.recv(65536))
                     self.request.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

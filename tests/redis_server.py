@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 
 START_TIMEOUT = 30.0
+# The lease of a queue test's worker whose lock must NOT run out. A worker's lock wants
+# half a lease left at each write and is renewed every third of a lease, so a short
+# lease (2 s) leaves a third of a second for a busy machine to delay a heartbeat; this
+# one leaves five. Only a test about a lease running out uses a shorter one.
+STEADY_LEASE = 30.0
 
 
 def free_port() -> int:

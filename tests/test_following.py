@@ -32,6 +32,7 @@ from bot.handlers.following import (
 )
 from bot.handlers.moved import REGISTRY, SCHEDULE, TRIGGER_KEY, Trigger, moved_words
 from tests.fakes import FakeInventory, FakeQueue, FakeRuns
+from tests.redis_server import STEADY_LEASE
 from tests.registry_world import CHURN, FRAUD, alias_event, approved, installation
 
 SETTINGS = Settings(
@@ -96,18 +97,18 @@ def test_on_the_redis_queue_the_worker_queues_and_runs_the_re_review(
 ) -> None:
     runs, local = _world()
     apps = _apps(local).apps
-    fast = Tuning(lease=2.0, sweep=0.3, retry_delays=(0,))
+    steady = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(0,))
     settings = replace(SETTINGS, queue_url=redis_url)
     runner = JobRunner(settings, apps, runs=lambda config: runs, images=lambda gh: lambda *a: None)
     runner.inventory = FakeInventory(apps)  # no queue given: the worker's own, on Redis
-    configure(runner, fast)
+    configure(runner, steady)
     runs.register("fraud-model", "n" * 32)
     runs.set_alias("fraud-model", "production", "3")
 
-    RedisQueue(redis, tuning=fast).submit(
+    RedisQueue(redis, tuning=steady).submit(
         Job(REGISTRY_JOB, alias_event("fraud-model", "3"), "mlflow-r")
     )
-    make_worker(redis, tuning=fast).work(burst=True)  # the registry job, then the review
+    make_worker(redis, tuning=steady).work(burst=True)  # the registry job, then the review
 
     fraud = apps.repos[FRAUD.repo]
     assert fraud.status_of(FRAUD.head) is GateState.PENDING

@@ -36,7 +36,7 @@ from bot.app.queue.redisqueue import RedisQueue, Tuning, connect, job_state, rq_
 from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.rqworker import PUBSUB_WAIT, sweep
 from bot.app.webhook import QUEUE_DOWN, create_app
-from tests.redis_server import RedisProcess, restartable_redis
+from tests.redis_server import STEADY_LEASE, RedisProcess, restartable_redis
 from tests.test_jobs import runner_with_fakes
 from tests.test_redisworker import review_job
 from tests.test_webhook import SETTINGS, deliver
@@ -49,7 +49,7 @@ import sys, time
 from bot.app.queue.redisqueue import Tuning, connect
 from bot.app.queue.redisworker import configure, make_worker
 
-url, grace, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+url, grace, hold, lease = sys.argv[1], *map(float, sys.argv[2:5])
 redis = connect(url)
 
 def run(job):
@@ -57,7 +57,7 @@ def run(job):
     time.sleep(hold)
     redis.rpush("test:done", job.delivery_id)
 
-tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(1,), grace=grace)
+tuning = Tuning(lease=lease, sweep=0.3, retry_delays=(1,), grace=grace)
 configure(run, tuning)
 make_worker(redis, tuning=tuning).work()
 """
@@ -78,7 +78,8 @@ def server(tmp_path: Path) -> Iterator[RedisProcess]:
 
 
 def start_worker(url: str, grace: float = 8.0, hold: float = 0.0) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", WORKER, url, str(grace), str(hold)], cwd=ROOT)
+    args = [url, str(grace), str(hold), str(STEADY_LEASE)]
+    return subprocess.Popen([sys.executable, "-c", WORKER, *args], cwd=ROOT)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> int:

@@ -16,17 +16,18 @@ from bot.app.queue.redisqueue import RedisQueue, Tuning
 from bot.app.queue.redisworker import configure, make_worker
 from bot.domain import GateState, PullRequest
 from tests.fakes import FakeInventory, FakeQueue
+from tests.redis_server import STEADY_LEASE
 from tests.test_jobs import REPO, SETTINGS, runner_with_fakes
 
 HEAD = "e" * 40
-FAST = Tuning(lease=2.0, sweep=0.3, retry_delays=(0,))
+STEADY = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(0,))
 
 
 @pytest.mark.usefixtures("restore_signals")
 def test_a_pr_whose_delivery_never_arrived_is_reviewed(redis: Redis) -> None:
     runner, apps, runs = runner_with_fakes()
-    configure(runner, FAST)
-    queue = RedisQueue(redis, tuning=FAST)
+    configure(runner, STEADY)
+    queue = RedisQueue(redis, tuning=STEADY)
     github = apps.repos[REPO]
     assert github.status_of(HEAD) is None  # GitHub never sent the delivery
 
@@ -35,7 +36,7 @@ def test_a_pr_whose_delivery_never_arrived_is_reviewed(redis: Redis) -> None:
         f"{REPO}#2: no status on the head commit, and the PR links MLflow runs"
     ]
     assert queue.depth() == 1
-    make_worker(redis, tuning=FAST).work(burst=True)
+    make_worker(redis, tuning=STEADY).work(burst=True)
 
     assert len(github.comment_list) == 1
     assert github.status_of(HEAD) is GateState.PENDING
@@ -45,7 +46,7 @@ def test_a_pr_whose_delivery_never_arrived_is_reviewed(redis: Redis) -> None:
 
 def test_a_pr_with_a_job_in_flight_is_skipped(redis: Redis) -> None:
     _, apps, runs = runner_with_fakes()
-    queue = RedisQueue(redis, tuning=FAST)
+    queue = RedisQueue(redis, tuning=STEADY)
     first = reconcile(FakeInventory(apps), apps, lambda config: runs, queue)
     second = reconcile(FakeInventory(apps), apps, lambda config: runs, queue)
 

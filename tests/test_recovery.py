@@ -27,6 +27,7 @@ from bot.handlers.state import FAILURE, decode_state
 from tests.conftest import CLIENT_ENV
 from tests.fakes import FakeGitHub, FakeInstallations, FakeInventory, FakeQueue
 from tests.mlflow_server import free_port, running_server
+from tests.redis_server import STEADY_LEASE
 from tests.test_jobs import REPO, SETTINGS, linked_pull
 from tests.test_operations import wait_until
 from tests.test_redisworker import review_job
@@ -99,7 +100,7 @@ def world(stopped_mlflow: tuple[Path, int, str], monkeypatch: pytest.MonkeyPatch
 @pytest.mark.slow
 @pytest.mark.usefixtures("restore_signals")
 def test_a_review_failing_while_mlflow_is_down_is_retried(world: World, redis: Redis) -> None:
-    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(1,))
+    tuning = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(1,))
     configure(world.runner, tuning)
     RedisQueue(redis, tuning=tuning).submit(review_job("d-mlflow-down"))
     make_worker(redis, tuning=tuning).work(burst=True)  # MLflow is stopped
@@ -155,7 +156,7 @@ def test_reconcile_reviews_a_pr_left_at_error_once_mlflow_answers(world: World) 
 @pytest.mark.usefixtures("restore_signals")
 def test_a_permanent_failure_is_not_retried(world: World, redis: Redis) -> None:
     world.github.files[(".github/model-review.yml", "b" * 40)] = "gate: [unclosed\n"
-    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(0,))
+    tuning = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(0,))
     configure(world.runner, tuning)
     RedisQueue(redis, tuning=tuning).submit(review_job("d-config"))
     make_worker(redis, tuning=tuning).work(burst=True)

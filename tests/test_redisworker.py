@@ -4,7 +4,8 @@ A worker SIGKILLed while it holds a PR's lock and runs its job: the review compl
 another worker. A transient error is retried after its delay. A worker whose lease ran
 out (stalled) is fenced: it writes nothing more, its replacement publishes, and the PR
 ends with one bot comment. Completed deliveries stay duplicates; a delivery whose job
-failed for good is taken again (Redeliver). Short leases and sweeps keep these fast.
+failed for good is taken again (Redeliver). Short sweeps keep these fast; a lease is
+short only where a test means it to run out (STEADY_LEASE elsewhere).
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.rqworker import sweep
 from bot.domain import GateState
 from tests import github_payloads as gp
+from tests.redis_server import STEADY_LEASE
 from tests.test_jobs import runner_with_fakes
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "Codertocat/Hello-World"
-FAST = Tuning(lease=2.0, sweep=0.3, retry_delays=(0, 1))
+STEADY = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(0, 1))
+DYING_LEASE = 5.0  # the killed worker's: its lock frees within it (heartbeats every 1.7 s)
 WAIT = 60.0  # generous bound for hand-offs; never a timing assertion
+SCHEDULED = "rq:scheduled:model-review"  # RQ's schedule of retries: job id -> when due
 
 
 def review_job(delivery: str, number: int = 2) -> Job:
@@ -88,12 +92,12 @@ def test_a_worker_killed_mid_review_loses_nothing(
     redis: Redis, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     runner, apps, _ = runner_with_fakes()
-    configure(runner, FAST)
-    queue = RedisQueue(redis, tuning=FAST)
+    configure(runner, STEADY)
+    queue = RedisQueue(redis, tuning=STEADY)
     job = review_job("d-killed")
     assert queue.submit(job)
     doomed = subprocess.Popen(
-        [sys.executable, "-c", STALLING_WORKER, redis_url, str(FAST.lease), str(FAST.sweep)],
+        [sys.executable, "-c", STALLING_WORKER, redis_url, str(DYING_LEASE), str(STEADY.sweep)],
         cwd=ROOT,
     )
     try:
@@ -107,8 +111,9 @@ def test_a_worker_killed_mid_review_loses_nothing(
             doomed.kill()
             doomed.wait()
     # another worker, alive: its sweep finds the dead worker's job and runs it again
-    survivor = make_worker(redis, tuning=FAST)
-    thread = threading.Thread(target=survivor.work, kwargs={"max_idle_time": 5})
+    survivor = make_worker(redis, tuning=STEADY)
+    until_its_job = {"max_jobs": 1, "max_idle_time": int(WAIT)}
+    thread = threading.Thread(target=survivor.work, kwargs=until_its_job)
     github = apps.repos[REPO]
     with caplog.at_level(logging.INFO, logger="bot"):
         thread.start()
@@ -131,12 +136,15 @@ def test_a_review_longer_than_its_lease_keeps_its_lock_and_runs_once(redis: Redi
     runner, apps, _ = runner_with_fakes()
     calls: list[str] = []
 
+    # 9 s: the lock wants 4.5 s left at a write and is renewed every 3 s, so a busy
+    # machine may delay a heartbeat by 1.5 s (a 1 s lease left it a sixth of a second)
+    tuning = Tuning(lease=9.0, sweep=0.2, retry_delays=(0,))
+
     def slow(job: Job) -> object:
         calls.append(job.delivery_id)
-        time.sleep(3.5)  # over three leases: only the heartbeats keep the lock and the job
+        time.sleep(tuning.lease + 1)  # past its lease: only the heartbeats keep the lock
         return runner(job)
 
-    tuning = Tuning(lease=1.0, sweep=0.2, retry_delays=(0,))
     configure(slow, tuning)
     RedisQueue(redis, tuning=tuning).submit(review_job("d-slow"))
     make_worker(redis, tuning=tuning).work(burst=True)
@@ -161,7 +169,9 @@ def test_a_transient_error_is_retried_after_its_delay(redis: Redis) -> None:
         if len(calls) == 1:
             raise ConnectionError("GitHub hung up")
 
-    tuning = Tuning(lease=2.0, sweep=0.3, retry_delays=(4,))
+    # a delay no busy machine outlasts before the sweep below; its end is then brought
+    # forward in RQ's schedule rather than waited for
+    tuning = Tuning(lease=STEADY_LEASE, sweep=0.3, retry_delays=(600,))
     configure(flaky, tuning)
     RedisQueue(redis, tuning=tuning).submit(review_job("d-flaky"))
 
@@ -169,11 +179,13 @@ def test_a_transient_error_is_retried_after_its_delay(redis: Redis) -> None:
     make_worker(redis, tuning=tuning).work(burst=True)
     assert calls == ["d-flaky"]
     assert job_state(redis, "d-flaky") == "scheduled"  # waits for its retry delay
-    [(_, due)] = redis.zrange("rq:scheduled:model-review", 0, -1, withscores=True)
-    assert due >= int(failed_at) + 4  # RQ keeps whole seconds
+    [(job_id, due)] = redis.zrange(SCHEDULED, 0, -1, withscores=True)
+    assert due >= int(failed_at) + 600  # RQ keeps whole seconds
     sweep(redis)
     assert rq_queue(redis).count == 0  # not due yet
-    wait_until(lambda: (sweep(redis), rq_queue(redis).count)[1] == 1, "the retry")
+    redis.zadd(SCHEDULED, {job_id: int(time.time()) - 1})  # the delay has passed
+    sweep(redis)
+    assert rq_queue(redis).count == 1  # the sweep queued the retry
     make_worker(redis, tuning=tuning).work(burst=True)
 
     assert calls == ["d-flaky", "d-flaky"]
@@ -224,15 +236,15 @@ def test_a_stalled_worker_is_fenced_and_its_replacement_publishes(redis: Redis) 
 @pytest.mark.usefixtures("restore_signals")
 def test_running_a_review_twice_leaves_one_comment_and_the_same_status(redis: Redis) -> None:
     runner, apps, _ = runner_with_fakes()
-    configure(runner, FAST)
-    queue = RedisQueue(redis, tuning=FAST)
+    configure(runner, STEADY)
+    queue = RedisQueue(redis, tuning=STEADY)
     queue.submit(review_job("d-first"))
-    make_worker(redis, tuning=FAST).work(burst=True)
+    make_worker(redis, tuning=STEADY).work(burst=True)
     github = apps.repos[REPO]
     first = (list(github.comment_list), github.status_of("e" * 40))
 
     queue.submit(review_job("d-again"))  # a re-run (a retry, a requeue, reconcile)
-    make_worker(redis, tuning=FAST).work(burst=True)
+    make_worker(redis, tuning=STEADY).work(burst=True)
 
     assert (github.comment_list, github.status_of("e" * 40)) == first
     assert github.writes.count("create_comment") == 1
@@ -261,8 +273,9 @@ def test_a_delivery_is_a_duplicate_until_its_job_failed_for_good(redis: Redis) -
 
 
 def test_the_lock_is_renewed_by_its_holder_only(redis: Redis) -> None:
-    mine = PrLock(redis, "o/r#1", lease_ms=1_000)
-    other = PrLock(redis, "o/r#1", lease_ms=1_000)
+    lease_ms = int(STEADY_LEASE * 1000)  # runs out only when the test deletes it
+    mine = PrLock(redis, "o/r#1", lease_ms=lease_ms)
+    other = PrLock(redis, "o/r#1", lease_ms=lease_ms)
     assert mine.acquire(wait=0)
     assert not other.acquire(wait=0.1)
     assert mine.renew() and not other.renew()
