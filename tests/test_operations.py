@@ -256,11 +256,14 @@ def test_the_operating_guide_names_every_metric_the_app_exports() -> None:
     from tests.fakes import FakeQueue
 
     client = create_app(SETTINGS, AppDeps(FakeQueue(), MemoryDeliveries())).test_client()
+    payload = dict(review_job("d-named").payload)
+    assert deliver(client, "pull_request", payload, "d-named").status_code == 202  # samples
     text = client.get("/metrics").get_data(as_text=True)
     exported = {
         family.name + ("_total" if family.type == "counter" else "")
         for family in text_string_to_metric_families(text)
-        if family.name.startswith("model_review_")
+        # a counter's or histogram's `_created` timestamp comes as a gauge of its own
+        if family.name.startswith("model_review_") and not family.name.endswith("_created")
     }
     documented = set(re.findall(r"`(model_review_\w+)", (ROOT / "docs/github-app.md").read_text()))
     assert exported - documented == set()  # every metric is explained
