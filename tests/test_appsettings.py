@@ -3,13 +3,30 @@ start-up errors that name a missing or malformed variable."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.app.settings import DEFAULT_MAX_BODY, Settings
+from bot.app.settings import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MLFLOW_MAX_PRS,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_RECONCILE_REQUESTS,
+    DEFAULT_RETRY_DELAYS,
+    DEFAULT_SWEEP_SECONDS,
+    DEFAULT_WORKERS,
+    ENVIRONMENT,
+    Settings,
+)
+from bot.constants import DEFAULT_API_URL
 from bot.errors import UsageError
+from bot.tracking.data import CLIENT_ENV_DEFAULTS
 from tests.app_env import ENV, PEM, SECRET
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "github-app.md"  # the App's deploying and operating guide
 
 
 def test_settings_from_the_environment() -> None:
@@ -108,10 +125,66 @@ def test_the_worker_and_reconcile_need_no_webhook_secret() -> None:
         Settings.from_env(env)  # the web process checks signatures: required there
 
 
-def test_every_variable_the_app_reads_is_in_the_settings_table() -> None:
-    from bot.app.settings import ENVIRONMENT
+# what the App's processes run: the environment variables they read are documented
+APP_MODULES = (
+    "bot/app/settings.py", "bot/app/wiring.py", "bot/app/logcontext.py", "bot/app/metrics.py",
+    "bot/app/webhook.py", "bot/app/mlflowhook.py", "bot/app/queue", "bot/tracking/data.py",
+)  # fmt: skip
+ACTION_ONLY = {"MODEL_REVIEW_ORG_TOKEN"}  # bot.app.wiring.github_for: the Action's, not the App's
+GUNICORN_OWN = {"WEB_CONCURRENCY"}  # documented in the table, read by gunicorn
+VARIABLE = re.compile(r'"((?:MODEL_REVIEW|GITHUB|MLFLOW|PROMETHEUS)_[A-Z0-9_]+)"')
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "github-app.md").read_text()
-    rows = [line for line in doc.splitlines() if line.startswith("| `")]
-    missing = [name for name, _ in ENVIRONMENT if not any(f"`{name}`" in r for r in rows)]
-    assert missing == []
+
+def settings_table() -> dict[str, list[str]]:
+    """The operating guide's settings table: each variable -> its row's cells."""
+    section = GUIDE.read_text().split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()]
+    found = {}
+    for cells in rows:
+        if cells and cells[0].startswith("`"):
+            found.update((name, cells) for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0]))
+    return found
+
+
+def read_by_the_app() -> set[str]:
+    names = {name for name, _ in ENVIRONMENT}
+    for module in APP_MODULES:
+        path = ROOT / module
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            names |= set(VARIABLE.findall(source.read_text()))
+    return names - ACTION_ONLY
+
+
+def test_every_variable_the_app_reads_is_in_the_settings_table_with_its_default() -> None:
+    table = settings_table()
+    read = read_by_the_app()
+    assert sorted(read - set(table)) == []  # each variable the App reads is explained
+    assert sorted(set(table) - read - GUNICORN_OWN) == []  # and none it does not read
+    defaults = {
+        **CLIENT_ENV_DEFAULTS,
+        "MODEL_REVIEW_WORKERS": DEFAULT_WORKERS,
+        "MODEL_REVIEW_QUEUE_SIZE": DEFAULT_QUEUE_SIZE,
+        "MODEL_REVIEW_MAX_BODY": DEFAULT_MAX_BODY,
+        "MODEL_REVIEW_LEASE_SECONDS": DEFAULT_LEASE_SECONDS,
+        "MODEL_REVIEW_SWEEP_SECONDS": DEFAULT_SWEEP_SECONDS,
+        "MODEL_REVIEW_RETRY_DELAYS": ",".join(map(str, DEFAULT_RETRY_DELAYS)),
+        "MODEL_REVIEW_RECONCILE_REQUESTS": DEFAULT_RECONCILE_REQUESTS,
+        "MODEL_REVIEW_MLFLOW_MAX_PRS": DEFAULT_MLFLOW_MAX_PRS,
+        "GITHUB_API_URL": DEFAULT_API_URL,
+    }
+    wrong = {k: table[k][2] for k, v in defaults.items() if not table[k][2].startswith(f"`{v}`")}
+    assert wrong == {}
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_to_the_operating_guide_lead_to_its_headings() -> None:
+    text = re.sub(r"```.*?```", "", GUIDE.read_text(), flags=re.S)  # not the code's comments
+    anchors = {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+    links = set(re.findall(r"\]\(#([\w-]+)\)", text))
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        links |= set(re.findall(r"github-app\.md#([\w-]+)", doc.read_text()))
+    assert sorted(links - anchors) == []
