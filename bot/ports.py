@@ -148,6 +148,11 @@ class GitHubPort(Protocol):
         `changed_files` empty and save the requests that list them."""
         ...
 
+    def open_pulls(self) -> list[PullRequest]:
+        """The repository's open PRs, as GitHub lists them: without `commits` or
+        `changed_files` (the scheduled check reads each one it reviews)."""
+        ...
+
     def changed_files(self, number: int) -> tuple[str, ...]:
         """The paths the PR changes (only needed for `require_review_for`)."""
         ...

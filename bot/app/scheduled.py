@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import cast
 
 from bot.app.queue.jobs import Job, QueueStatus
 from bot.app.queue.reconcile import Report, reconcile
@@ -54,10 +53,7 @@ class _Repository:
         return [self._name]
 
     def open_pulls(self, installation_id: int, full_name: str) -> list[PullRequest]:
-        lister = getattr(self._github, "open_pulls", None)  # GitHubRepo's (1 per 100)
-        if not callable(lister):
-            raise UsageError("this GitHub adapter cannot list the open pull requests")
-        return cast(list[PullRequest], lister())
+        return self._github.open_pulls()
 
     def installation_id(self, full_name: str) -> int:
         return 0
