@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.app.queue.jobs import Installations, Job, JobQueue
-from bot.app.queue.reconcile import Counted, Inventory, Report, pages, review_job
+from bot.app.queue.reconcile import Inventory, pages
+from bot.app.queue.walk import Check, Pick, Walk, Walked
 from bot.config.schema import Config
-from bot.handlers.following import AliasLookup, Follows, RegistryEvent, follows, registry_event
+from bot.handlers.following import AliasLookup, RegistryEvent, follows, registry_event
 from bot.handlers.moved import REGISTRY, Trigger
 
 if TYPE_CHECKING:
     from bot.app.settings import Settings
     from bot.domain import PullRequest
-    from bot.ports import RunsPort
+    from bot.ports import GitHubPort, RunsPort
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,8 @@ class Runner(Protocol):
 
 
 @dataclass
-class Followed(Report):
-    """What one registry event did (PR keys and counts only); `stopped` says which
-    bound was reached."""
-
-    left: int = 0  # open PRs not checked: over a bound, left to reconcile
+class Followed(Walked):
+    """What one registry event did (PR keys and counts only)."""
 
     def line(self, event: RegistryEvent) -> str:
         text = (
@@ -63,51 +61,17 @@ class Followed(Report):
         return text
 
 
-@dataclass
-class _Walk:
-    event: RegistryEvent
-    installations: Installations
-    queue: JobQueue
-    lookup: AliasLookup
-    max_prs: int
-    max_requests: int
-    parent: str  # the registry job's delivery id
-    done: Followed = field(default_factory=Followed)
+def followers_of(event: RegistryEvent, lookup: AliasLookup) -> Check:
+    """Picks a PR that follows `event` (one repository's: its configs are cached)."""
+    configs: dict[str, Config] = {}
 
-    def repository(self, installation_id: int, full_name: str, pulls: list[PullRequest]) -> None:
-        github = Counted(self.installations.repo(installation_id, full_name), self.done)
-        configs: dict[str, Config] = {}
-        for pull in pulls:
-            stop = self._bound()
-            if stop:
-                self.done.stopped = self.done.stopped or stop
-                self.done.left += 1
-                continue
-            self.done.checked += 1
-            why = follows(github, pull, self.event, configs, self.lookup)
-            if why:
-                self._queue(pull, installation_id, why)
+    def check(github: GitHubPort, pull: PullRequest) -> Pick | None:
+        why = follows(github, pull, event, configs, lookup)
+        if not why:
+            return None
+        return Pick(why.reason, Trigger(REGISTRY, event.at) if why.production else None)
 
-    def _bound(self) -> str:
-        if len(self.done.queued) >= self.max_prs:
-            return f"at most {self.max_prs} re-reviews per event (MODEL_REVIEW_MLFLOW_MAX_PRS)"
-        if self.done.requests + 2 > self.max_requests:  # a PR's comments and config
-            return f"the request budget ({self.max_requests}) is spent"
-        if self.done.stopped:
-            return self.done.stopped
-        return ""
-
-    def _queue(self, pull: PullRequest, installation_id: int, why: Follows) -> None:
-        key = f"{pull.repo}#{pull.number}"
-        trigger = Trigger(REGISTRY, self.event.at) if why.production else None
-        job = review_job(pull, installation_id, trigger)
-        delivery = f"{self.parent}-{job.delivery_id.removeprefix('reconcile-')[:12]}"
-        if not self.queue.submit(Job(job.event_name, job.payload, delivery)):
-            self.done.stopped = "the work queue is full"
-            self.done.left += 1
-            return
-        log.info("%s: review queued: %s", key, why.reason)
-        self.done.queued.append(f"{key}: {why.reason}")
+    return check
 
 
 def follow(
@@ -122,19 +86,22 @@ def follow(
     parent: str = "mlflow",
 ) -> Followed:
     """Queue the reviews `event` calls for, over every installation's open PRs."""
-    walk = _Walk(event, installations, queue, lookup, max_prs, max_requests, parent)
+    too_many = f"at most {max_prs} re-reviews per event (MODEL_REVIEW_MLFLOW_MAX_PRS)"
+    walk = Walk(
+        inventory, installations, queue, parent, noun="review",
+        max_prs=max_prs, too_many=too_many, max_requests=max_requests,
+        per_pr=2,  # a PR's comments and config
+    )  # fmt: skip
+    done = Followed()
     listed = inventory.installations()
-    walk.done.requests += pages(len(listed))
+    done.requests += pages(len(listed))
     for item in listed:
         names = inventory.repositories(item.installation_id)
-        walk.done.requests += 1 + pages(len(names))  # the installation's token, the list
+        done.requests += 1 + pages(len(names))  # the installation's token, the list
         for name in names:
-            pulls = inventory.open_pulls(item.installation_id, name)
-            walk.done.requests += pages(len(pulls))
-            walk.repository(item.installation_id, name, pulls)
-    line = walk.done.line(event)
-    (log.warning if walk.done.stopped else log.info)("%s", line)
-    return walk.done
+            walk.repository(item.installation_id, name, followers_of(event, lookup), done)
+    (log.warning if done.stopped else log.info)("%s", done.line(event))
+    return done
 
 
 def alias_lookup(runs: Callable[[], RunsPort]) -> AliasLookup:
