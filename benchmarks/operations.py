@@ -5,6 +5,10 @@ SIGTERM, and how much memory the web process and a worker hold after 100 reviews
   process of its own, idle, then SIGTERM: seconds until it exited. Baseline, measured
   in the same run: RQ's stock SimpleWorker on the same queue (its pub/sub thread
   waits 60 s between checks of its stop flag).
+- shutdown in a review: the same worker with the production timings (8 s of grace)
+  running one job that holds for `hold` seconds; SIGTERM once the job runs: seconds
+  until the worker exited, and where the job is then (a job longer than the grace is
+  stopped and requeued; a shorter one finishes). Baseline: the grace itself.
 - memory: the web app (create_app on the in-process queue, Flask's test client) takes
   100 signed deliveries, and a worker process runs 100 review jobs from Redis, each
   review the App's runner over the typed fakes (tests/fakes.py); peak RSS (MiB) of
@@ -75,6 +79,20 @@ for i in range(count):
 queue.join(600)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
+BUSY = """
+import sys, time
+from bot.app.queue.redisqueue import Tuning, connect
+from bot.app.queue.redisworker import configure, make_worker
+
+redis, hold = connect(sys.argv[1]), float(sys.argv[2])
+
+def run(job):
+    redis.set("bench:running", job.delivery_id)
+    time.sleep(hold)
+
+configure(run, Tuning())
+make_worker(redis).work()
+"""
 BARE = """
 import resource
 import bot.app.webhook, bot.app.queue.redisworker, flask, rq, tests.fakes
@@ -101,6 +119,28 @@ def stop_time(script: str, url: str) -> float:
     return time.monotonic() - started
 
 
+def busy_stop(url: str, hold: float, delivery: str) -> tuple[float, str]:
+    """Seconds from SIGTERM to the exit of a worker in a job of `hold` seconds, and
+    the job's state after the exit."""
+    from bot.app.queue.redisqueue import RedisQueue, connect, job_state
+    from tests.test_redisworker import review_job
+
+    redis = connect(url)
+    redis.delete("bench:running")
+    RedisQueue(redis).submit(review_job(delivery))
+    proc = subprocess.Popen([sys.executable, "-c", BUSY, url, str(hold)], cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while redis.get("bench:running") is None:  # the job runs
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the worker did not take the job")
+        time.sleep(0.05)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(300)
+    return time.monotonic() - started, str(job_state(redis, delivery))
+
+
 def rss(script: str, *args: str) -> float:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
     out = subprocess.run(
@@ -123,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         print("worker shutdown after SIGTERM (idle), seconds")
         print(f"  model-review worker   {ours:6.2f}")
         print(f"  RQ's SimpleWorker     {stock:6.2f}   ratio {stock / ours:5.1f}x")
+        long_stop, long_state = busy_stop(url, 60.0, "d-long")
+        short_stop, short_state = busy_stop(url, 3.0, "d-short")
+        print("worker shutdown after SIGTERM in a review (grace 8 s), seconds")
+        ratio = long_stop / 8.0
+        print(f"  a 60 s review         {long_stop:6.2f}   {ratio:4.2f}x grace; job {long_state}")
+        print(f"  a 3 s review          {short_stop:6.2f}   job {short_state}")
         bare = rss(BARE)
         web, worker = rss(WEB, str(args.reviews)), rss(REVIEWS, url, str(args.reviews))
     print(f"peak RSS after {args.reviews} reviews (fakes for GitHub and MLflow), MiB")
