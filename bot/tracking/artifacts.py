@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.domain import (
     ArtifactInfo,
@@ -21,12 +20,7 @@ from bot.tracking import errors as te
 from bot.tracking import locations, modelfiles
 from bot.tracking.session import Session
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class ArtifactAccess(Session):

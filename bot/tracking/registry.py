@@ -6,7 +6,7 @@ descriptions).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class RegistryAccess(Session):

@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from bot.domain import (
@@ -24,9 +24,6 @@ from bot.errors import UsageError
 from bot.tracking import data as td
 from bot.tracking import errors as te
 from bot.tracking import locations
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

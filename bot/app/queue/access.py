@@ -17,8 +17,6 @@ log line says how many.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.app.queue.jobs import Installations, JobQueue
@@ -32,21 +30,8 @@ if TYPE_CHECKING:
     from bot.domain import PullRequest
     from bot.ports import GitHubPort
 
-log = logging.getLogger(__name__)
 
 MAX_PRS = 200  # reviews queued for one access change at most
-
-
-@dataclass
-class Revisited(Walked):
-    """What one access change did (PR keys and counts only)."""
-
-    def line(self, login: str) -> str:
-        text = (
-            f"access of @{login} changed: {self.checked} open PRs checked, "
-            f"{len(self.queued)} re-decisions queued, {self.requests} GitHub requests"
-        )
-        return f"{text}; {self.left} left to reconcile: {self.stopped}" if self.stopped else text
 
 
 def counts_for(login: str) -> Check:
@@ -67,16 +52,23 @@ def revisit(
     queue: JobQueue,
     *,
     max_requests: int,
-) -> Revisited:
+) -> Walked:
     """Queue the re-decisions an access event calls for (see the module docstring)."""
     login = access_login(event)
     too_many = f"at most {MAX_PRS} re-decisions per access change"
     parent = event.delivery_id or "access"
     walk = Walk(
-        inventory, installations, queue, parent, noun="re-decision",
-        max_prs=MAX_PRS, too_many=too_many, max_requests=max_requests, per_pr=1,
-    )  # fmt: skip
-    done = Revisited()
+        inventory,
+        installations,
+        queue,
+        parent,
+        noun="re-decision",
+        max_prs=MAX_PRS,
+        too_many=too_many,
+        max_requests=max_requests,
+        per_pr=1,
+    )
+    done = Walked()
     installation = event.installation_id
     if installation is None:
         installation = installations.installation_id(event.repo)
@@ -88,5 +80,5 @@ def revisit(
         done.requests += 1 + pages(len(names))
     for name in names:
         walk.repository(installation, name, counts_for(login), done)
-    (log.warning if done.stopped else log.info)("%s", done.line(login))
+    done.log(f"access of @{login} changed", "re-decisions")
     return done

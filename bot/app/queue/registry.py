@@ -13,9 +13,7 @@ events only), once per event.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.app.queue.jobs import Installations, Job, JobQueue
@@ -30,8 +28,6 @@ if TYPE_CHECKING:
     from bot.domain import PullRequest
     from bot.ports import GitHubPort, RunsPort
 
-log = logging.getLogger(__name__)
-
 
 class Runner(Protocol):
     """What the job needs of bot.app.queue.runner.JobRunner."""
@@ -45,20 +41,6 @@ class Runner(Protocol):
     def installations(self) -> Installations: ...
 
     def tracking(self, config: Config) -> RunsPort: ...
-
-
-@dataclass
-class Followed(Walked):
-    """What one registry event did (PR keys and counts only)."""
-
-    def line(self, event: RegistryEvent) -> str:
-        text = (
-            f"mlflow {event.describe()}: {self.checked} open PRs checked, "
-            f"{len(self.queued)} re-reviews queued, {self.requests} GitHub requests"
-        )
-        if self.stopped:
-            text += f"; {self.left} open PRs left to reconcile: {self.stopped}"
-        return text
 
 
 def followers_of(event: RegistryEvent, lookup: AliasLookup) -> Check:
@@ -84,15 +66,21 @@ def follow(
     max_prs: int,
     max_requests: int,
     parent: str = "mlflow",
-) -> Followed:
+) -> Walked:
     """Queue the reviews `event` calls for, over every installation's open PRs."""
     too_many = f"at most {max_prs} re-reviews per event (MODEL_REVIEW_MLFLOW_MAX_PRS)"
     walk = Walk(
-        inventory, installations, queue, parent, noun="review",
-        max_prs=max_prs, too_many=too_many, max_requests=max_requests,
+        inventory,
+        installations,
+        queue,
+        parent,
+        noun="review",
+        max_prs=max_prs,
+        too_many=too_many,
+        max_requests=max_requests,
         per_pr=2,  # a PR's comments and config
-    )  # fmt: skip
-    done = Followed()
+    )
+    done = Walked()
     listed = inventory.installations()
     done.requests += pages(len(listed))
     for item in listed:
@@ -100,7 +88,7 @@ def follow(
         done.requests += 1 + pages(len(names))  # the installation's token, the list
         for name in names:
             walk.repository(item.installation_id, name, followers_of(event, lookup), done)
-    (log.warning if done.stopped else log.info)("%s", done.line(event))
+    done.log(f"mlflow {event.describe()}", "re-reviews")
     return done
 
 
@@ -117,7 +105,7 @@ def alias_lookup(runs: Callable[[], RunsPort]) -> AliasLookup:
     return lookup
 
 
-def follow_event(runner: Runner, job: Job) -> Followed | None:
+def follow_event(runner: Runner, job: Job) -> Walked | None:
     """The `mlflow_registry` job (bot.app.queue.runner runs it)."""
     event = registry_event(job.payload)
     if event is None:

@@ -36,6 +36,17 @@ class Walked(Report):
 
     left: int = 0  # open PRs not checked: over a bound, left to reconcile
 
+    def log(self, subject: str, queued: str) -> None:
+        """The walk's log line (a warning when a bound stopped it): `subject`, what
+        happened; `queued`, what a queued job is (plural)."""
+        text = (
+            f"{subject}: {self.checked} open PRs checked, "
+            f"{len(self.queued)} {queued} queued, {self.requests} GitHub requests"
+        )
+        if self.stopped:
+            text += f"; {self.left} open PRs left to reconcile: {self.stopped}"
+        (log.warning if self.stopped else log.info)("%s", text)
+
 
 @dataclass(frozen=True)
 class Pick:
