@@ -33,6 +33,7 @@ GITHUB_READS = frozenset(
     {
         "bot_login",
         "pull_request",
+        "open_pulls",
         "changed_files",
         "comments",
         "reviews",
