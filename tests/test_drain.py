@@ -1,15 +1,19 @@
-"""The web process on SIGTERM: real gunicorn with the deployed settings
+"""The web process as deployed: real gunicorn with the deployed settings
 (deploy/gunicorn.conf.py), the App on a REAL redis-server.
 
-A delivery is held in flight without sleeping: it is sent with `Expect: 100-continue`,
+On SIGTERM, a delivery is held in flight without sleeping: it is sent with `Expect: 100-continue`,
 gunicorn's `100 Continue` says a worker thread has it, and its body is sent only once
 SIGTERM has reached gunicorn and its worker stopped accepting connections (a file the
 worker writes then, from the test's own gunicorn hook). Deadlines are generous bounds
 on waiting, never assertions on elapsed time.
+
+With two processes and PROMETHEUS_MULTIPROC_DIR, `/metrics` adds up both, from zero at
+each start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,43 +78,64 @@ def answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture
-def gunicorn(redis_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """gunicorn serving the App (one process, the Redis queue) on a free port."""
+@contextlib.contextmanager
+def serving(
+    conf: Path, redis_url: str, tmp_path: Path, workers: int = 1, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """gunicorn serving the App (the Redis queue) on a free port, with `conf`."""
     port = free_port()
-    conf = tmp_path / "gunicorn.conf.py"
-    conf.write_text(TEST_CONF)
-    env = {
-        **os.environ, **ENV, "MODEL_REVIEW_QUEUE": redis_url,
-        "DEPLOYED_CONF": str(DEPLOYED), "DRAINING_FILE": str(tmp_path / "draining"),
-    }  # fmt: skip
+    environment = {**os.environ, **ENV, "MODEL_REVIEW_QUEUE": redis_url, **env}
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "-c", str(conf),
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", "bot.webhook:create_app()",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "bot.webhook:create_app()",
     ]  # fmt: skip
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    try:
-        wait_until(lambda: answers(port) or proc.poll() is not None, "gunicorn to answer")
-        assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
+        try:
+            wait_until(lambda: answers(port) or proc.poll() is not None, "gunicorn to answer")
+            assert proc.poll() is None, log_path.read_text()
+            yield proc, port
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def gunicorn(redis_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """One gunicorn process with the deployed settings and the test's drain hook."""
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(TEST_CONF)
+    draining = str(tmp_path / "draining")
+    with serving(
+        conf, redis_url, tmp_path, DEPLOYED_CONF=str(DEPLOYED), DRAINING_FILE=draining
+    ) as running:
+        yield running
+
+
+def signed(delivery: str, number: int = 2) -> tuple[bytes, dict[str, str]]:
+    """A pull_request delivery's body and GitHub's headers for it."""
+    payload = gp.webhook("pull_request", "synchronize")
+    payload["number"] = payload["pull_request"]["number"] = number
+    body = json.dumps(payload).encode()
+    return body, {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": signature_for(SECRET, body),
+    }
 
 
 def held_delivery(port: int, delivery: str) -> tuple[socket.socket, bytes]:
     """A signed pull_request delivery whose headers are sent and taken by a worker
     thread (gunicorn answered `100 Continue`); its body is returned, not sent."""
-    body = json.dumps(gp.webhook("pull_request", "synchronize")).encode()
-    head = (
-        "POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n"
-        f"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {delivery}\r\n"
-        f"X-Hub-Signature-256: {signature_for(SECRET, body)}\r\n\r\n"
-    )
+    body, headers = signed(delivery)
+    lines = [f"{k}: {v}" for k, v in headers.items()]
+    head = "\r\n".join(
+        ["POST /webhook HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}",
+         "Expect: 100-continue", *lines, "", ""]
+    )  # fmt: skip
     conn = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
     conn.sendall(head.encode())
     interim = b""
@@ -168,3 +193,45 @@ def test_sigterm_lets_a_delivery_in_flight_finish_and_takes_no_new_connection(
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=WAIT)
     assert (tmp_path / "draining").exists()  # the delivery was answered while draining
+
+
+def test_metrics_of_several_gunicorn_processes_add_up_from_zero_at_each_start(
+    redis_url: str, redis: Redis, tmp_path: Path
+) -> None:
+    """Two gunicorn processes with the deployed settings and PROMETHEUS_MULTIPROC_DIR:
+    a scrape counts the deliveries of both, and none of an earlier start (the
+    settings empty the directory when gunicorn starts)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    earlier = (
+        "from bot.app import metrics\nfor _ in range(5): metrics.delivery('pull_request', 'queued')"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", earlier], cwd=ROOT, env=env, check=True)
+    assert list(folder.glob("counter_*.db"))  # what an earlier start left
+
+    with serving(
+        DEPLOYED, redis_url, tmp_path, workers=2, PROMETHEUS_MULTIPROC_DIR=str(folder)
+    ) as (
+        _,
+        port,
+    ):
+        for number in range(1, 7):
+            body, headers = signed(f"d-multi-{number}", number)
+            sent = urllib.request.Request(
+                f"http://127.0.0.1:{port}/webhook", data=body, headers=headers
+            )
+            with urllib.request.urlopen(sent, timeout=WAIT) as answer:
+                assert answer.status == 202
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=WAIT) as answer:
+            text = answer.read().decode()
+    queued = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "model_review_deliveries_total"
+        and sample.labels == {"event": "pull_request", "outcome": "queued"}
+    ]
+    assert queued == [6]
