@@ -15,7 +15,7 @@ from bot.app.logcontext import DeliveryFilter
 from bot.app.queue.jobs import InProcessQueue, Job, QueueStatus, run_guarded
 from bot.app.queue.runner import JobRunner
 from bot.app.settings import Settings
-from bot.domain import GateState, PullRequest, RunSnapshot
+from bot.domain import GateState, PullRequest, Review, ReviewState, RunSnapshot
 from bot.errors import GitHubError
 from tests import github_payloads as gp
 from tests.fakes import FakeGitHub, FakeInstallations, FakeRuns
@@ -395,3 +395,38 @@ def test_a_rerequested_check_without_a_pull_request_is_ignored() -> None:
     job.payload["check_run"]["pull_requests"] = []
     assert runner(job) is None
     assert apps.repos[REPO].writes == []
+
+
+def completed(github: FakeGitHub) -> list[str | None]:
+    """The conclusions the App's check run was completed with, in order."""
+    return [run.conclusion for _, _, run in github.check_writes if run.status == "completed"]
+
+
+def test_the_check_run_concludes_as_the_gate_and_succeeds_only_with_it() -> None:
+    runner, apps, _ = runner_with_fakes()
+    github = apps.repos[REPO]
+    github.files[(".github/model-review.yml", "b" * 40)] = (
+        "reviewers:\n  primary: [alice]\n  secondary: [bob]\n"
+    )
+    states = [runner(review_job("d-waiting"))]
+    for login in ("alice", "bob"):  # after the review (far ahead): current approvals
+        github.add_review(2, Review(login, ReviewState.APPROVED, "2099-01-01T00:00:00Z"))
+    states.append(runner(review_job("d-approved")))
+    github.add_review(2, Review("bob", ReviewState.CHANGES_REQUESTED, "2099-01-01T00:00:01Z"))
+    states.append(runner(review_job("d-changes")))
+
+    gates = [o.gate.state if o and o.gate else None for o in states]
+    assert gates == [GateState.PENDING, GateState.SUCCESS, GateState.FAILURE]
+    assert completed(github) == ["action_required", "success", "failure"]
+    assert len({run.check_id for _, _, run in github.check_writes}) == 1  # one run, in place
+
+
+def test_a_review_that_fails_closed_completes_its_check_run_as_a_failure() -> None:
+    runner, apps, _ = runner_with_fakes()
+    github = apps.repos[REPO]
+    github.files[(".github/model-review.yml", "b" * 40)] = "gate: [unclosed\n"
+
+    runner(review_job("d-broken"))
+
+    assert github.status_of("e" * 40) is GateState.ERROR
+    assert completed(github) == ["failure"]  # an error is never green, nor left running

@@ -21,6 +21,7 @@ from mlflow_helpers import make_run, register, unique_name
 from tests import github_payloads as gp
 from tests.action_runner import Runner, now, pr_event
 from tests.github_sim import GitHubSim
+from tests.mlflow_server import free_port
 
 CONFIG = """
 reviewers:
@@ -152,3 +153,17 @@ def test_a_pr_that_links_no_run_is_judged_as_its_own_review_judges_it(
     if group == "failure":
         ((_, description),) = group_statuses(queue)
         assert description == "#8 failure: this PR changes model code but links no MLflow run"
+
+
+def test_a_pr_that_cannot_be_checked_fails_the_group_by_name(
+    queue: GitHubSim, action: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review_both(action, queue, "alice", "bob", "carol")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    action.tracking_uri = f"http://127.0.0.1:{free_port()}"  # MLflow is down: nothing listens
+
+    out = action("merge_group", enqueue(queue))
+
+    assert out["gate"] == "failure"
+    ((state, description),) = group_statuses(queue)
+    assert state == "failure" and description.startswith("#7 error: could not be checked:")
