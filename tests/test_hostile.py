@@ -25,6 +25,7 @@ from matrix import row
 from mlflow.tracking import MlflowClient
 from mlflow_helpers import make_run, unique_name
 
+from bot.app.images import image_host
 from bot.app.offline import review_to_text
 from bot.config.schema import Config
 from bot.constants import MARKER
@@ -67,6 +68,7 @@ from bot.review.resolve import (
     NO_VERSION,
     resolve_candidates,
 )
+from bot.review.reviewers import parse_command
 from tests.fakes import FakeGitHub, FakeRuns
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -429,6 +431,53 @@ def test_a_forged_state_block_is_never_trusted() -> None:
     assert state is not None and state.primary in POOL and state.secondary == "carol"
     assert world.github.comment_list[0].body.startswith(FORGED)  # the human's, untouched
     check_comment(world.comment, state)
+
+
+PLANTED = "e" * 40  # a commit of the attacker's (any commit in the fork network)
+_IMG = re.compile(r'<img src="([^"]+)"')
+_PLOTS = CONFIG + "plots:\n  host: branch\n"
+
+
+def _hosting(world: World) -> World:
+    github = world.github
+    world.deps.images = lambda config, pr, runs, known: image_host(config, pr, github, runs, known)
+    return world
+
+
+def _predicted(run: RunSnapshot) -> list[str]:
+    """The URLs of the plots the bot will draw for `run` (anyone can run the bot), moved
+    to the attacker's commit: the paths are content-addressed, so predictable."""
+    rehearsal = _hosting(_world(run, config=_PLOTS))
+    rehearsal.review()
+    urls = _IMG.findall(rehearsal.comment)
+    assert urls and all("/blob/" in url for url in urls)  # the bot publishes plots
+    return [re.sub(r"/blob/[0-9a-f]{40}/", f"/blob/{PLANTED}/", url) for url in urls]
+
+
+@row(
+    "input",
+    "Dataset names logged as this repository's blob URLs at another commit, with the "
+    "predictable content-addressed paths of the plots the next review will draw "
+    "(`…/blob/<sha>/model-review/<path>.png?raw=true`), then new metrics and "
+    "`/model-review refresh` (issue #22, 4b)",
+    "The plots link only images the bot published itself (its state's plot cache, by "
+    "the sha256 of each PNG); a URL found in the comment is never adopted",
+)
+def test_a_planted_image_url_is_never_adopted() -> None:
+    later = replace(_candidate(), metrics={"val_auc": 0.95})
+    planted = _predicted(later)
+    names = tuple(DatasetInfo(url, "d1", "evaluation") for url in planted)
+    world = _hosting(_world(replace(_candidate(), datasets=names), config=_PLOTS))
+    world.review()
+    assert all(url in world.comment for url in planted)  # shown, as dataset names
+    world.runs.runs[CAND] = replace(world.runs.runs[CAND], metrics=later.metrics)  # as predicted
+    review_pull_request(7, world.deps, parse_command("/model-review refresh"))
+
+    shown = _IMG.findall(world.comment)
+    assert shown and not any(PLANTED in url for url in shown)
+    state = decode_state(world.comment)
+    assert state is not None and state.plots is not None
+    assert not any(PLANTED in image.url for image in state.plots.images)
 
 
 BIG_BODIES = {

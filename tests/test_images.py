@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,6 @@ from bot.app.images import (
     MlflowImages,
     content_path,
     image_host,
-    known_urls,
 )
 from bot.config.schema import Config, ImageHost, PlotsConfig
 from bot.domain import PlotImage, PullRequest
@@ -60,23 +61,32 @@ def test_branch_hosting_commits_once_and_links_blobs_at_the_commit() -> None:
     assert len(github.branch_commits) == 1  # same pictures: no new commit
 
 
-def test_urls_in_the_previous_comment_are_reused_without_any_request() -> None:
+def test_images_the_bot_published_are_reused_by_content_without_any_request() -> None:
     github = FakeGitHub()
     images = [picture("metrics.png", b"m")]
     first = BranchImages(github, "assets", PR).publish(images)
-    body = f'<img src="{first[0].url}" alt="x">'
+    assert first[0].sha256 == hashlib.sha256(images[0].png).hexdigest()
     github.read_only = True  # any write would now fail
-    again = BranchImages(github, "assets", PR, previous_body=body).publish(images)
-    assert [h.url for h in again] == [h.url for h in first]
+    again = BranchImages(github, "assets", PR, published=first).publish(images)
+    assert again == first
 
 
-def test_known_urls_only_trusts_the_repositorys_own_blob_links() -> None:
-    path = content_path(picture("metrics.png", b"m"))
-    sha = "f" * 40
-    ours = f"https://github.test/owner/repo/blob/{sha}/{path}?raw=true"
-    theirs = f"https://evil.test/owner/repo/blob/{sha}/{path}?raw=true"
-    assert known_urls(f"see {ours}", "https://github.test/owner/repo") == {path: ours}
-    assert known_urls(f"see {theirs}", "https://github.test/owner/repo") == {}
+def test_a_published_image_of_other_content_or_without_a_digest_is_not_reused() -> None:
+    github = FakeGitHub()
+    old = BranchImages(github, "assets", PR).publish([picture("metrics.png", b"old")])
+    new = BranchImages(github, "assets", PR, published=old).publish(
+        [picture("metrics.png", b"new")]
+    )
+    assert new[0].url != old[0].url and len(github.branch_commits) == 2
+    elsewhere = old[0].url.replace("/blob/", "/blob/" + "e" * 40 + "/x/")
+    unknown = [replace(old[0], url=elsewhere, sha256="")]  # a version 2 state: no digest
+    again = BranchImages(github, "assets", PR, published=unknown).publish(
+        [picture("metrics.png", b"old")]
+    )
+    assert again[0].url != elsewhere  # linked at a commit of the bot's, never `elsewhere`
+    assert again[0].url == github.blob_url(
+        f"{2:040x}", content_path(picture("metrics.png", b"old"))
+    )
 
 
 def test_a_refused_branch_commit_is_a_clear_error() -> None:
@@ -113,7 +123,7 @@ def test_local_files_are_linked_relatively(tmp_path: Path) -> None:
 )
 def test_the_config_chooses_the_host(host: ImageHost | None, kind: type) -> None:
     config = Config(plots=PlotsConfig(host=host))
-    assert isinstance(image_host(config, PR, FakeGitHub(), FakeRuns(), None), kind)
+    assert isinstance(image_host(config, PR, FakeGitHub(), FakeRuns()), kind)
 
 
 def test_a_ruleset_that_refuses_the_assets_branch_costs_the_plots_with_a_one_line_note() -> None:

@@ -144,7 +144,8 @@ def test_two_models_in_one_pr_the_gate_waits_on_each(world: World) -> None:
     assert outcome.gate is not None and outcome.gate.state is GateState.SUCCESS
     assert world.github.status_of("1" * 40) is GateState.SUCCESS
     state = decode_state(world.body)
-    assert state is not None and state.primary is None and "models" in state.extra
+    assert state is not None and state.primary is None
+    assert set(state.models) == {world.model, churn_label}
 
 
 def test_staleness_is_per_model(world: World, mlflow_client: MlflowClient) -> None:

@@ -70,7 +70,7 @@ def test_approval_tags_the_run_and_its_model_version(world: World) -> None:
     assert notes == "# Deeper\n\nSix levels."  # the run's notes are never touched
     assert world.tags(world.production) == {} and world.version_tags("1") == {}
     state = decode_state(world.body)
-    assert state is not None and state.extra["recorded"] == world.first
+    assert state is not None and state.recorded == (world.first,)
 
 
 def test_repeated_events_make_no_mlflow_write(world: World, requests_log: RequestLog) -> None:
@@ -129,7 +129,7 @@ def test_a_run_the_pr_stops_linking_is_marked_stale(world: World, requests_log: 
     assert world.version_tags("2")["model_review.status"] == "stale"
     assert world.tags(world.second) == {}  # never approved: no record
     state = decode_state(world.body)
-    assert state is not None and "recorded" not in state.extra  # nothing left to watch
+    assert state is not None and state.recorded == ()  # nothing left to watch
     writes = len(requests_log.writes)
     world.review()
     assert len(requests_log.writes) == writes
@@ -148,7 +148,7 @@ def test_a_pr_that_drops_every_run_marks_its_approved_runs_stale(world: World) -
     assert world.tags(world.first)["model_review.status"] == "stale"
     assert world.version_tags("2")["model_review.status"] == "stale"
     state = decode_state(world.body)
-    assert state is not None and "recorded" not in state.extra
+    assert state is not None and state.recorded == ()
 
 
 def test_changes_requested_after_the_approval(world: World) -> None:

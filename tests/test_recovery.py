@@ -23,7 +23,8 @@ from bot.app.queue.rqworker import sweep
 from bot.app.queue.runner import JobRunner
 from bot.domain import GateState
 from bot.handlers.drift import RETRY_DUE
-from bot.handlers.state import FAILURE, decode_state
+from bot.handlers.state import decode_state
+from bot.handlers.stateparts import Failure
 from tests.conftest import CLIENT_ENV
 from tests.fakes import FakeGitHub, FakeInstallations, FakeInventory, FakeQueue
 from tests.mlflow_server import free_port, running_server
@@ -56,9 +57,9 @@ class World:
         assert sha == HEAD
         return state, description
 
-    def failure(self) -> str | None:
+    def failure(self) -> Failure | None:
         state = decode_state(self.github.comment_list[-1].body)
-        return state.extra.get(FAILURE) if state else None
+        return state.failure if state else None
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,8 @@ def test_a_review_failing_while_mlflow_is_down_is_retried(world: World, redis: R
 
     state, description = world.last_status()
     assert state is GateState.ERROR and UNREACHABLE in description
-    assert (world.failure() or "").startswith("transient: ")
+    failure = world.failure()
+    assert failure is not None and failure.transient and UNREACHABLE in failure.why
     assert job_state(redis, "d-mlflow-down") in {"scheduled", "queued"}  # retried, not done
 
     with world.up():
@@ -138,9 +140,9 @@ def test_reconcile_reviews_a_pr_left_at_error_once_mlflow_answers(world: World) 
 
     with world.up():
         report = reconcile(inventory, world.apps, world.runner.tracking, queue)
-        assert [line.split(": ", 1)[1] for line in report.queued] == [
-            f"{RETRY_DUE}: {(world.failure() or '').removeprefix('transient: ')}"
-        ]
+        failure = world.failure()
+        assert failure is not None and failure.transient
+        assert [line.split(": ", 1)[1] for line in report.queued] == [f"{RETRY_DUE}: {failure.why}"]
         [job] = queue.jobs
         world.runner(job)
     assert world.last_status()[0] is GateState.PENDING
@@ -163,7 +165,9 @@ def test_a_permanent_failure_is_not_retried(world: World, redis: Redis) -> None:
 
     assert job_state(redis, "d-config") == "finished"  # no retry scheduled
     assert world.last_status()[0] is GateState.ERROR
-    assert (world.failure() or "").startswith("permanent: .github/model-review.yml")
+    failure = world.failure()
+    assert failure is not None and not failure.transient
+    assert failure.why.startswith(".github/model-review.yml")
     queue = FakeQueue()
     assert (
         reconcile(FakeInventory(world.apps), world.apps, world.runner.tracking, queue).queued == []

@@ -7,25 +7,28 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import Assignment, Comment
+from bot.domain import Assignment, Comment, HostedImage
 from bot.handlers.state import (
-    FAILURE,
     MARKER,
+    STATE_VERSION,
     BotState,
     _checksum,
     decode_state,
     duplicate_bot_comments,
     encode_state,
-    failure,
     find_bot_comment,
     next_state,
     strip_state,
     transient_failure,
     with_state,
 )
+from bot.handlers.stateparts import Failure, PlotCache
 from bot.review.identity import fingerprint
+from bot.review.permodel import SlotMemory
+from tests.legacy_state import V1_BLOCK, V2_BLOCK, V2_FAILED_BLOCK, legacy_block
 
 BOT = "github-actions[bot]"
+IMAGES = (HostedImage("m.png", "Metrics", "bars", "https://x/m.png", sha256="0" * 64),)
 NOW = "2026-11-27T10:00:00Z"
 LATER = "2026-11-27T11:30:00Z"
 STATE = BotState(
@@ -34,7 +37,7 @@ STATE = BotState(
     fingerprint=fingerprint(["run-a", "model@3"]),
     changed_at=NOW,
     head_sha="a" * 40,
-    extra={"recorded": "a" * 32},
+    recorded=("a" * 32,),
 )
 
 
@@ -94,7 +97,10 @@ def test_tampered_state_is_ignored() -> None:
 
 
 def test_unknown_version_is_ignored() -> None:
-    assert decode_state(encode_state(replace(STATE, version=3))) is None
+    newer = _payload(encode_state(STATE))
+    newer["v"] = 4
+    newer["sum"] = _checksum(newer)
+    assert decode_state(_block(newer)) is None
     payload = _payload(encode_state(STATE))
     payload["v"] = True  # a bool is not a version, even though True == 1
     assert decode_state(_block(payload)) is None
@@ -104,7 +110,8 @@ def test_wrong_types_are_ignored() -> None:
     bad_time = replace(STATE, changed_at="last tuesday")
     assert decode_state(encode_state(bad_time)) is None
     payload = _payload(encode_state(STATE))
-    payload["extra"] = {"n": 1}
+    payload["basis"] = {"n": 1}
+    payload["sum"] = _checksum(payload)
     assert decode_state(_block(payload)) is None
 
 
@@ -137,9 +144,8 @@ ids = st.lists(st.from_regex(r"[0-9a-f]{32}", fullmatch=True), max_size=3).map("
     secondary=optional,
     fp=nasty,
     head=optional,
-    extra=st.fixed_dictionaries(
-        {}, optional={"plots": nasty.map(lambda s: json.dumps({"key": s})), "recorded": ids}
-    ),
+    key=st.none() | nasty,
+    recorded=ids,
     prefix=nasty,
 )
 def test_round_trip_any_strings(
@@ -148,7 +154,8 @@ def test_round_trip_any_strings(
     secondary: str | None,
     fp: str,
     head: str | None,
-    extra: dict[str, str],
+    key: str | None,
+    recorded: str,
     prefix: str,
 ) -> None:
     state = BotState(
@@ -157,7 +164,9 @@ def test_round_trip_any_strings(
         fingerprint=fp,
         changed_at=NOW,
         head_sha=head,
-        extra=extra,
+        plots=None if key is None else PlotCache(key, IMAGES),
+        recorded=tuple(i for i in recorded.split(",") if i),
+        models={key or "m": SlotMemory(primary, secondary, fp, NOW)},
     )
     block = encode_state(state)
     # the whole block is ONE html comment: nothing inside can close it early
@@ -175,17 +184,53 @@ def test_decode_never_raises(text: str) -> None:
     assert result is None or isinstance(result, BotState)
 
 
-def test_only_known_extras_of_the_right_shape_are_read_back() -> None:
-    """A hand edit or another bot version's key in `extra` never reaches a handler."""
-    extra = {
-        "plots": '{"key": "k", "images": []}', "recorded": "b" * 32,
-        "models": "not json", "note": "unknown key",
-    }  # fmt: skip
-    state = decode_state(encode_state(replace(STATE, extra=extra)))
-    assert state is not None
-    assert state.extra == {"plots": '{"key": "k", "images": []}', "recorded": "b" * 32}
-    damaged = decode_state(encode_state(replace(STATE, extra={"recorded": "x; rm"})))
-    assert damaged is not None and damaged.extra == {}
+def test_parts_of_the_wrong_shape_are_dropped_and_the_rest_is_kept() -> None:
+    """A hand edit (with a recomputed checksum) never hands a handler a wrong shape."""
+    payload = _payload(encode_state(replace(STATE, plots=PlotCache("k", IMAGES))))
+    payload |= {"recorded": ["x; rm"], "models": {"m": [1, 2]}, "compared_with": "../x"}
+    payload["plots"]["images"][0]["sha256"] = "not a digest"  # type: ignore[index]
+    payload["sum"] = _checksum(payload)
+    state = decode_state(_block(payload))
+    assert state is not None and state.primary == STATE.primary
+    assert (state.plots, state.recorded, state.models, state.compared_with) == (None, (), {}, None)
+
+
+# --- versions 1 and 2 (written before the parts were typed) -------------------------
+
+
+def test_a_version_2_block_migrates_to_typed_parts() -> None:
+    state = decode_state(V2_BLOCK)  # as the version 2 code wrote it
+    assert state is not None and state.version == 2
+    assert state.models["fraud-model"] == SlotMemory(
+        "frank", "grace", "f" * 16, "2026-11-27T10:01:00Z"
+    )
+    assert set(state.models) == {"fraud-model", "experiment:churn"}
+    assert state.plots is not None and state.plots.key == "k" * 20
+    assert state.plots.images[0].url.endswith("metrics-" + "a" * 20 + ".png?raw=true")
+    assert state.plots.images[0].sha256 == ""  # not known then: never reused by content
+    assert state.recorded == ("c" * 32,) and state.compared_with == "a" * 32 + ":1"
+    assert state.basis and state.why == "the runs under review changed"
+    again = decode_state(encode_state(state))  # written back as version 3
+    assert again is not None and again.version == STATE_VERSION == 3
+    assert replace(again, version=2) == state
+
+
+def test_a_version_1_block_migrates_and_keeps_its_unknown_basis() -> None:
+    state = decode_state(V1_BLOCK)
+    assert state is not None and state.version == 1 and state.basis is None
+    assert state.assignment == Assignment("bob", "carol")
+    assert state.recorded == ("c" * 32,) and state.compared_with == "a" * 32 + ":1"
+    again = decode_state(encode_state(state))  # e.g. an error comment re-writes the state
+    assert again is not None and again.basis is None  # the next review adopts the basis
+    after = next_state(again, again.fingerprint, LATER, basis={"baseline": "v2"})
+    assert after.changed_at == state.changed_at  # approvals stay fresh
+    assert after.recorded == state.recorded
+
+
+def test_the_legacy_writer_matches_the_old_code() -> None:
+    for block, version in ((V1_BLOCK, 1), (V2_BLOCK, 2), (V2_FAILED_BLOCK, 2)):
+        state = decode_state(block)
+        assert state is not None and legacy_block(state, version) == block
 
 
 def test_a_block_with_the_old_body_hash_is_still_read() -> None:
@@ -240,22 +285,36 @@ def test_same_fingerprint_keeps_changed_at() -> None:
     state = next_state(STATE, STATE.fingerprint, LATER, head_sha="b" * 40)
     assert state.changed_at == NOW
     assert state.head_sha == "b" * 40
-    assert (state.primary, state.secondary, state.extra) == ("alice", "acme/ml", STATE.extra)
+    assert (state.primary, state.secondary, state.recorded) == ("alice", "acme/ml", STATE.recorded)
 
 
 def test_new_fingerprint_moves_changed_at() -> None:
-    state = next_state(STATE, "other", LATER, assignment=Assignment("bob", None), extra={})
+    state = next_state(STATE, "other", LATER, assignment=Assignment("bob", None))
     assert state.changed_at == LATER
     assert state.fingerprint == "other"
     assert state.assignment == Assignment("bob", None)
-    assert state.extra == {}
+    assert state.recorded == STATE.recorded  # the parts are kept
 
 
 def test_a_failure_is_kept_until_a_review_completes() -> None:
-    failed = BotState(changed_at=NOW, extra={FAILURE: failure(True, "MLflow\ncannot be reached")})
+    failed = BotState(changed_at=NOW, failure=Failure.of(True, "MLflow\ncannot be reached"))
     back = decode_state(encode_state(failed))
     assert back is not None and transient_failure(back) == "MLflow cannot be reached"
-    assert transient_failure(replace(failed, extra={FAILURE: failure(False, "bad config")})) is None
-    assert len(failure(True, "x" * 1000)) == 300  # bounded
-    assert next_state(back, "fp", NOW).extra == {}  # the next review that completes
-    assert decode_state(encode_state(replace(failed, extra={FAILURE: "maybe: x"}))).extra == {}
+    assert transient_failure(replace(failed, failure=Failure.of(False, "bad config"))) is None
+    assert len(Failure.of(True, "x" * 1000).why) == 300  # bounded
+    assert next_state(back, "fp", NOW).failure is None  # the next review that completes
+    for odd in ({"transient": "maybe", "why": "x"}, {"transient": True}, "transient: x"):
+        payload = _payload(encode_state(failed)) | {"failure": odd}
+        payload["sum"] = _checksum(payload)
+        state = decode_state(_block(payload))  # a hand edit with a recomputed checksum
+        assert state is not None and state.failure is None and state.changed_at == NOW
+
+
+def test_a_version_2_failure_migrates_and_reconcile_still_retries_it() -> None:
+    state = decode_state(V2_FAILED_BLOCK)  # as 30ac31a wrote it after MLflow was down
+    assert state is not None and state.version == 2
+    assert state.failure == Failure(True, "MLflow at http://mlflow:5000 cannot be reached")
+    assert transient_failure(state) == "MLflow at http://mlflow:5000 cannot be reached"
+    assert state.compared_with == "a" * 32 + ":1" and state.assignment == Assignment("bob", "carol")
+    again = decode_state(encode_state(state))
+    assert again is not None and again.version == 3 and again.failure == state.failure

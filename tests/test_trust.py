@@ -23,9 +23,10 @@ from mlflow_helpers import register
 from test_faults import Action, acting, three_runs
 
 from bot.domain import Comment, PullRequest
-from bot.handlers.state import MARKER, decode_state, encode_state, strip_state, with_state
+from bot.handlers.state import MARKER, decode_state, strip_state, with_state
 from bot.handlers.trust import People, Texts
 from tests.fakes import FakeGitHub
+from tests.legacy_state import legacy_block
 
 TEAM = "acme/ml-leads"
 TEAM_CONFIG = f"""
@@ -313,22 +314,27 @@ def test_a_change_to_the_registered_versions_makes_approvals_stale(
     "Upgrade: an open PR approved under state version 1 (no baseline in the state) "
     "sees its first event from this version",
     "The state is migrated: the current baseline is adopted, `changed_at` stays, the "
-    "approvals still count (`success`); the new state is version 2",
+    "approvals still count (`success`); the new state is version 3",
 )
-def test_a_version_1_state_is_migrated_without_making_approvals_stale(action: Action) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_state_is_migrated_without_making_approvals_stale(
+    action: Action, version: int
+) -> None:
     _approved(action)
     (mine,) = action.sim.bot_comments
     state = decode_state(mine["body"])
-    assert state is not None and state.version == 2
-    old = encode_state(replace(state, version=1))
-    assert '"basis"' not in old
+    assert state is not None and state.version == 3 and state.recorded
+    old = legacy_block(state, version)  # as the version 1 or 2 code wrote it
+    assert ('"basis"' in old) is (version == 2) and '"extra"' in old
     mine["body"] = f"{strip_state(mine['body'])}\n\n{old}\n"
-    assert decode_state(mine["body"]).basis is None  # type: ignore[union-attr]
+    read = decode_state(mine["body"])
+    assert read is not None and read.version == version and read.recorded == state.recorded
     _, out = action()
     assert out["gate"] == "success", out
     migrated = decode_state(body(action))
-    assert migrated is not None and migrated.version == 2 and migrated.basis
+    assert migrated is not None and migrated.version == 3 and migrated.basis
     assert migrated.changed_at == state.changed_at
+    assert (migrated.recorded, migrated.compared_with) == (state.recorded, state.compared_with)
 
 
 # --- issue #22: hostile text costs linear work ----------------------------------------

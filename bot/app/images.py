@@ -2,8 +2,10 @@
 
 - `branch`: commit the PNGs to a dedicated branch at content-addressed paths and link
   them as `…/blob/<sha>/<path>?raw=true`, which renders for anyone who can read the
-  repository, private ones included. URLs already in the bot's previous comment are
-  reused, so an unchanged review makes no request at all.
+  repository, private ones included. Images the bot itself published before (its
+  state's plot cache, with the sha256 of each PNG) are reused when every picture is
+  the same, so an unchanged review makes no request at all. A URL found in a
+  comment is never reused: text from MLflow (a dataset name) could plant one.
 - `mlflow`: log the PNGs as artifacts of the candidate run and link them through the
   MLflow server (for teams whose MLflow is reachable by the reviewers).
 - `none`: no images.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,7 +34,6 @@ RULESET_REFUSED = (
     "set `plots.host: mlflow` (or `none`)"
 )
 RULE_VIOLATION = "rule violation"  # in GitHub's 422 for a ref a ruleset protects
-_BLOB = re.compile(r"/blob/([0-9a-f]{40})/(" + FOLDER + r"/[0-9a-zA-Z._-]+\.png)\?raw=true")
 
 
 def content_path(image: PlotImage) -> str:
@@ -49,39 +51,31 @@ def hosted(image: PlotImage, url: str) -> HostedImage:
         url=url,
         primary=image.primary,
         group=image.group,
+        sha256=hashlib.sha256(image.png).hexdigest(),
     )
 
 
-def known_urls(previous_body: str | None, blob_url_prefix: str) -> dict[str, str]:
-    """path -> URL of the images the bot's previous comment already links."""
-    if not previous_body:
-        return {}
-    found: dict[str, str] = {}
-    for match in _BLOB.finditer(previous_body):
-        sha, path = match.groups()
-        url = f"{blob_url_prefix}/blob/{sha}/{path}?raw=true"
-        if url in previous_body:
-            found[path] = url
-    return found
-
-
 class BranchImages:
-    """Commits the PNGs to `branch` of the repository and links their blobs."""
+    """Commits the PNGs to `branch` of the repository and links their blobs;
+    `published`: the images the bot published before (its state), reused by content."""
 
     def __init__(
-        self, github: GitHubPort, branch: str, pr: PullRequest, previous_body: str | None = None
+        self,
+        github: GitHubPort,
+        branch: str,
+        pr: PullRequest,
+        published: Sequence[HostedImage] = (),
     ) -> None:
         self.github = github
         self.branch = branch
         self.pr = pr
-        self.previous_body = previous_body
+        self.known = {image.sha256: image.url for image in published if image.sha256}
 
     def publish(self, images: Sequence[PlotImage], run_id: str | None = None) -> list[HostedImage]:
         paths = {content_path(image): image for image in images}
-        prefix = self.github.blob_url("0" * 40, "x").split("/blob/")[0]
-        known = known_urls(self.previous_body, prefix)
-        if paths and all(path in known for path in paths):
-            return [hosted(image, known[path]) for path, image in paths.items()]
+        mine = [hosted(image, "") for image in paths.values()]
+        if mine and all(h.sha256 in self.known for h in mine):
+            return [replace(h, url=self.known[h.sha256]) for h in mine]
         files = {path: image.png for path, image in paths.items()}
         message = f"model-review: plots for #{self.pr.number}"
         try:
@@ -139,7 +133,7 @@ def image_host(
     pr: PullRequest,
     github: GitHubPort,
     runs: RunsPort,
-    previous_body: str | None,
+    published: Sequence[HostedImage] = (),
     *,
     default: ImageHost = ImageHost.BRANCH,
 ) -> ImagePort | None:
@@ -149,4 +143,4 @@ def image_host(
         return None
     if host is ImageHost.MLFLOW:
         return MlflowImages(runs, config.mlflow.ui_url)
-    return BranchImages(github, config.plots.branch, pr, previous_body)
+    return BranchImages(github, config.plots.branch, pr, published)

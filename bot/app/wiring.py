@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 
 from bot.config.schema import Config
 from bot.constants import iso_seconds
-from bot.domain import PullRequest
+from bot.domain import HostedImage, PullRequest
 from bot.errors import TrackingError
 from bot.ports import GitHubPort, ImagePort, RunsPort
 
@@ -27,8 +27,8 @@ PACING_VARIABLE = "MODEL_REVIEW_GITHUB_PACING"
 # (repository, token, API address, the bot's login, web address) -> the GitHub adapter
 GitHubFactory = Callable[[str, str, str, str, "str | None"], GitHubPort]
 
-# (config, PR, MLflow, the bot's previous comment body) -> where plots go (None: nowhere)
-ImagesFor = Callable[[Config, PullRequest, RunsPort, "str | None"], "ImagePort | None"]
+# (config, PR, MLflow, the images the bot published before) -> where plots go (None: nowhere)
+ImagesFor = Callable[[Config, PullRequest, RunsPort, "Sequence[HostedImage]"], "ImagePort | None"]
 
 _ENV_LOCK = threading.Lock()  # worker threads share os.environ
 
@@ -98,8 +98,8 @@ def images_for(github: GitHubPort) -> ImagesFor:
     from bot.app.images import image_host
 
     def build(
-        config: Config, pr: PullRequest, runs: RunsPort, previous: str | None
+        config: Config, pr: PullRequest, runs: RunsPort, published: Sequence[HostedImage]
     ) -> ImagePort | None:
-        return image_host(config, pr, github, runs, previous)
+        return image_host(config, pr, github, runs, published)
 
     return build

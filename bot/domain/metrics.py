@@ -184,6 +184,7 @@ class HostedImage:
     url: str
     primary: bool = True
     group: str = "plots"
+    sha256: str = ""  # of the PNG, as published (the plot cache reuses it by content)
 
 
 def counted_rows(rows: Sequence[MetricRow]) -> tuple[MetricRow, ...]:

@@ -76,7 +76,6 @@ from bot.review.ledger import (
     ledger_tag,
     merge_key,
 )
-from bot.review.permodel import load_slots
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.privacy import must_not_publish
 
@@ -301,7 +300,7 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     fresh = next_state(state, run_fingerprint(report), now, head_sha=pr.head_sha, basis=basis)
     reviews = gh.reviews(pr.number)
     groups = gate_groups(report.candidates, config)
-    memory = load_slots(state.extra)
+    memory = state.models
     # at merge time nobody new is assigned: each group keeps the slots it had
     if per_model(groups):
         assignments = {g.label: memory[g.label].assignment for g in groups if g.label in memory}

@@ -10,11 +10,11 @@ once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.config.schema import CONFIG_PATH, Config, load_config
-from bot.domain import Comment, GateDecision, PullRequest
+from bot.domain import Comment, GateDecision, HostedImage, PullRequest
 from bot.handlers.moved import Trigger
 from bot.handlers.publish import Publisher
 from bot.handlers.state import BotState, decode_state, find_bot_comment
@@ -28,8 +28,9 @@ class Deps:
 
     github: GitHubPort
     runs: Callable[[Config], RunsPort]
-    # (config, PR, MLflow, the bot's previous comment body) -> where plots go
-    images: Callable[[Config, PullRequest, RunsPort, str | None], ImagePort | None]
+    # (config, PR, MLflow, the images the bot published before: its state) -> where
+    # plots go (None: nowhere)
+    images: Callable[[Config, PullRequest, RunsPort, Sequence[HostedImage]], ImagePort | None]
     now: Callable[[], str]
     config_path: str = CONFIG_PATH
     # Actions' `pull_request` token is read-only on PRs from forks: review, write nothing

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from bot.config.schema import CONFIG_PATH, Config, load_config
 from bot.domain import PullRequest
 from bot.errors import ConfigError, ModelReviewError
-from bot.handlers.state import BASELINE, decode_state, find_bot_comment, transient_failure
+from bot.handlers.state import decode_state, find_bot_comment, transient_failure
 from bot.handlers.trust import People
 from bot.ports import GitHubPort, RunsPort
 from bot.review.decision import outdated
@@ -113,4 +113,4 @@ def _changed(
     if not report.candidates and not report.unresolved:
         return Due()  # the PR names no run any more: its own event reviewed that
     # a run deleted or refused since (unresolved now) changes the fingerprint too
-    return Due(outdated(report, state.fingerprint, state.extra.get(BASELINE)) or "")
+    return Due(outdated(report, state.fingerprint, state.compared_with) or "")

@@ -1,6 +1,6 @@
 """A review that could not be made fails closed: the comment and the status say what
 went wrong, the gate is `error` (never green), and the state block keeps why and
-whether it was transient (bot.handlers.state.FAILURE): a dependency that was down
+whether it was transient (`BotState.failure`): a dependency that was down
 makes the App retry the job, and reconcile reviews the PR again once the dependency
 answers (bot.handlers.drift)."""
 
@@ -13,7 +13,8 @@ from bot.config.schema import Config
 from bot.errors import ModelReviewError
 from bot.handlers.context import Deps, Outcome
 from bot.handlers.publish import Publisher
-from bot.handlers.state import FAILURE, BotState, encode_state, failure
+from bot.handlers.state import BotState, encode_state
+from bot.handlers.stateparts import Failure
 from bot.render.markdown import clean, neutralise_mentions
 from bot.review.decision import not_checked
 
@@ -41,7 +42,7 @@ def fail_closed(
     state = previous or BotState(changed_at=deps.now())
     # the state block is hidden, but the comment's text is inert everywhere: no mention
     why = neutralise_mentions(plain)
-    state = replace(state, extra={**state.extra, FAILURE: failure(exc.transient, why)})
+    state = replace(state, failure=Failure.of(exc.transient, why))
     body = render_error(error, state_block=encode_state(state))
     outcome = Outcome(gate=decision, notice=plain, markdown=body, transient=exc.transient)
     try:

@@ -22,7 +22,6 @@ from bot.review.decision import (
     per_model,
 )
 from bot.review.identity import run_fingerprint
-from bot.review.permodel import load_slots
 
 
 def decide_event(people: People, state: BotState, inputs: GateInputs) -> Decision:
@@ -54,7 +53,7 @@ def decide_again(
     basis = basis_of(report)
     fresh = next_state(state, run_fingerprint(report), now, head_sha=pr.head_sha, basis=basis)
     groups = gate_groups(report.candidates, config)
-    memory = load_slots(state.extra)
+    memory = state.models
     if per_model(groups):
         assignments = {g.label: memory[g.label].assignment for g in groups if g.label in memory}
     else:

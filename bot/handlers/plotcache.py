@@ -1,26 +1,21 @@
-"""Reuse the previous comment's plots when nothing they show has changed.
+"""Reuse the plots of the previous event when nothing they show has changed.
 
 Drawing a review's plots costs MLflow requests (histories, image artifacts) and about
 a second of CPU. Most events (a review submitted, a comment, a push that does not
 touch the model) change nothing the plots show, so the bot remembers, in its hidden
-state, a key of everything the plots are drawn from and the images it hosted for it.
+state (`BotState.plots`), a key of everything the plots are drawn from and the images
+it hosted for it, each with the sha256 of its PNG. That is the one image cache: the
+image host reuses a published image only from there, never a URL found in a comment.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-from collections.abc import Mapping
 
 from bot.config.schema import PlotsConfig
 from bot.domain import HostedImage, ReviewReport
-from bot.handlers.state import PLOTS, BotState
-
-log = logging.getLogger(__name__)
-
-EXTRA_KEY = PLOTS  # in BotState.extra (its shape checked by bot.handlers.state)
-_FIELDS = ("name", "title", "alt", "url", "primary", "group")
+from bot.handlers.state import BotState
 
 
 def plots_key(report: ReviewReport, config: PlotsConfig) -> str:
@@ -50,20 +45,12 @@ def plots_key(report: ReviewReport, config: PlotsConfig) -> str:
 
 def cached_images(state: BotState | None, key: str) -> tuple[HostedImage, ...] | None:
     """The images hosted for `key` by an earlier event, or None (draw them)."""
-    raw = state.extra.get(EXTRA_KEY) if state else None
-    if not raw:
+    cache = state.plots if state else None
+    if cache is None or cache.key != key:
         return None
-    try:
-        data = json.loads(raw)
-        if data.get("key") != key:
-            return None
-        return tuple(HostedImage(**{f: item[f] for f in _FIELDS}) for item in data["images"])
-    except (ValueError, TypeError, KeyError, AttributeError):
-        log.info("ignoring an unreadable plot cache in the bot's state")
-        return None
+    return cache.images
 
 
-def remember(extra: Mapping[str, str], key: str, images: tuple[HostedImage, ...]) -> dict[str, str]:
-    """`extra` with the hosted images recorded under `key`."""
-    items = [{f: getattr(image, f) for f in _FIELDS} for image in images]
-    return {**extra, EXTRA_KEY: json.dumps({"key": key, "images": items}, sort_keys=True)}
+def published(state: BotState | None) -> tuple[HostedImage, ...]:
+    """The images the bot published last (the image host may reuse them by content)."""
+    return state.plots.images if state and state.plots else ()

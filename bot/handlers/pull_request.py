@@ -27,16 +27,11 @@ from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
 from bot.handlers.failed import fail_closed
 from bot.handlers.gating import decide_event
 from bot.handlers.moved import retell
-from bot.handlers.plotcache import cached_images, plots_key, remember
+from bot.handlers.plotcache import cached_images, plots_key, published
 from bot.handlers.publish import Publisher
 from bot.handlers.record import Facts, record_review
-from bot.handlers.state import (
-    BASELINE,
-    RECORDED,
-    BotState,
-    encode_state,
-    next_state,
-)
+from bot.handlers.state import BotState, encode_state, next_state
+from bot.handlers.stateparts import PlotCache
 from bot.handlers.trust import People, verified_command
 from bot.ports import ImagePort, RunsPort
 from bot.render.comment import render_comment, render_no_model, render_notice
@@ -54,8 +49,6 @@ from bot.review.permodel import (
     ModelSlots,
     Pools,
     SlotMemory,
-    load_slots,
-    save_slots,
 )
 from bot.review.pipeline import ReviewRequest, build_review, with_images
 from bot.review.privacy import (
@@ -126,15 +119,14 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         repo_url=repo_web_url(pr),
     )
     runs = deps.runs(config)
-    previous_body = ctx.mine.body if ctx.mine else None
-    images = None if publisher.dry_run else deps.images(config, pr, runs, previous_body)
+    hosted = published(ctx.previous)
+    images = None if publisher.dry_run else deps.images(config, pr, runs, hosted)
     report = build_review(request, runs, config)
     if not report.candidates and not report.unresolved:
         return _no_model(ctx, deps, publisher, report, runs)
-    report, extra = _plots(ctx, report, runs, images, publisher.dry_run)
-    extra = {**extra, BASELINE: baseline_key(report)}  # reconcile: did production move?
+    report, plots = _plots(ctx, report, runs, images, publisher.dry_run)
     groups = gate_groups(report.candidates, config)
-    memory = load_slots(ctx.previous.extra if ctx.previous else {})
+    memory = ctx.previous.models if ctx.previous else {}
     assignments, problem = _assignments(ctx, command, groups, memory)
     if problem:
         report = _with_problem(report, problem)
@@ -145,16 +137,17 @@ def _review(ctx: _Context, deps: Deps, publisher: Publisher, command: Command | 
         now,
         assignment=assignments.get(SINGLE, Assignment(None, None)),  # several: per model
         head_sha=pr.head_sha,
-        extra=extra,
         basis=basis_of(report),
     )
+    # reconcile asks whether production moved since this review
+    state = replace(state, plots=plots, compared_with=baseline_key(report))
     state = retell(ctx.previous, state, deps.trigger)
     reviews = deps.github.reviews(pr.number) if report.candidates else []
     inputs = GateInputs(report, groups, assignments, pr, config, now, tuple(reviews), memory)
     decision = decide_event(ctx.people, state, inputs)
     report = _with_problems(report, decision.notes)
     if per_model(groups):
-        state = replace(state, extra=save_slots(state.extra, decision.memory))
+        state = replace(state, models=decision.memory)
         before = [memory[s.label].assignment if s.label in memory else None for s in decision.slots]
     else:
         before = [ctx.previous.assignment if ctx.previous else None]
@@ -209,21 +202,19 @@ def _finish(
 
 def _plots(
     ctx: _Context, report: ReviewReport, runs: RunsPort, images: ImagePort | None, dry: bool
-) -> tuple[ReviewReport, dict[str, str]]:
+) -> tuple[ReviewReport, PlotCache | None]:
     """The plots: reused from the previous event when nothing they show changed."""
-    extra = dict(ctx.previous.extra) if ctx.previous else {}
+    cache = ctx.previous.plots if ctx.previous else None
     if images is None:
-        return replace(report, images_note=None if dry else PLOTS_OFF), extra
+        return replace(report, images_note=None if dry else PLOTS_OFF), cache
     if not report.candidates:
-        return report, extra
+        return report, cache
     key = plots_key(report, ctx.config.plots)
     cached = cached_images(ctx.previous, key)
     if cached is not None:
-        return replace(report, images=cached), extra
+        return replace(report, images=cached), cache
     report = with_images(report, runs, ctx.config, images)
-    if report.images:
-        extra = remember(extra, key, report.images)
-    return report, extra
+    return report, PlotCache(key, report.images) if report.images else cache
 
 
 def _assignments(
@@ -287,7 +278,7 @@ def _no_model(
             head_sha=ctx.pr.head_sha,
             basis=basis_of(report),
         )
-        if state.extra.get(RECORDED) and not publisher.dry_run:
+        if state.recorded and not publisher.dry_run:
             # the runs this PR had approved left the review: their record goes stale
             facts = Facts(ctx.pr, report, decision, [], config)
             recorded = record_review(runs, facts, state, pause=deps.pause)

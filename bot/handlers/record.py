@@ -36,7 +36,7 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.errors import ModelReviewError
-from bot.handlers.state import RECORDED, BotState
+from bot.handlers.state import BotState
 from bot.ports import RunsPort
 from bot.review.gate import latest_reviews, parse_time
 from bot.review.ledger import (
@@ -256,7 +256,7 @@ def record_review(
     appending = facts.config.record.notes is NotesMode.APPEND
     note = facts.note() if facts.green and appending else None
     current = [c.run.run_id for c in facts.report.candidates]
-    previous = [i for i in state.extra.get(RECORDED, "").split(",") if i]
+    previous = list(state.recorded)
     kept: set[str] = set()
     try:
         for candidate in facts.report.candidates:
@@ -268,10 +268,8 @@ def record_review(
         _left_the_review(w, [i for i in previous if i not in current], facts.url)
     except GaveUp:
         kept |= {*previous, *current}  # look at all of them again next time
-    extra = {k: v for k, v in state.extra.items() if k != RECORDED}
-    if kept:
-        extra[RECORDED] = ",".join(sorted(kept))
-    return Recorded(replace(state, extra=extra), tuple(w.problems), tuple(w.writes))
+    recorded = tuple(sorted(kept))
+    return Recorded(replace(state, recorded=recorded), tuple(w.problems), tuple(w.writes))
 
 
 def _left_the_review(w: Writer, run_ids: list[str], url: str) -> None:

@@ -17,9 +17,12 @@ others are ignored.
 
 Versions: 2 adds `basis` (what an approval is of besides the runs: the production
 baseline and the candidates' registered versions, see bot.review.basis) and
-`why` (why `changed_at` last moved). A version 1 block is still read; it has no
-basis, and the first event after the upgrade adopts the current one without moving
-`changed_at`, so deploying version 2 does not make every open PR's approvals stale.
+`why` (why `changed_at` last moved). 3 keeps each model's slots, the plot cache, the
+recorded runs, the production compared with and why the last review failed as typed
+parts (bot.handlers.stateparts) where 1 and 2 had a free-form `extra` map of text.
+Version 1 and 2 blocks are still read and migrate on first read: their `extra` becomes
+the typed parts, and a version 1 block, which has no basis, adopts the current one
+without moving `changed_at`; so no upgrade makes an open PR's approvals stale.
 """
 
 from __future__ import annotations
@@ -27,18 +30,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.constants import MARKER
 from bot.domain import Assignment, Comment
+from bot.handlers.stateparts import Failure, Parts, PlotCache, from_extra, from_json, to_json
 from bot.review.basis import change_reason
-from bot.review.permodel import STATE_KEY as MODELS_KEY
+from bot.review.permodel import SlotMemory
 
-STATE_VERSION = 2
-READABLE_VERSIONS = frozenset({1, 2})
+STATE_VERSION = 3
+READABLE_VERSIONS = frozenset({1, 2, 3})
 
 _OPEN = "<!-- model-review:state "
 _CLOSE = " -->"
@@ -57,92 +61,39 @@ class BotState:
     fingerprint: str = ""  # of the runs under review, see bot.review.identity
     changed_at: str = ""  # ISO 8601 UTC: when the fingerprint last changed
     head_sha: str | None = None  # head commit the state was written for
-    # what the handlers keep besides, by key of EXTRAS (each with a checked shape)
-    extra: Mapping[str, str] = field(default_factory=dict)
     # what else was approved (bot.review.basis); None: not known (version 1)
     basis: Mapping[str, str] | None = field(default_factory=dict)
     why: str = ""  # why changed_at last moved (user-facing)
+    # several models reviewed apart: each model's slots, by label (bot.review.permodel)
+    models: Mapping[str, SlotMemory] = field(default_factory=dict)
+    plots: PlotCache | None = None  # the images published for the plots (plotcache)
+    recorded: tuple[str, ...] = ()  # the runs holding this PR's record (bot.handlers.record)
+    compared_with: str | None = None  # production "RUN:VERSION" (reconcile: did it move?)
+    failure: Failure | None = None  # why the last review failed closed (bot.handlers.failed)
 
     @property
     def assignment(self) -> Assignment:
         return Assignment(primary=self.primary, secondary=self.secondary)
 
 
-# --- what the handlers keep in `extra` -------------------------------------------
-
-PLOTS = "plots"  # bot.handlers.plotcache: JSON {"key": ..., "images": [...]}
-RECORDED = "recorded"  # bot.handlers.record: the runs holding this PR's record, comma-separated
-MODELS = MODELS_KEY  # bot.review.permodel: each model's reviewer slots, JSON
-BASELINE = "baseline"  # bot.handlers.drift: the production run compared with, "RUN:VERSION"
-# the review failed closed: "transient: why" (a dependency was down; reconcile retries
-# once it answers) or "permanent: why"; gone once a review completes
-FAILURE = "failure"
-FAILURE_KINDS = ("transient", "permanent")
-FAILURE_MAX = 300
-
-
-def _json_object(value: str) -> bool:
-    try:
-        return isinstance(json.loads(value), dict)
-    except (ValueError, RecursionError):
-        return False
-
-
-def _baseline(value: str) -> bool:
-    return re.fullmatch(r"([A-Za-z0-9_-]{1,64}:[0-9]{0,10})?", value) is not None
-
-
-def _failure(value: str) -> bool:
-    kind, sep, _ = value.partition(": ")
-    return kind in FAILURE_KINDS and bool(sep) and len(value) <= FAILURE_MAX
-
-
-def failure(transient: bool, why: str) -> str:
-    """The FAILURE value of a review that failed closed for `why`."""
-    text = f"{FAILURE_KINDS[0 if transient else 1]}: {' '.join(why.split())}"
-    return text if len(text) <= FAILURE_MAX else text[: FAILURE_MAX - 1] + "…"
-
-
-def transient_failure(state: BotState | None) -> str | None:
-    """Why the last review failed for a transient reason (None: it did not)."""
-    value = state.extra.get(FAILURE, "") if state else ""
-    kind, _, why = value.partition(": ")
-    return why if kind == FAILURE_KINDS[0] else None
-
-
-def _run_ids(value: str) -> bool:
-    return all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", item) for item in value.split(",") if item)
-
-
-# Every key the state may carry in `extra`, with the shape its value must have. A block
-# read back keeps only these, and only well-shaped: a hand edit, or a key an older or
-# newer bot wrote, is dropped, never handed to a handler.
-EXTRAS: Mapping[str, Callable[[str], bool]] = {
-    PLOTS: _json_object,
-    RECORDED: _run_ids,
-    MODELS: _json_object,
-    BASELINE: _baseline,
-    FAILURE: _failure,
-}
-
-
-def _known_extras(extra: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in extra.items() if k in EXTRAS and EXTRAS[k](v)}
-
-
 # --- encoding ---------------------------------------------------------------
+
+
+def _parts(state: BotState) -> Parts:
+    return Parts(state.models, state.plots, state.recorded, state.compared_with, state.failure)
 
 
 def _payload(state: BotState) -> dict[str, Any]:
     return {
-        "v": state.version,
+        "v": STATE_VERSION,
         "primary": state.primary,
         "secondary": state.secondary,
         "fingerprint": state.fingerprint,
         "changed_at": state.changed_at,
         "head_sha": state.head_sha,
-        "extra": dict(state.extra),
-    } | ({} if state.version == 1 else {"basis": dict(state.basis or {}), "why": state.why})
+        "basis": None if state.basis is None else dict(state.basis),  # None: not known yet
+        "why": state.why,
+    } | to_json(_parts(state))
 
 
 def _checksum(payload: Mapping[str, Any]) -> str:
@@ -206,9 +157,14 @@ def _valid(payload: object) -> bool:
         all(_opt_str(payload.get(k)) for k in ("primary", "secondary", "head_sha", "body_hash"))
         and isinstance(payload.get("fingerprint"), str)
         and _is_iso(payload.get("changed_at"))
-        and _texts(payload.get("extra", {}))
-        and (version == 1 or (_texts(payload.get("basis")) and isinstance(payload.get("why"), str)))
+        and (version == 3 or _texts(payload.get("extra", {})))
+        and (version == 1 or (_basis(payload, version) and isinstance(payload.get("why"), str)))
     )
+
+
+def _basis(payload: Mapping[str, Any], version: int) -> bool:
+    basis = payload.get("basis")
+    return _texts(basis) or (version >= 3 and basis is None)  # 3: None when migrated from 1
 
 
 def _texts(value: object) -> bool:
@@ -224,6 +180,7 @@ def _parse_block(text: str) -> BotState | None:
             return None
     except (ValueError, TypeError, RecursionError):
         return None
+    parts = _parts_of(payload)
     return BotState(
         version=payload["v"],
         primary=payload.get("primary"),
@@ -231,10 +188,19 @@ def _parse_block(text: str) -> BotState | None:
         fingerprint=payload["fingerprint"],
         changed_at=payload["changed_at"],
         head_sha=payload.get("head_sha"),
-        extra=_known_extras(payload.get("extra", {})),
-        basis=dict(payload["basis"]) if payload["v"] >= 2 else None,
+        basis=dict(payload["basis"]) if payload.get("basis") is not None else None,
         why=payload.get("why", ""),
+        models=parts.models,
+        plots=parts.plots,
+        recorded=parts.recorded,
+        compared_with=parts.compared_with,
+        failure=parts.failure,
     )
+
+
+def _parts_of(payload: Mapping[str, Any]) -> Parts:
+    """The typed parts; versions 1 and 2 kept them as text in `extra` (the migration)."""
+    return from_json(payload) if payload["v"] >= 3 else from_extra(payload.get("extra", {}))
 
 
 def decode_state(body: str) -> BotState | None:
@@ -291,7 +257,6 @@ def next_state(
     *,
     assignment: Assignment | None = None,
     head_sha: str | None = None,
-    extra: Mapping[str, str] | None = None,
     basis: Mapping[str, str] | None = None,
 ) -> BotState:
     """The state to write after this event (always of the current version).
@@ -300,7 +265,8 @@ def next_state(
     becomes `now` when either changed (or there was no previous state); `why` says
     which. A previous state without a basis (version 1) adopts the current one
     without a change (the migration). Each keyword left as None keeps the previous
-    value.
+    value; the typed parts (models, plots, recorded, compared_with) are kept, and a
+    failure is not: a review that completes is no failure.
     """
     if previous is None:
         previous = BotState(fingerprint=fingerprint, changed_at=now, basis=dict(basis or {}))
@@ -313,9 +279,17 @@ def next_state(
         fingerprint=fingerprint,
         changed_at=now if changed else previous.changed_at,
         head_sha=head_sha if head_sha is not None else previous.head_sha,
-        extra={  # a review that completes is no failure
-            k: v for k, v in (previous.extra if extra is None else extra).items() if k != FAILURE
-        },
+        models=previous.models,
+        plots=previous.plots,
+        recorded=previous.recorded,
+        compared_with=previous.compared_with,
+        # failure: None, a review that completes is no failure
         basis=dict(basis) if basis is not None else previous.basis,
         why=(why or "") if changed else previous.why,
     )
+
+
+def transient_failure(state: BotState | None) -> str | None:
+    """Why the last review failed for a transient reason (None: it did not)."""
+    failure = state.failure if state else None
+    return failure.why if failure is not None and failure.transient else None

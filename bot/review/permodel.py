@@ -15,7 +15,6 @@ first model still waiting and counts the rest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -24,7 +23,6 @@ from bot.config.schema import EXPERIMENT_PREFIX, ReviewersConfig
 from bot.domain import Assignment, Candidate, GateDecision, GateState
 from bot.review.gate import MAX_DESCRIPTION, fit
 
-STATE_KEY = "models"  # BotState.extra: the slots of each model, as JSON
 _ORDER = (
     (GateState.ERROR, "not checked"),
     (GateState.FAILURE, "with changes requested"),
@@ -112,36 +110,7 @@ def model_groups(candidates: Sequence[Candidate], config: ReviewersConfig) -> li
     ]
 
 
-# --- memory in the state block -----------------------------------------------------
-
-
-def load_slots(extra: Mapping[str, str]) -> dict[str, SlotMemory]:
-    """The per-model memory in the state's `extra` (empty when absent or damaged)."""
-    try:
-        raw = json.loads(extra.get(STATE_KEY, "{}"))
-    except ValueError:
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    out: dict[str, SlotMemory] = {}
-    for label, item in raw.items():
-        if (
-            isinstance(item, list)
-            and len(item) == 4
-            and all(v is None or isinstance(v, str) for v in item)
-        ):
-            out[str(label)] = SlotMemory(item[0], item[1], item[2] or "", item[3] or "")
-    return out
-
-
-def save_slots(extra: Mapping[str, str], slots: Mapping[str, SlotMemory]) -> dict[str, str]:
-    kept = {k: v for k, v in extra.items() if k != STATE_KEY}
-    if slots:
-        packed = {
-            k: [m.primary, m.secondary, m.fingerprint, m.changed_at] for k, m in slots.items()
-        }
-        kept[STATE_KEY] = json.dumps(packed, sort_keys=True, separators=(",", ":"))
-    return kept
+# --- memory between events (kept in the state block, bot.handlers.state) ----------
 
 
 def remember(previous: SlotMemory | None, fingerprint: str, now: str, a: Assignment) -> SlotMemory:
