@@ -43,6 +43,11 @@ def iso_seconds(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ISO_SECONDS)
 
 
+def bare_login(login: str) -> str:
+    """A GitHub login or `org/team` as GitHub takes it: no `@`, no surrounding spaces."""
+    return login.strip().removeprefix("@")
+
+
 def login_key(login: str) -> str:
-    """A GitHub login or `org/team` as compared: no `@`, no spaces, case folded."""
-    return login.strip().removeprefix("@").casefold()
+    """A GitHub login or `org/team` as compared: bare, case folded."""
+    return bare_login(login).casefold()

@@ -25,8 +25,9 @@ from bot.domain import (
     RunSnapshot,
 )
 from bot.handlers.context import Deps
+from bot.handlers.mlflowwrite import ATTEMPTS
 from bot.handlers.pull_request import review_pull_request
-from bot.handlers.record import ATTEMPTS, Facts, review_tags
+from bot.handlers.record import Facts, review_tags
 from bot.handlers.state import decode_state
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.record_world import CONFIG, HEAD, URL, World, build_world

@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 from bot.constants import COMMENT_BUDGET
@@ -44,18 +44,23 @@ from bot.domain import (
     VersionRecord,
 )
 from bot.errors import ModelReviewError
-from bot.handlers.context import Deps, Outcome, Thread, load_pr_config, load_thread
+from bot.handlers.context import (
+    Deps,
+    Outcome,
+    Thread,
+    load_pr_config,
+    load_thread,
+    publisher_for,
+)
 from bot.handlers.gating import decide_event
-from bot.handlers.record import (
-    Facts,
+from bot.handlers.mlflowwrite import (
     GaveUp,
-    Status,
     Writer,
-    review_tags,
     versions_of,
     versions_under_review,
     write_record,
 )
+from bot.handlers.record import Facts, review_tags
 from bot.handlers.state import (
     BotState,
     next_state,
@@ -66,12 +71,14 @@ from bot.ports import RunsPort
 from bot.render.comment import OUTCOME, render_outcome
 from bot.review.basis import basis_of
 from bot.review.decision import SINGLE, GateInputs, gate_groups, per_model
+from bot.review.gate import parse_time
 from bot.review.identity import run_fingerprint
 from bot.review.ledger import (
     MERGED_COMMIT,
     PR,
     PREVIOUS_PRODUCTION,
     STATUS,
+    Status,
     has_key,
     ledger_tag,
     merge_key,
@@ -121,6 +128,7 @@ def promotion_refusal(
 class _Promotion:
     version: ModelVersionInfo
     alias: str
+    at: datetime  # when, for production's history
     previous: str | None = None  # the version replaced ("none"); None: it already was
     moved: bool = False
 
@@ -138,9 +146,11 @@ def record_closed(
     status: tuple[GateState, str] | None,
     *,
     pause: Callable[[float], None] = time.sleep,
+    now: datetime,
 ) -> Closing:
     """Record a closed PR. `facts.decision` is the gate re-evaluated now; `status`
-    the commit status of the head GitHub merged (needed only to promote)."""
+    the commit status of the head GitHub merged (needed only to promote); `now` (from
+    Deps.now) dates a promotion's entry in production's history."""
     w = Writer(runs, pause)
     pr = facts.pr
     if not pr.merged:
@@ -150,7 +160,7 @@ def record_closed(
     refusal = promotion_refusal(facts.decision, status, versions, facts.config.gate.context)
     if not facts.config.promote:
         refusal = "`promote` is off in the config"
-    plan = None if refusal else _Promotion(versions[0], facts.config.baseline.alias)
+    plan = None if refusal else _Promotion(versions[0], facts.config.baseline.alias, now)
     try:
         _merged(w, facts, plan)
     except GaveUp:
@@ -239,7 +249,7 @@ def _history_entry(w: Writer, plan: _Promotion, facts: Facts, sha: str) -> None:
         approvers=facts.decision.approved_by,
         key=key,
     )
-    name, value = ledger_tag(entry, datetime.now(UTC))
+    name, value = ledger_tag(entry, plan.at)
     write = partial(w.runs.set_model_tag, v.name, name, value)
     w.do(f"recording v{v.version} in the production history of {v.name}", write)
 
@@ -269,7 +279,7 @@ def close_pull_request(number: int, deps: Deps) -> Outcome:
     if pr.state == "open":
         return Outcome(notice=f"#{number} is open again: nothing to record")
     thread = load_thread(deps, pr)
-    mine, state, publisher = thread.mine, thread.previous, thread.publisher
+    mine, state, publisher = thread.mine, thread.previous, publisher_for(deps, thread)
     if mine is None or state is None:
         return Outcome(notice=f"#{number} was closed before model-review reviewed it")
     if publisher.dry_run:
@@ -311,7 +321,10 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
     facts = Facts(pr, report, decision, reviews, config)
-    return record_closed(runs, facts, status, pause=deps.pause)
+    at = parse_time(now)
+    if at is None:
+        raise ModelReviewError(f"the clock gave an unreadable time: {now!r}")
+    return record_closed(runs, facts, status, pause=deps.pause, now=at)
 
 
 def with_outcome(body: str, closing: Closing, state: BotState) -> str:

@@ -1,6 +1,7 @@
-"""What every handler starts from: the ports (Deps), the result (Outcome), and one
-step that loads a pull request's thread — its comments, the bot's own comment and
-state, the publisher and the texts that may name runs — and its config.
+"""What every handler starts from: the ports (Deps), the result (Outcome), and the
+steps that load a pull request's thread (`Thread`: its comments, the bot's own
+comment and state, and the texts that may name runs), then its config, then the
+publisher (`Reviewing` holds the three for one review).
 
 Both handlers (bot.handlers.pull_request, bot.handlers.closed) load a PR the same
 way, so the rules about which comment is the bot's and whose text counts live here,
@@ -67,26 +68,43 @@ class Thread:
     comments: list[Comment]
     mine: Comment | None  # the bot's own comment
     previous: BotState | None  # the state block in it
-    publisher: Publisher
     texts: list[str]  # where references to runs are looked for (bot.handlers.trust)
     people: People  # who may do what, asked once per person within this event
     ignored: str | None = None  # says that untrusted comments' references were ignored
 
 
 def load_thread(deps: Deps, pr: PullRequest) -> Thread:
-    """The PR's comments (every page), the bot's comment and state, and a publisher
-    (dry run on a fork PR whose token is read-only)."""
+    """The PR's comments (every page), the bot's comment and state, and whose texts
+    name the runs."""
     gh = deps.github
     comments = gh.comments(pr.number)
     bot_login = gh.bot_login()
     mine = find_bot_comment(comments, bot_login)
     previous = decode_state(mine.body) if mine else None
-    dry = deps.forks_read_only and pr.from_fork
-    publisher = Publisher(gh, pr, mine, comments, dry_run=dry, checks=deps.checks)
     people = People(gh)
     chosen = people.texts(pr, comments, bot_login)  # the author's and writers' only
     texts = list(chosen.texts)
-    return Thread(pr, comments, mine, previous, publisher, texts, people, chosen.problem)
+    return Thread(pr, comments, mine, previous, texts, people, chosen.problem)
+
+
+def publisher_for(deps: Deps, thread: Thread) -> Publisher:
+    """What writes the results to the PR (a dry run on a fork PR whose token is
+    read-only)."""
+    pr = thread.pr
+    dry = deps.forks_read_only and pr.from_fork
+    return Publisher(deps.github, pr, thread.mine, thread.comments, dry_run=dry, checks=deps.checks)
+
+
+@dataclass(frozen=True)
+class Reviewing:
+    """One review of a pull request: its thread, its config (read before anything is
+    published), where the results go, the ports, and what the comment must say besides."""
+
+    thread: Thread
+    config: Config
+    publisher: Publisher
+    deps: Deps
+    problems: tuple[str, ...] = ()  # for the comment: references ignored, a command refused
 
 
 def load_pr_config(deps: Deps, pr: PullRequest) -> Config:

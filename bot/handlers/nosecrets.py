@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread
+from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread, publisher_for
 from bot.handlers.pull_request import review_pull_request
 from bot.review.decision import without_secrets
 from bot.review.reviewers import Command
@@ -34,7 +34,7 @@ def review_without_secrets(number: int, deps: Deps, command: Command | None = No
     files = gh.changed_files(number) if globs else ()
     touched = [f for f in files if any(fnmatch.fnmatchcase(f, g) for g in globs)]
     decision = without_secrets(touched)
-    publisher = thread.publisher
+    publisher = publisher_for(deps, thread)
     publisher.use_surface(config.gate.surface)
     publisher.status(decision, config.gate.context)
     return publisher.finish(Outcome(gate=decision, notice=decision.description))

@@ -22,7 +22,7 @@ from typing import Any
 from bot.constants import iso_seconds
 from bot.domain import HistoryEntry, LedgerAction, ModelRecord, VersionRecord
 from bot.errors import NotFoundError, RefusedError, TrackingError, UsageError
-from bot.handlers.record import GaveUp, Writer
+from bot.handlers.mlflowwrite import GaveUp, Writer
 from bot.ports import RunsPort
 from bot.review import ledger as lg
 

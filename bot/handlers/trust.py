@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.constants import bare_login, login_key
 from bot.domain import Assignment, Comment, PullRequest, Review, Standing
 from bot.ports import GitHubPort
 from bot.review.gate import COUNTING, is_bot, latest_reviews
@@ -47,8 +48,7 @@ WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 NO_ACCESS = frozenset({"NONE", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
 
 
-def _key(login: str) -> str:
-    return login.strip().removeprefix("@").casefold()
+_key = login_key
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class People:
     def can_write(self, login: str) -> bool:
         key = _key(login)
         if key not in self._permissions:
-            self._permissions[key] = self._github.permission(login.strip().removeprefix("@"))
+            self._permissions[key] = self._github.permission(bare_login(login))
         return self._permissions[key] in WRITE_PERMISSIONS
 
     def is_member(self, team: str, login: str) -> bool | None:
@@ -117,7 +117,7 @@ class People:
         }
         members: dict[str, frozenset[str]] = {}
         unverified: dict[str, str] = {}
-        for team in (h.strip().removeprefix("@") for h in _teams(assignment)):
+        for team in map(bare_login, _teams(assignment)):
             found, unknown = _members(self, team, [r.user for r in voting], writers - users)
             members[_key(team)] = found
             if unknown:

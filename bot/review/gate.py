@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.constants import STATUS_DESCRIPTION_LIMIT, login_key
+from bot.constants import STATUS_DESCRIPTION_LIMIT, bare_login, login_key
 from bot.domain import Assignment, GateDecision, GateState, Review, ReviewState, Standing
 
 MAX_DESCRIPTION = STATUS_DESCRIPTION_LIMIT
@@ -207,9 +207,9 @@ def _tally(reviews: Sequence[Review], assignment: Assignment, author: str, rules
         if holder is None or not holder.strip() or _key(holder) in seen:
             tally.missing.append(name)
         elif "/" in holder:
-            _team_slot(holder.strip().removeprefix("@"), name, candidates, rules, tally)
+            _team_slot(bare_login(holder), name, candidates, rules, tally)
         else:
-            _user_slot(holder.strip().removeprefix("@"), name, latest, rules, tally)
+            _user_slot(bare_login(holder), name, latest, rules, tally)
         if holder:
             seen.add(_key(holder))
     return tally

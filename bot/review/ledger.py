@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from bot.constants import iso_seconds
@@ -35,6 +36,19 @@ COMPARED_TO = "model_review.compared_to"
 MERGED_COMMIT = "model_review.merged_commit"
 PREVIOUS_PRODUCTION = "model_review.previous_production"
 APPROVED = "approved"
+
+
+class Status(Enum):
+    """The values of the STATUS tag."""
+
+    APPROVED = "approved"
+    STALE = "stale"  # an approval was recorded and no longer holds
+    CHANGES_REQUESTED = "changes_requested"
+    CLOSED = "closed"  # the PR was closed without merging
+
+
+REVIEWED = frozenset({Status.APPROVED.value, Status.STALE.value, Status.CHANGES_REQUESTED.value})
+
 
 # --- the ledger on the registered model ---
 HISTORY_PREFIX = "model_review.history."

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from bot.config.schema import ReviewersConfig
-from bot.constants import login_key
+from bot.constants import bare_login, login_key
 from bot.domain import Assignment
 from bot.errors import ModelReviewError
 from bot.review.refs import visible_text
@@ -68,8 +68,7 @@ def is_team(entry: str) -> bool:
     return "/" in entry
 
 
-def _norm(entry: str) -> str:
-    return entry.strip().removeprefix("@")
+_norm = bare_login
 
 
 _key = login_key
