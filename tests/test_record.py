@@ -27,7 +27,7 @@ from bot.domain import (
 from bot.handlers.context import Deps
 from bot.handlers.mlflowwrite import ATTEMPTS
 from bot.handlers.pull_request import review_pull_request
-from bot.handlers.record import Facts, review_tags
+from bot.handlers.record import RecordInputs, review_tags
 from bot.handlers.state import decode_state
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.record_world import CONFIG, HEAD, URL, World, build_world
@@ -259,11 +259,11 @@ def test_a_passing_glitch_is_retried_silently(fake) -> None:
 # --- pure rules -----------------------------------------------------------------
 
 
-def _facts(state: GateState, reviews: tuple[Review, ...] = ()) -> Facts:
+def _facts(state: GateState, reviews: tuple[Review, ...] = ()) -> RecordInputs:
     pr = PullRequest(7, "t", "b", "dave", HEAD, "2" * 40, "r", "main", "acme/f", html_url=URL)
     report = ReviewReport(candidates=(), baseline=Baseline(None, how=""))
     decision = GateDecision(state, "", approved_by=("bob", "carol"))
-    return Facts(pr, report, decision, reviews, Config())
+    return RecordInputs(pr, report, decision, reviews, Config())
 
 
 def test_a_record_of_this_pr_follows_the_gate_and_others_are_left_alone() -> None:

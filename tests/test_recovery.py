@@ -22,7 +22,7 @@ from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.rqworker import sweep
 from bot.app.queue.runner import JobRunner
 from bot.domain import GateState
-from bot.handlers.drift import RETRY_DUE
+from bot.handlers.reviewdue import RETRY_DUE
 from bot.handlers.state import decode_state
 from bot.handlers.stateparts import Failure
 from tests.conftest import CLIENT_ENV

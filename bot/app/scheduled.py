@@ -3,7 +3,7 @@ of the one repository the workflow runs in, with its GITHUB_TOKEN.
 
 The Action has no registry webhook: it notices that production moved only at the
 next GitHub event of each PR. A scheduled run lists the open pull requests, asks
-bot.handlers.drift whether each needs a review (its production baseline or its runs
+bot.handlers.reviewdue whether each needs a review (its production baseline or its runs
 changed since its status, or it links runs and has no status), and reviews those
 here, one after the other, with the same handler as a PR event: same decision, and
 the comment says "production moved from v3 to v4 (found at 14:05 UTC by the

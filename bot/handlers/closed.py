@@ -45,14 +45,14 @@ from bot.domain import (
 )
 from bot.errors import ModelReviewError
 from bot.handlers.context import (
+    Conversation,
     Deps,
     Outcome,
-    Thread,
+    load_conversation,
     load_pr_config,
-    load_thread,
     publisher_for,
 )
-from bot.handlers.gating import decide_event
+from bot.handlers.gating import decide_again
 from bot.handlers.mlflowwrite import (
     GaveUp,
     Writer,
@@ -60,19 +60,15 @@ from bot.handlers.mlflowwrite import (
     versions_under_review,
     write_record,
 )
-from bot.handlers.record import Facts, review_tags
+from bot.handlers.record import RecordInputs, review_tags
 from bot.handlers.state import (
     BotState,
-    next_state,
     strip_state,
     with_state,
 )
 from bot.ports import RunsPort
 from bot.render.comment import OUTCOME, render_outcome
-from bot.review.basis import basis_of
-from bot.review.decision import SINGLE, GateInputs, gate_groups, per_model
 from bot.review.gate import parse_time
-from bot.review.identity import run_fingerprint
 from bot.review.ledger import (
     MERGED_COMMIT,
     PR,
@@ -142,7 +138,7 @@ class _Promotion:
 
 def record_closed(
     runs: RunsPort,
-    facts: Facts,
+    facts: RecordInputs,
     status: tuple[GateState, str] | None,
     *,
     pause: Callable[[float], None] = time.sleep,
@@ -174,7 +170,7 @@ def record_closed(
     return Closing(text, (), tuple(w.writes), promoted)
 
 
-def _merged(w: Writer, facts: Facts, plan: _Promotion | None) -> None:
+def _merged(w: Writer, facts: RecordInputs, plan: _Promotion | None) -> None:
     sha = facts.pr.merge_commit_sha or facts.pr.head_sha
     for candidate in facts.report.candidates:
         run = candidate.run
@@ -193,7 +189,7 @@ def _key(version: ModelVersionInfo) -> tuple[str, str]:
 
 
 def _plan_promotion(
-    w: Writer, plan: _Promotion, run: RunSnapshot, facts: Facts, desired: dict[str, str]
+    w: Writer, plan: _Promotion, run: RunSnapshot, facts: RecordInputs, desired: dict[str, str]
 ) -> Callable[[], None] | None:
     """Complete the plan: add the replaced version to `desired` and return the alias
     move (and its entry in production's history) to make just before the run's tags
@@ -220,7 +216,7 @@ def _plan_promotion(
     return move
 
 
-def _resumed(w: Writer, plan: _Promotion, facts: Facts, desired: dict[str, str]) -> None:
+def _resumed(w: Writer, plan: _Promotion, facts: RecordInputs, desired: dict[str, str]) -> None:
     """The alias already names the version: when its tags say this merge was
     promoting it (written just before the move), finish that promotion's record."""
     v, sha = plan.version, desired[MERGED_COMMIT]
@@ -233,7 +229,7 @@ def _resumed(w: Writer, plan: _Promotion, facts: Facts, desired: dict[str, str])
     _history_entry(w, plan, facts, sha)
 
 
-def _history_entry(w: Writer, plan: _Promotion, facts: Facts, sha: str) -> None:
+def _history_entry(w: Writer, plan: _Promotion, facts: RecordInputs, sha: str) -> None:
     """The promotion's entry in production's history (bot.review.ledger), unless an
     earlier delivery of this merge wrote it already."""
     v, key = plan.version, merge_key(sha)
@@ -254,7 +250,7 @@ def _history_entry(w: Writer, plan: _Promotion, facts: Facts, sha: str) -> None:
     w.do(f"recording v{v.version} in the production history of {v.name}", write)
 
 
-def _closed(w: Writer, facts: Facts) -> Closing:
+def _closed(w: Writer, facts: RecordInputs) -> Closing:
     """Closed unmerged: runs with no record, or a record of this PR, say `closed`."""
     head = "Closed without merging"
     try:
@@ -278,7 +274,7 @@ def close_pull_request(number: int, deps: Deps) -> Outcome:
     pr = deps.github.pull_request(number, with_files=False)
     if pr.state == "open":
         return Outcome(notice=f"#{number} is open again: nothing to record")
-    thread = load_thread(deps, pr)
+    thread = load_conversation(deps, pr)
     mine, state, publisher = thread.mine, thread.previous, publisher_for(deps, thread)
     if mine is None or state is None:
         return Outcome(notice=f"#{number} was closed before model-review reviewed it")
@@ -295,7 +291,7 @@ def close_pull_request(number: int, deps: Deps) -> Outcome:
     return publisher.finish(outcome)
 
 
-def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
+def _record(thread: Conversation, state: BotState, deps: Deps) -> Closing:
     gh, pr = deps.github, thread.pr
     config = load_pr_config(deps, pr)
     if must_not_publish(pr.private, config.mlflow):  # not even asked: see bot.review.resolve
@@ -306,21 +302,15 @@ def _record(thread: Thread, state: BotState, deps: Deps) -> Closing:
     if not report.candidates:
         return Closing("Closed with no model under review: nothing to record in MLflow")
     now = deps.now()
-    basis = basis_of(report)
-    fresh = next_state(state, run_fingerprint(report), now, head_sha=pr.head_sha, basis=basis)
     reviews = gh.reviews(pr.number)
-    groups = gate_groups(report.candidates, config)
-    memory = state.models
     # at merge time nobody new is assigned: each group keeps the slots it had
-    if per_model(groups):
-        assignments = {g.label: memory[g.label].assignment for g in groups if g.label in memory}
-    else:
-        assignments = {SINGLE: state.assignment}
-    inputs = GateInputs(report, groups, assignments, pr, config, now, tuple(reviews), memory)
-    decision = decide_event(thread.people, fresh, inputs).gate
+    again = decide_again(
+        thread.people, state, report, pr=pr, config=config, reviews=reviews, now=now
+    )
+    decision = again.gate
     merging = pr.merged and config.promote
     status = gh.current_status(pr.head_sha, config.gate.context) if merging else None
-    facts = Facts(pr, report, decision, reviews, config)
+    facts = RecordInputs(pr, report, decision, reviews, config)
     at = parse_time(now)
     if at is None:
         raise ModelReviewError(f"the clock gave an unreadable time: {now!r}")

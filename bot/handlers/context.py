@@ -1,5 +1,5 @@
 """What every handler starts from: the ports (Deps), the result (Outcome), and the
-steps that load a pull request's thread (`Thread`: its comments, the bot's own
+steps that load a pull request's conversation (`Conversation`: its comments, the bot's own
 comment and state, and the texts that may name runs), then its config, then the
 publisher (`Reviewing` holds the three for one review).
 
@@ -61,7 +61,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Thread:
+class Conversation:
     """A pull request's conversation as the bot sees it."""
 
     pr: PullRequest
@@ -73,7 +73,7 @@ class Thread:
     ignored: str | None = None  # says that untrusted comments' references were ignored
 
 
-def load_thread(deps: Deps, pr: PullRequest) -> Thread:
+def load_conversation(deps: Deps, pr: PullRequest) -> Conversation:
     """The PR's comments (every page), the bot's comment and state, and whose texts
     name the runs."""
     gh = deps.github
@@ -84,10 +84,10 @@ def load_thread(deps: Deps, pr: PullRequest) -> Thread:
     people = People(gh)
     chosen = people.texts(pr, comments, bot_login)  # the author's and writers' only
     texts = list(chosen.texts)
-    return Thread(pr, comments, mine, previous, texts, people, chosen.problem)
+    return Conversation(pr, comments, mine, previous, texts, people, chosen.problem)
 
 
-def publisher_for(deps: Deps, thread: Thread) -> Publisher:
+def publisher_for(deps: Deps, thread: Conversation) -> Publisher:
     """What writes the results to the PR (a dry run on a fork PR whose token is
     read-only)."""
     pr = thread.pr
@@ -100,7 +100,7 @@ class Reviewing:
     """One review of a pull request: its thread, its config (read before anything is
     published), where the results go, the ports, and what the comment must say besides."""
 
-    thread: Thread
+    thread: Conversation
     config: Config
     publisher: Publisher
     deps: Deps

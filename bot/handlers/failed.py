@@ -2,7 +2,7 @@
 went wrong, the gate is `error` (never green), and the state block keeps why and
 whether it was transient (`BotState.failure`): a dependency that was down
 makes the App retry the job, and reconcile reviews the PR again once the dependency
-answers (bot.handlers.drift)."""
+answers (bot.handlers.reviewdue)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.config.schema import CONFIG_PATH, Config
 from bot.domain import PullRequest, RefKind
-from bot.handlers.drift import config_at
+from bot.handlers.reviewdue import config_at
 from bot.handlers.state import BotState, decode_state, find_bot_comment
 from bot.ports import GitHubPort
 from bot.review.basis import BASELINE, SEP, model_digest

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.domain import GateDecision, GateState, ReviewReport
 from bot.handlers.context import Outcome, Reviewing
-from bot.handlers.record import Facts, record_review
+from bot.handlers.record import RecordInputs, record_review
 from bot.handlers.state import BotState, encode_state, next_state
 from bot.ports import RunsPort
 from bot.render.comment import render_no_model, render_notice
@@ -50,7 +50,7 @@ def no_model(rv: Reviewing, report: ReviewReport, runs: RunsPort) -> Outcome:
         )
         if state.recorded and not publisher.dry_run:
             # the runs this PR had approved left the review: their record goes stale
-            facts = Facts(thread.pr, report, decision, [], config)
+            facts = RecordInputs(thread.pr, report, decision, [], config)
             recorded = record_review(runs, facts, state, pause=deps.pause)
             report, state = with_problems(report, recorded.problems), recorded.state
         capped = report.problems if report.capped else ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from bot.handlers.context import Deps, Outcome, load_pr_config, load_thread, publisher_for
+from bot.handlers.context import Deps, Outcome, load_conversation, load_pr_config, publisher_for
 from bot.handlers.pull_request import review_pull_request
 from bot.review.decision import without_secrets
 from bot.review.reviewers import Command
@@ -28,7 +28,7 @@ def review_without_secrets(number: int, deps: Deps, command: Command | None = No
     pr = gh.pull_request(number, with_files=False)
     if pr.author.casefold() not in NO_SECRETS_BOTS or pr.state != "open":
         return review_pull_request(number, deps, command=command)
-    thread = load_thread(deps, pr)
+    thread = load_conversation(deps, pr)
     config = load_pr_config(deps, pr)
     globs = config.require_review_for
     files = gh.changed_files(number) if globs else ()

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from bot.config.schema import GateSurface
+from bot.constants import bare_login, login_key
 from bot.domain import Assignment, CheckRun, Comment, GateDecision, PullRequest
 from bot.errors import GitHubError
 from bot.handlers.state import duplicate_bot_comments, strip_state
@@ -132,7 +133,7 @@ class Publisher:
         if self.github.can_request_teams():
             return ()
         held = (h for a in assignments for h in (a.primary, a.secondary) if h)
-        return tuple(dict.fromkeys(h.removeprefix("@") for h in held if is_team(h)))
+        return tuple(dict.fromkeys(bare_login(h) for h in held if is_team(h)))
 
     def request_reviewers(
         self,
@@ -146,13 +147,13 @@ class Publisher:
         refuses the team. A token that cannot request teams (the Action's) requests a
         member of the team listed under `reviewers.teams` (`listed`) instead, and the
         team is mentioned in the comment (its reviewer line)."""
-        already = {r.casefold() for r in self.pr.requested_reviewers}
+        already = {login_key(r) for r in self.pr.requested_reviewers}
         if previous is not None:
-            already |= {r.casefold() for r in (previous.primary, previous.secondary) if r}
+            already |= {login_key(r) for r in (previous.primary, previous.secondary) if r}
         wanted = [
             r
             for r in (assignment.primary, assignment.secondary)
-            if r and r.casefold() not in already
+            if r and login_key(r) not in already
         ]
         teams = [w for w in wanted if is_team(w)]
         users = [w for w in wanted if not is_team(w)]
@@ -160,7 +161,7 @@ class Publisher:
             held = [self.pr.author, *(h for h in (assignment.primary, assignment.secondary) if h)]
             for team in teams:
                 member = team_stand_in(team, listed, self.pr.number, [*held, *users])
-                if member is not None and member.casefold() not in already:
+                if member is not None and login_key(member) not in already:
                     users.append(member)
                     held.append(member)
                 found = TEAM_MEMBER.format(member=f"@{member}") if member else TEAM_NOBODY

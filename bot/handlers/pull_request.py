@@ -5,11 +5,11 @@ bot.review.decision through bot.handlers.gating) → record in MLflow
 
 The record comes before the comment is rendered because the comment shows what the
 record could not write and its state block keeps the runs the record wrote. Outcomes
-without a review (no run linked, no allow-list) are in bot.handlers.noreview, a
-review that failed in bot.handlers.failed. Shared by the Action and the webhook app. Reads GitHub and
-MLflow only through the ports, and writes only what differs from what is already
-there (comment, status, review requests). When unsure it fails closed: the gate is
-never green by mistake.
+without a review (no run linked, no allow-list) are in bot.handlers.noreview, a review
+that failed in bot.handlers.failed. Shared by the Action and the webhook app. Reads
+GitHub and MLflow only through the ports, and writes only what differs from what is
+already there (comment, status, review requests). When unsure it fails closed: the
+gate is never green by mistake.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from bot.handlers.context import (
     Deps,
     Outcome,
     Reviewing,
+    load_conversation,
     load_pr_config,
-    load_thread,
     publisher_for,
 )
 from bot.handlers.failed import fail_closed
@@ -39,7 +39,7 @@ from bot.handlers.gating import decide_event
 from bot.handlers.moved import retell
 from bot.handlers.noreview import no_model, unpublished, with_problems
 from bot.handlers.plotcache import cached_images, plots_key, published
-from bot.handlers.record import Facts, record_review
+from bot.handlers.record import RecordInputs, record_review
 from bot.handlers.state import BotState, encode_state, next_state
 from bot.handlers.stateparts import PlotCache
 from bot.handlers.trust import verified_command
@@ -68,7 +68,7 @@ def review_pull_request(number: int, deps: Deps, command: Command | None = None)
     pr = deps.github.pull_request(number, with_files=False)  # files: if require_review_for
     if pr.state != "open":
         return Outcome(notice=f"pull request #{number} is {pr.state}: nothing to review")
-    thread = load_thread(deps, pr)
+    thread = load_conversation(deps, pr)
     try:
         config = load_pr_config(deps, pr)
     except ConfigError as exc:
@@ -160,7 +160,7 @@ def _finish(
     config, publisher, decision = rv.config, rv.publisher, gated.decision
     report, state = gated.report, gated.state
     if not publisher.dry_run:  # the review's record in MLflow; never changes the gate
-        facts = Facts(rv.thread.pr, report, decision, gated.reviews, config)
+        facts = RecordInputs(rv.thread.pr, report, decision, gated.reviews, config)
         recorded = record_review(gated.runs, facts, state, pause=rv.deps.pause)
         report, state = with_problems(report, recorded.problems), recorded.state
     single = len(slots) == 1 and not slots[0].label

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 
 from bot.domain import GateDecision, GateState
-from bot.handlers.context import Deps, load_pr_config, load_thread
+from bot.handlers.context import Deps, load_conversation, load_pr_config
 from bot.handlers.gating import decide_again
 from bot.review.decision import UNRESOLVED, no_model, not_checked
 from bot.review.pipeline import ReviewRequest, build_review
@@ -28,7 +28,7 @@ def recheck_open(number: int, deps: Deps) -> GateDecision:
     """The PR's gate now, as its review would set it, with nothing written."""
     gh = deps.github
     pr = gh.pull_request(number, with_files=False)
-    thread = load_thread(deps, pr)
+    thread = load_conversation(deps, pr)
     config = load_pr_config(deps, pr)
     if must_not_publish(pr.private, config.mlflow):
         return not_checked(NO_ALLOW_LIST)

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Facts:
+class RecordInputs:
     """What one event knows about the review: the PR, the report and the gate."""
 
     pr: PullRequest
@@ -113,7 +113,7 @@ class Recorded:
 # --- what to write ------------------------------------------------------------
 
 
-def review_tags(tags: Mapping[str, str], facts: Facts) -> dict[str, str]:
+def review_tags(tags: Mapping[str, str], facts: RecordInputs) -> dict[str, str]:
     """The tags a review event wants on a run (empty: leave it alone). Only a record
     of this PR is downgraded; another PR's record stays until this PR's approval."""
     if facts.green:
@@ -133,7 +133,7 @@ def review_tags(tags: Mapping[str, str], facts: Facts) -> dict[str, str]:
 
 def record_review(
     runs: RunsPort,
-    facts: Facts,
+    facts: RecordInputs,
     state: BotState,
     *,
     pause: Callable[[float], None] = time.sleep,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from bot.constants import login_key
 from bot.review.refs import find_refs
 from bot.review.reviewers import Command, CommandKind, parse_command
 
@@ -211,7 +212,7 @@ def read_comment(event: Event) -> Decision:
 def _by_author(event: Event) -> bool:
     author = ((event.payload.get("issue") or {}).get("user") or {}).get("login")
     commenter = ((event.payload.get("comment") or {}).get("user") or {}).get("login")
-    return bool(author) and str(author).casefold() == str(commenter or "").casefold()
+    return bool(author) and login_key(str(author)) == login_key(str(commenter or ""))
 
 
 def _authors_refresh(event: Event, command: Command) -> bool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.constants import MARKER
+from bot.constants import MARKER, login_key
 from bot.domain import Assignment, Comment
 from bot.handlers.stateparts import Failure, Parts, PlotCache, from_extra, from_json, to_json
 from bot.review.basis import change_reason
@@ -219,7 +219,7 @@ def decode_state(body: str) -> BotState | None:
 
 
 def _is_bot_comment(comment: Comment, bot_login: str) -> bool:
-    return comment.author.casefold() == bot_login.casefold() and comment.body.lstrip().startswith(
+    return login_key(comment.author) == login_key(bot_login) and comment.body.lstrip().startswith(
         MARKER
     )
 

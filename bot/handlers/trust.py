@@ -48,9 +48,6 @@ WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 NO_ACCESS = frozenset({"NONE", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
 
 
-_key = login_key
-
-
 @dataclass(frozen=True)
 class Texts:
     """The PR text whose references count, and how many comments were left out."""
@@ -83,13 +80,13 @@ class People:
         return len(self._permissions) + len(asked)
 
     def can_write(self, login: str) -> bool:
-        key = _key(login)
+        key = login_key(login)
         if key not in self._permissions:
             self._permissions[key] = self._github.permission(bare_login(login))
         return self._permissions[key] in WRITE_PERMISSIONS
 
     def is_member(self, team: str, login: str) -> bool | None:
-        key = (_key(team), _key(login))
+        key = (login_key(team), login_key(login))
         if key not in self._memberships:
             listed = self._listed.get(key[0])
             if listed is not None:
@@ -108,20 +105,22 @@ class People:
         """What the gate needs to know about the people whose reviews could count;
         `listed`: teams whose members the config lists (`reviewers.teams`), read from
         there instead of GitHub."""
-        self._listed = {_key(team): {_key(m) for m in members} for team, members in listed}
+        self._listed = {
+            login_key(team): {login_key(m) for m in members} for team, members in listed
+        }
         latest = latest_reviews(reviews, author)
         voting = [r for r in latest.values() if r.state in COUNTING and not is_bot(r)]
-        writers = frozenset(_key(r.user) for r in voting if self.can_write(r.user))
+        writers = frozenset(login_key(r.user) for r in voting if self.can_write(r.user))
         users = {
-            _key(h) for h in (assignment.primary, assignment.secondary) if h and not is_team(h)
+            login_key(h) for h in (assignment.primary, assignment.secondary) if h and not is_team(h)
         }
         members: dict[str, frozenset[str]] = {}
         unverified: dict[str, str] = {}
         for team in map(bare_login, _teams(assignment)):
             found, unknown = _members(self, team, [r.user for r in voting], writers - users)
-            members[_key(team)] = found
+            members[login_key(team)] = found
             if unknown:
-                unverified[_key(team)] = ENABLE_TEAMS
+                unverified[login_key(team)] = ENABLE_TEAMS
         return Standing(writers, members, unverified)
 
     def texts(self, pr: PullRequest, comments: Sequence[Comment], bot_login: str) -> Texts:
@@ -137,9 +136,9 @@ class People:
         ignored = 0
         spent = {True: 0, False: 0}  # by "possible writer"
         for comment in comments:
-            if _key(comment.author) == _key(bot_login) or _is_bot(comment):
+            if login_key(comment.author) == login_key(bot_login) or _is_bot(comment):
                 continue
-            if _key(comment.author) == _key(pr.author):
+            if login_key(comment.author) == login_key(pr.author):
                 kept.append(comment.body)
                 continue
             writer = comment.association.upper() not in NO_ACCESS
@@ -164,7 +163,11 @@ def verified_command(
     like approvals; a command whose writer is unknown is refused."""
     if command is None:
         return None, None
-    if command.kind is CommandKind.REFRESH and command.by and _key(command.by) == _key(author):
+    if (
+        command.kind is CommandKind.REFRESH
+        and command.by
+        and login_key(command.by) == login_key(author)
+    ):
         return command, None
     if command.by and people.can_write(command.by):
         return command, None
@@ -184,11 +187,11 @@ def _members(
     read the team, asking about the others would cost requests and say nothing."""
     found = set()
     for login in logins:
-        if _key(login) not in eligible:
+        if login_key(login) not in eligible:
             continue
         answer = people.is_member(team, login)
         if answer is None:
             return frozenset(), True
         if answer:
-            found.add(_key(login))
+            found.add(login_key(login))
     return frozenset(found), False

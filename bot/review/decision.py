@@ -7,7 +7,7 @@ slots and the notes for the comment. It is pure; every path that sets or checks 
 gate calls it and none assembles a decision itself: the PR review (one model or
 several, bot.handlers.pull_request), the merge-time re-check before a promotion
 (bot.handlers.closed) and reconcile's "is a review due" (`outdated`, used by
-bot.handlers.drift).
+bot.handlers.reviewdue).
 
 The rules, in order:
 
@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
-from bot.constants import STATUS_DESCRIPTION_LIMIT, login_key
+from bot.constants import STATUS_DESCRIPTION_LIMIT, bare_login, login_key
 from bot.domain import (
     Assignment,
     Candidate,
@@ -229,7 +229,7 @@ def _lost_access(decision: GateDecision, inputs: GateInputs, label: str) -> Gate
 
 def _holders(inputs: GateInputs, label: str) -> list[str]:
     assignment = _assignment(inputs, label)
-    return [h.strip().removeprefix("@") for h in (assignment.primary, assignment.secondary) if h]
+    return [bare_login(h) for h in (assignment.primary, assignment.secondary) if h]
 
 
 def _apply_rules(decision: GateDecision, inputs: GateInputs) -> GateDecision:

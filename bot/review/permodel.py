@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from bot.config.schema import EXPERIMENT_PREFIX, ReviewersConfig
+from bot.constants import login_key
 from bot.domain import Assignment, Candidate, GateDecision, GateState
 from bot.review.gate import MAX_DESCRIPTION, fit
 
@@ -127,7 +128,7 @@ def _union(slots: Sequence[ModelSlots], field: str) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for slot in slots:
         for login in getattr(slot.decision, field):
-            seen.setdefault(login.casefold(), login)
+            seen.setdefault(login_key(login), login)
     return tuple(seen.values())
 
 

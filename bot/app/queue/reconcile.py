@@ -4,7 +4,7 @@ queue their review again.
 A review is lost when its job dies with a worker or the web process, when Redis is
 flushed, or when GitHub never sends the delivery (it does not redeliver on its own).
 Reconcile walks the App's installations (or one repository), asks
-bot.handlers.drift whether each open PR needs a review, and queues one for those
+bot.handlers.reviewdue whether each open PR needs a review, and queues one for those
 that do: a `pull_request` job like a `synchronize` delivery, under a delivery id
 `reconcile-...`. PRs with a job waiting or running are skipped.
 
@@ -28,8 +28,8 @@ from bot.app.queue.jobs import Installations, Job, JobQueue
 from bot.app.settings import DEFAULT_RECONCILE_REQUESTS
 from bot.constants import iso_seconds
 from bot.domain import PullRequest
-from bot.handlers.drift import review_due
 from bot.handlers.moved import RECONCILE, TRIGGER_KEY, Trigger
+from bot.handlers.reviewdue import review_due
 
 if TYPE_CHECKING:
     from bot.config.schema import Config

@@ -40,7 +40,7 @@ RETRY_DUE = "the last review failed while a dependency was down, and MLflow answ
 
 
 @dataclass(frozen=True)
-class Due:
+class ReviewDue:
     """Why a PR needs a review now ("" : it does not)."""
 
     reason: str = ""
@@ -55,11 +55,11 @@ def review_due(
     runs: Callable[[Config], RunsPort],
     configs: MutableMapping[str, Config],
     config_path: str = CONFIG_PATH,
-) -> Due:
+) -> ReviewDue:
     """Whether `pull` (as the open-PR list gives it) needs a review now."""
     config = config_at(github, pull.base_sha, configs, config_path)
     if pull.draft and not config.gate.review_drafts:
-        return Due()
+        return ReviewDue()
     if github.current_status(pull.head_sha, config.gate.context) is None:
         return _unreviewed(github, pull, config)
     return _changed(github, pull, config, runs)
@@ -78,27 +78,27 @@ def config_at(
     return configs[base_sha]
 
 
-def _unreviewed(github: GitHubPort, pull: PullRequest, config: Config) -> Due:
+def _unreviewed(github: GitHubPort, pull: PullRequest, config: Config) -> ReviewDue:
     if find_refs([pull.title, pull.body]):
-        return Due("no status on the head commit, and the PR links MLflow runs")
+        return ReviewDue("no status on the head commit, and the PR links MLflow runs")
     globs = config.require_review_for
     if globs:
         files = github.changed_files(pull.number)
         if any(fnmatch.fnmatchcase(f, g) for f in files for g in globs):
-            return Due("no status on the head commit, and the PR changes model paths")
-    return Due()
+            return ReviewDue("no status on the head commit, and the PR changes model paths")
+    return ReviewDue()
 
 
 def _changed(
     github: GitHubPort, pull: PullRequest, config: Config, runs: Callable[[Config], RunsPort]
-) -> Due:
+) -> ReviewDue:
     login = github.bot_login()
     comments = github.comments(pull.number)
     mine = find_bot_comment(comments, login)
     state = decode_state(mine.body) if mine else None
     failed = transient_failure(state)
     if state is None or not (state.fingerprint or failed):
-        return Due()
+        return ReviewDue()
     full = github.pull_request(pull.number, with_files=False)
     texts = People(github).texts(full, comments, login).texts  # trusted people's only
     request = ReviewRequest(texts=list(texts), commits=full.commits)
@@ -106,11 +106,11 @@ def _changed(
         report = build_review(request, runs(config), config)
     except ModelReviewError:
         if failed:
-            return Due()  # still down: the next run looks again
+            return ReviewDue()  # still down: the next run looks again
         raise
     if failed:
-        return Due(f"{RETRY_DUE}: {failed}")
+        return ReviewDue(f"{RETRY_DUE}: {failed}")
     if not report.candidates and not report.unresolved:
-        return Due()  # the PR names no run any more: its own event reviewed that
+        return ReviewDue()  # the PR names no run any more: its own event reviewed that
     # a run deleted or refused since (unresolved now) changes the fingerprint too
-    return Due(outdated(report, state.fingerprint, state.compared_with) or "")
+    return ReviewDue(outdated(report, state.fingerprint, state.compared_with) or "")

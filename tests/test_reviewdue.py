@@ -1,4 +1,4 @@
-"""bot.handlers.drift: which open PRs need a review they have not had (reconcile), over
+"""bot.handlers.reviewdue: which open PRs need a review they have not had (reconcile), over
 the typed fakes: no status although runs are linked or model paths changed; runs or
 the production baseline changed since the status; nothing due otherwise."""
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot.config.schema import Config
 from bot.domain import RunSnapshot
-from bot.handlers.drift import review_due
+from bot.handlers.reviewdue import review_due
 from tests.fakes import FakeGitHub, FakeRuns
 from tests.test_jobs import REPO, RUN_ID, review_job, runner_with_fakes
 
