@@ -15,6 +15,7 @@ from bot.handlers.context import Deps, Outcome
 from bot.handlers.publish import Publisher
 from bot.handlers.state import BotState, encode_state
 from bot.handlers.stateparts import Failure
+from bot.render.comment import render_error
 from bot.render.markdown import clean, neutralise_mentions
 from bot.review.decision import not_checked
 
@@ -31,8 +32,6 @@ def fail_closed(
     """Say what went wrong in the comment and the status; never success. The state
     keeps why, and whether it was transient (a dependency down: retried, and reconcile
     reviews the PR again once the dependency answers)."""
-    from bot.render.comment import render_error
-
     error = str(exc)
     # one line, no control or bidi characters: for the status, and a log line must not
     # start a `::` workflow command

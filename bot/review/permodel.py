@@ -69,7 +69,7 @@ class SlotMemory:
         return Assignment(self.primary, self.secondary)
 
 
-def model_of(candidate: Candidate) -> str | None:
+def registered_name(candidate: Candidate) -> str | None:
     """The registered model a candidate is a version of, if any."""
     if candidate.model_version is not None:
         return candidate.model_version.name
@@ -78,7 +78,7 @@ def model_of(candidate: Candidate) -> str | None:
 
 
 def label_of(candidate: Candidate) -> str:
-    name = model_of(candidate)
+    name = registered_name(candidate)
     if name is not None:
         return name
     run = candidate.run
@@ -87,7 +87,7 @@ def label_of(candidate: Candidate) -> str:
 
 def pools_for(config: ReviewersConfig, candidate: Candidate) -> Pools:
     """The first `reviewers.models` entry matching the candidate, else the defaults."""
-    name, run = model_of(candidate), candidate.run
+    name, run = registered_name(candidate), candidate.run
     experiments = [e for e in (run.experiment_name, run.experiment_id) if e]
     for rule in config.models:
         if rule.pattern.startswith(EXPERIMENT_PREFIX):

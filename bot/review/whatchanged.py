@@ -49,7 +49,7 @@ class ModelFacts:
 # --- which model, and reading its files -----------------------------------------------
 
 
-def model_of(
+def logged_model_of(
     run: RunSnapshot, version: ModelVersionInfo | None, named: str | None = None
 ) -> tuple[str | None, LoggedModelInfo | None]:
     """The model under review: the registered version's, else the one the link names
@@ -79,7 +79,7 @@ def reviewed(candidate: Candidate) -> checklist.Reviewed | None:
     if len(candidate.run.logged_models) < 2:
         return None
     version = version_of(candidate)
-    _, model = model_of(candidate.run, version, named_model(candidate))
+    _, model = logged_model_of(candidate.run, version, named_model(candidate))
     if model is None:
         return None
     registered = version.version if version and version.model_id == model.model_id else None
@@ -98,7 +98,7 @@ def read_models(
         pairs.insert(0, (baseline.run, baseline.model_version, None))
     out: dict[str, ModelFacts] = {}
     for n, (run, version, named) in enumerate(pairs):
-        model_id, model = model_of(run, version, named)
+        model_id, model = logged_model_of(run, version, named)
         needs_files = sections.environment or (model is None and model_id is not None)
         if model_id is None or n >= MAX_MODELS_READ or not needs_files:
             out[run.run_id] = ModelFacts(model)
