@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import reports
 
-from bot.domain import Change, Direction, MetricCell, MetricRow, Role, Threshold
+from bot.domain import Change, Direction, Estimate, MetricCell, MetricRow, Role, Spread, Threshold
 from bot.render.comment import render_comment
 from bot.render.metricview import (
     SINGLE_RUNS_NOTE,
@@ -35,6 +35,21 @@ def test_cells_show_state_value_and_change() -> None:
     assert metric_cell(row, 0, True) == "✅ 0.91 (+0.01, +1.1%)"
     assert metric_cell(row, 0, False) == "0.91"
     assert metric_cell(row, 1, True) == "—"
+
+
+def test_a_paired_interval_beside_a_mean_of_repeats_says_it_is_paired() -> None:
+    """The mean of five seeds rose while the rows scored pairwise fell: the cell says
+    which number the interval is of, so the two do not read as a contradiction."""
+    paired = Estimate(-0.01, -0.06, 0.04, 0.6, "paired bootstrap", rows=143)
+    mean = MetricCell(0.14, 0.024, 0.21, Change.NOISE, Spread(0.14, 0.04, 5), paired, 0.086)
+    row = MetricRow("log_loss", LOWER, Threshold(), 0.116, (mean,))
+    cell = metric_cell(row, 0, True)
+    assert cell.startswith("〰️ 0.14 ± 0.04 (n=5) (run's own: 0.086) · paired: −0.01 [")
+    assert cell.endswith("(−8.6%)")  # of the paired difference, over production's value
+    repeats = replace(mean, estimate=replace(paired, method="Welch t", rows=None))
+    assert "paired" not in metric_cell(replace(row, cells=(repeats,)), 0, True)
+    one_value = replace(mean, spread=None, logged=None)  # nothing else to tell it from
+    assert "paired" not in metric_cell(replace(row, cells=(one_value,)), 0, True)
 
 
 def test_a_missed_bar_is_its_own_state_and_cell() -> None:

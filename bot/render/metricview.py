@@ -25,6 +25,7 @@ SINGLE_RUNS_NOTE = (
     "table) there is no noise estimate, so a small difference may be noise; see "
     "“Is the difference real?” in the model-review README."
 )
+PAIRED = "paired: "  # before an interval of paired rows beside a mean of repeats
 TRAINING_SUMMARY = "Training metrics ({n}): measured on the training data, not counted"
 
 
@@ -66,7 +67,9 @@ def _change(cell: MetricCell) -> str:
     if cell.estimate is not None:
         share = _share(cell, cell.estimate.delta)
         rel = f" ({md.fmt_pct(share)})" if share is not None else ""
-        return f" · {iv.interval(cell.estimate)}{rel}"
+        # the value shown is the repeats' mean, the interval is of the evaluation rows
+        paired = PAIRED if cell.estimate.rows is not None and cell.spread is not None else ""
+        return f" · {paired}{iv.interval(cell.estimate)}{rel}"
     if cell.delta is None:
         return ""
     rel = f", {md.fmt_pct(cell.rel_delta)}" if cell.rel_delta is not None else ""
