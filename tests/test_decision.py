@@ -226,6 +226,31 @@ def test_stale_approvals_say_why_when_the_state_knows() -> None:
     )
 
 
+def test_stale_approvals_of_one_model_of_several_say_why() -> None:
+    """Production moved (the registry said so): each model whose approvals that made
+    stale says why, as one model's review does; a model that moved earlier does not."""
+    a = Candidate(RunSnapshot("a" * 32, "1", experiment_name="x"))
+    b = Candidate(RunSnapshot("b" * 32, "2", experiment_name="y"))
+    config = load_config("reviewers:\n  models:\n    'experiment:x': {primary: [frank]}\n")
+    report = _report(a, b)
+    moved, earlier = "2026-11-27T12:00:00Z", "2026-11-27T09:00:00Z"
+    first = decide_gate(_inputs(report, config))
+    remembered = {
+        "experiment:x": replace(first.memory["experiment:x"], fingerprint="0" * 16),
+        "experiment:y": replace(first.memory["experiment:y"], changed_at=earlier),
+    }
+    why = "production moved from v3 to v4 at 11:58 UTC by the registry"
+    who = Standing(frozenset({"bob", "carol"}))
+    standings = {"experiment:x": who, "experiment:y": who}
+    inputs = _inputs(report, config, reviews=_approved("bob", "carol"), why=why)
+    inputs = replace(inputs, standings=standings, now=moved, changed_at=moved, remembered=remembered)
+    decision = decide_gate(inputs)
+    assert decision.gate.state is GateState.PENDING
+    assert decision.memory["experiment:x"].changed_at == moved  # its part moved now
+    said = [n for n in decision.notes if "no longer count" in n]
+    assert said == [f"experiment:x: approvals given before {moved} no longer count: {why}"]
+
+
 def test_several_models_are_one_group_each_only_when_the_config_says_so() -> None:
     a = Candidate(RunSnapshot("a" * 32, "1", experiment_name="x"))
     b = Candidate(RunSnapshot("b" * 32, "2", experiment_name="y"))

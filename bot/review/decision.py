@@ -86,8 +86,8 @@ class GateInputs:
     reviews: tuple[Review, ...] = ()
     remembered: Mapping[str, SlotMemory] = field(default_factory=dict)  # several models
     standings: Mapping[str, Standing] = field(default_factory=dict)  # who counts, by label
-    changed_at: str = ""  # one model: when what is under review last changed (the state)
-    why: str = ""  # and why, when the state knows
+    changed_at: str = ""  # when what is under review last changed (the state)
+    why: str = ""  # and why, when the state knows (a model of several moved then: its why)
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,10 @@ def decide_gate(inputs: GateInputs) -> Decision:
 
 
 def _several(inputs: GateInputs) -> Decision:
-    """Each model judged on its own slots, and one gate over all of them."""
+    """Each model judged on its own slots, and one gate over all of them; a model whose
+    approvals went stale in the event the state's `why` is about says why."""
     slots, memory = [], {}
+    notes: list[str] = []  # why a model's approvals went stale
     for group in inputs.groups:
         assignment = _assignment(inputs, group.label)
         part = model_fingerprint(inputs.report, group.candidates)
@@ -183,8 +185,11 @@ def _several(inputs: GateInputs) -> Decision:
         memory[group.label] = mem
         decision = _lost_access(_judge(inputs, group.label, mem.changed_at), inputs, group.label)
         slots.append(ModelSlots(group.label, assignment, decision))
+        if mem.changed_at == inputs.changed_at:  # this model moved with the event's `why`
+            notes.extend(f"{group.label}: {n}" for n in _stale_why(decision, inputs))
     combined = combine(slots)
-    return Decision(_apply_rules(combined, inputs), tuple(slots), combined.notes, memory)
+    notes = [*combined.notes, *notes]
+    return Decision(_apply_rules(combined, inputs), tuple(slots), tuple(notes), memory)
 
 
 def _assignment(inputs: GateInputs, label: str) -> Assignment:
