@@ -7,16 +7,21 @@ where they fail: the queue's guarantees must be tested there.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 START_TIMEOUT = 30.0
 # The lease of a queue test's worker whose lock must NOT run out. A worker's lock wants
@@ -24,6 +29,20 @@ START_TIMEOUT = 30.0
 # lease (2 s) leaves a third of a second for a busy machine to delay a heartbeat; this
 # one leaves five. Only a test about a lease running out uses a shorter one.
 STEADY_LEASE = 30.0
+
+
+@contextmanager
+def garbage_kept(redis: Redis) -> Iterator[Callable[[], set[str]]]:
+    """Cyclic garbage collection off within the block, so a connection left for the GC
+    to close stays open; yields what tells the connections opened since the block
+    began and still open (CLIENT LIST)."""
+    gc.collect()
+    gc.disable()
+    try:
+        before = {str(c["id"]) for c in redis.client_list()}
+        yield lambda: {str(c["id"]) for c in redis.client_list()} - before
+    finally:
+        gc.enable()
 
 
 def free_port() -> int:
@@ -70,8 +89,9 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            if Redis.from_url(url).ping():
-                return
+            with Redis.from_url(url) as client:
+                if client.ping():
+                    return
         except RedisDown:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -38,7 +38,7 @@ from bot.app.queue.redisworker import configure, make_worker
 from bot.app.queue.rqworker import sweep
 from bot.domain import GateState
 from tests import github_payloads as gp
-from tests.redis_server import STEADY_LEASE
+from tests.redis_server import STEADY_LEASE, garbage_kept
 from tests.test_jobs import runner_with_fakes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -248,6 +248,14 @@ def test_running_a_review_twice_leaves_one_comment_and_the_same_status(redis: Re
 
     assert (github.comment_list, github.status_of("e" * 40)) == first
     assert github.writes.count("create_comment") == 1
+
+
+def test_a_sweep_leaves_no_connection_open(redis: Redis) -> None:
+    RedisQueue(redis, tuning=STEADY).submit(review_job("d-due"))
+    with garbage_kept(redis) as still_open:
+        for _ in range(3):  # a worker sweeps every few seconds
+            sweep(redis)
+        assert still_open() == set()  # RQ's scheduler's own connection is closed each time
 
 
 def test_a_delivery_is_a_duplicate_until_its_job_failed_for_good(redis: Redis) -> None:

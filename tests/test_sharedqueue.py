@@ -34,7 +34,7 @@ from bot.app.settings import Settings
 from bot.app.webhook import create_app, signature_for
 from bot.errors import UsageError
 from tests import github_payloads as gp
-from tests.redis_server import redis_binary
+from tests.redis_server import garbage_kept, redis_binary
 
 REPO = "Codertocat/Hello-World"
 WAIT = 30.0
@@ -269,6 +269,8 @@ def test_the_worker_command_runs_queued_jobs_with_the_app_runner(
     RedisQueue(redis).submit(Job("pull_request", labeled, "d-labeled"))
 
     worker_env = {k: v for k, v in APP_ENV.items() if k != "GITHUB_WEBHOOK_SECRET"}
-    assert run_worker({**worker_env, "MODEL_REVIEW_QUEUE": redis_url}, burst=True) == 0
+    with garbage_kept(redis) as still_open:
+        assert run_worker({**worker_env, "MODEL_REVIEW_QUEUE": redis_url}, burst=True) == 0
+        assert still_open() == set()  # the command closed its connections when it stopped
 
     assert results(redis) == {"d-labeled": "done"}  # the App runner: nothing to do, no GitHub

@@ -152,10 +152,13 @@ def run_worker(env: Mapping[str, str] | None = None, *, burst: bool = False) -> 
     setup_logging(reformat=True)
     tuning = tuning_of(settings)
     configure(JobRunner(settings), tuning)
-    connection = connect(settings.queue_url)
     log.info("worker for queue %r at %s", QUEUE_NAME, settings.queue_url.split("@")[-1])
     port = (os.environ if env is None else env).get("MODEL_REVIEW_METRICS_PORT", "").strip()
     if port.isdigit():
         metrics.serve_worker_metrics(int(port))
-    make_worker(connection, tuning=tuning).work(burst=burst)
+    connection = connect(settings.queue_url)
+    try:
+        make_worker(connection, tuning=tuning).work(burst=burst)
+    finally:
+        connection.close()  # the worker is a reference cycle: not left to the GC
     return 0

@@ -61,12 +61,17 @@ def sweep(connection: Redis, name: str = QUEUE_NAME) -> None:
     scheduler = RQScheduler(
         [queue], connection=connection, serializer=JSONSerializer, logging_level=logging.WARNING
     )
-    scheduler.acquire_locks()  # type: ignore[no-untyped-call]
-    if scheduler.acquired_locks:
-        try:
-            scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
-        finally:
-            scheduler.release_locks()  # type: ignore[no-untyped-call]
+    try:
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if scheduler.acquired_locks:
+            try:
+                scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+            finally:
+                scheduler.release_locks()  # type: ignore[no-untyped-call]
+    finally:
+        # RQ's scheduler opens a connection of its own (a copy of ours), held in a
+        # reference cycle: closed here, not at some later garbage collection
+        scheduler.connection.connection_pool.disconnect()
 
 
 def _log_abandoned(job: Any, *exc_info: Any) -> bool:
