@@ -243,7 +243,9 @@ def test_stale_approvals_of_one_model_of_several_say_why() -> None:
     who = Standing(frozenset({"bob", "carol"}))
     standings = {"experiment:x": who, "experiment:y": who}
     inputs = _inputs(report, config, reviews=_approved("bob", "carol"), why=why)
-    inputs = replace(inputs, standings=standings, now=moved, changed_at=moved, remembered=remembered)
+    inputs = replace(
+        inputs, standings=standings, now=moved, changed_at=moved, remembered=remembered
+    )
     decision = decide_gate(inputs)
     assert decision.gate.state is GateState.PENDING
     assert decision.memory["experiment:x"].changed_at == moved  # its part moved now
