@@ -7,7 +7,7 @@ in tests/mlflow_helpers.py; keep tests apart with `mlflow_helpers.unique_name(pr
 (the server is shared). mlflow is imported only by the fixtures that need it, so
 tests without MLflow do not pay for it.
 
-`sklearn_project`, `lightgbm_project` and `xgboost_run` log realistic projects
+`sklearn_project`, `lightgbm_project`, `mixed_project` and `xgboost_run` log realistic projects
 (autolog, evaluate(), nested runs, the registry) once per session: tests/real_projects.py.
 
 `redis_url` starts a real redis-server once per session (tests/redis_server.py) for
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from tests.mlflow_server import MlflowServer
-    from tests.real_projects import LightgbmProject, SklearnProject, XgboostRun
+    from tests.real_projects import LightgbmProject, MixedProject, SklearnProject, XgboostRun
 
 START_TIMEOUT = 60.0  # seconds; /health usually answers after 4-5 s, more on a busy box
 # Bounded client behaviour for the whole session: a dead server fails in seconds.
@@ -104,6 +104,15 @@ def lightgbm_project(mlflow_server: str) -> LightgbmProject:
     from tests.real_projects import log_lightgbm_project
 
     return log_lightgbm_project(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def mixed_project(mlflow_server: str) -> MixedProject:
+    """A scikit-learn production and a LightGBM candidate scored by evaluate() on the
+    same held-out set (tests/real_projects.py); logged once per session."""
+    from tests.real_projects import log_mixed_project
+
+    return log_mixed_project(mlflow_server)
 
 
 @pytest.fixture(scope="session")

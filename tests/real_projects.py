@@ -16,6 +16,12 @@ the review reads exactly what such a project leaves in MLflow:
   "regressor")`. Production `lgbm-baseline` (v1), the candidate `lgbm-x0x1` (v2: an
   added feature `x0_x1`, a 5-fold CV as child runs) and an overfit run `lgbm-overfit`
   (many leaves, no early stopping; not registered).
+- `log_mixed_project`: breast cancer again, production a scikit-learn logistic
+  regression and the candidate a LightGBM classifier, each with its library's autolog
+  (autolog's `eval` inputs: the rows a post-training metric saw, LightGBM's `eval_set`)
+  and both scored by `mlflow.models.evaluate("runs:/…/model", …)` on the same
+  held-out `mlflow.data` dataset, which evaluate() then logs WITHOUT a context, lists
+  in the run's `mlflow.datasets` tag and links to no metric.
 - `log_xgboost_run`: one `XGBClassifier` run with `mlflow.xgboost.autolog()` and two
   eval sets (`validation_0`, `validation_1`).
 
@@ -89,6 +95,15 @@ class LightgbmProject:
     overfit_run: str
     production_model_id: str
     candidate_model_id: str
+
+
+@dataclass(frozen=True)
+class MixedProject:
+    """Two libraries, one held-out set (see the module docstring)."""
+
+    tracking_uri: str
+    production_run: str  # scikit-learn, registered as v1 with the alias `production`
+    candidate_run: str  # LightGBM
 
 
 @dataclass(frozen=True)
@@ -437,6 +452,47 @@ def _lgbm_folds(
             )
             children.append(child.info.run_id)
     return tuple(children)
+
+
+# -- two libraries, one held-out set ----------------------------------------------------
+
+MIXED_HOLDOUT = "bc-mixed-holdout"
+
+
+def log_mixed_project(tracking_uri: str) -> MixedProject:
+    import lightgbm as lgb
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    model_name = unique("rp-mixed")
+    with _quiet_mlflow(tracking_uri, unique("rp-mixed")) as _:
+        x_train, x_test, y_train, y_test = _breast_cancer()
+        x_fit, x_val, y_fit, y_val = train_test_split(
+            x_train, y_train, test_size=0.25, random_state=0
+        )
+        holdout = mlflow.data.from_pandas(
+            x_test.assign(label=y_test), targets="label", name=MIXED_HOLDOUT
+        )
+        mlflow.sklearn.autolog(silent=True)
+        with mlflow.start_run(run_name="logreg-baseline") as production:
+            model = LogisticRegression(max_iter=5000).fit(x_train, y_train)
+            roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])  # autolog: `eval` input
+            uri = f"runs:/{production.info.run_id}/model"  # as MLflow 2's guides write it
+            mlflow.models.evaluate(uri, holdout, model_type="classifier")
+        mlflow.sklearn.autolog(disable=True)
+        version = _register(uri, model_name)
+        mlflow.MlflowClient().set_registered_model_alias(model_name, "production", version)
+        mlflow.lightgbm.autolog(silent=True)
+        with mlflow.start_run(run_name="lgbm-candidate") as candidate:
+            lgb.LGBMClassifier(n_estimators=40, verbose=-1, n_jobs=1, random_state=0).fit(
+                x_fit, y_fit, eval_set=[(x_val, y_val)]
+            )
+            uri = f"runs:/{candidate.info.run_id}/model"
+            mlflow.models.evaluate(uri, holdout, model_type="classifier")
+        _register(uri, model_name)
+    return MixedProject(tracking_uri, production.info.run_id, candidate.info.run_id)
 
 
 # -- XGBoost: one classifier -------------------------------------------------------------

@@ -18,7 +18,14 @@ from bot.render.view import ONLY_PRODUCTION
 from bot.review.evaldata import DIFFERENT_DATA
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.tracking.client import MlflowRuns
-from tests.real_projects import ADDED, DROPPED, LightgbmProject, SklearnProject
+from tests.real_projects import (
+    ADDED,
+    DROPPED,
+    MIXED_HOLDOUT,
+    LightgbmProject,
+    MixedProject,
+    SklearnProject,
+)
 
 
 def _review(
@@ -49,6 +56,26 @@ def test_same_rows_with_a_feature_removed_are_comparable(sklearn_project: Sklear
     assert len([line for line in data.splitlines() if line.startswith("  - ")]) == 1
     assert "changed: `train`, `eval`\n" in data  # each context once
     assert f"input `{DROPPED}` removed" in _section(comment, "**Signature:**")
+
+
+def test_two_libraries_scored_by_evaluate_on_one_holdout_are_comparable(
+    mixed_project: MixedProject,
+) -> None:
+    """scikit-learn's and LightGBM's autolog record different `eval` inputs (the rows a
+    post-training metric saw; the `eval_set`), while evaluate() scored both models on
+    the same held-out set, logged without a context: the metrics are comparable."""
+    p = mixed_project
+    report = _review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"])
+    assert report.baseline.run is not None and report.baseline.run.run_id == p.production_run
+    check = report.changes[0].eval_data
+    assert check.state is EvalData.SAME and MIXED_HOLDOUT in check.detail
+    comment = render_comment(report)
+    assert DIFFERENT_DATA not in comment and "not comparable" not in comment
+    strict = load_config("compare:\n  require_same_eval_data: fail\n")
+    assert _review(p.tracking_uri, [p.candidate_run], strict).changes[0].eval_data == check
+    # autolog's own evaluation inputs still differ, and the data section says so
+    data = _section(comment, "**Data:**")
+    assert "`eval`" in data and MIXED_HOLDOUT not in data
 
 
 # --- finding 3: commit discovery reviews the training run, not its trials -----------------
@@ -140,7 +167,8 @@ def test_one_added_column_in_every_input_is_one_line(lightgbm_project: LightgbmP
     lines = [line for line in data.splitlines() if line.startswith("  - ")]
     assert len(lines) == 1, data
     assert f"same rows; column added: `{ADDED}`" in lines[0]
-    assert "`evaluate()`" in lines[0] and "unspecified" not in data
+    # evaluate()'s input, logged without a context, is read as `evaluation`
+    assert "`dataset` (`evaluation`)" in lines[0] and "unspecified" not in data
 
 
 # --- finding 6: the preview is the comment --------------------------------------------------

@@ -4,7 +4,10 @@ evaluation data? Pure.
 MLflow 3 metrics may name the dataset of each value (`dataset_name`/`dataset_digest`,
 kept with the logged model's metrics): then each metric is compared on its own.
 Otherwise the runs' dataset inputs whose `mlflow.data.context` is an evaluation
-context (configurable) are compared. Both sides
+context (configurable, in order of preference) are compared: those of the first
+context both runs name (`evaluation` first: what `mlflow.models.evaluate` scored, see
+bot.tracking.inputs; autolog's `eval` inputs are the estimator's validation set, which
+two libraries fill differently), else every evaluation input of each. Both sides
 name their data and it differs: DIFFERENT (the verdict and the metrics table say so;
 `compare.require_same_eval_data: fail` turns the gate red). Only one side names it:
 ONE_SIDED, a softer note. Neither: UNKNOWN, only the checklist line says so.
@@ -94,8 +97,19 @@ def _matched(mine: Sequence[DatasetInfo], theirs: Sequence[DatasetInfo]) -> bool
     return covered(mine, theirs) and covered(theirs, mine)
 
 
+def _compared(
+    cand: RunSnapshot, prod: RunSnapshot, contexts: Sequence[str]
+) -> tuple[list[DatasetInfo], list[DatasetInfo]]:
+    """The inputs of the first evaluation context both runs name; else all of each."""
+    for context in contexts:
+        mine, theirs = eval_datasets(cand, (context,)), eval_datasets(prod, (context,))
+        if mine and theirs:
+            return mine, theirs
+    return eval_datasets(cand, contexts), eval_datasets(prod, contexts)
+
+
 def _by_inputs(cand: RunSnapshot, prod: RunSnapshot, contexts: Sequence[str]) -> EvalDataCheck:
-    mine, theirs = eval_datasets(cand, contexts), eval_datasets(prod, contexts)
+    mine, theirs = _compared(cand, prod, contexts)
     if not mine and not theirs:
         detail = (
             "neither run names its evaluation data: log it with "

@@ -197,7 +197,7 @@ def snapshot(
         metric_steps={m.key: int(m.step) for m in metric_objs},
         tags=dict(data.tags),
         artifacts=artifacts,
-        datasets=tuple(inputs.dataset(d) for d in dataset_inputs or []),
+        datasets=inputs.datasets(dataset_inputs or [], data.tags),
         logged_models=logged_models,
         model_versions=versions,
     )

@@ -1,17 +1,27 @@
 """Translation of a run's inputs for the MLflow adapter (bot.tracking.client): dataset
 inputs (name, digest, context, source, schema columns, rows) and the dataset each MLflow 3
 metric value names. Pure: MLflow objects are read by attribute (typed `Any`).
+
+`mlflow.models.evaluate` logs its dataset as an input WITHOUT a context (unless an
+evaluator has a `metric_prefix`) and lists it in the run's `mlflow.datasets` tag
+(name, hash, model); autolog logs its own inputs with contexts `train` and `eval` (the
+estimator's validation set, or the rows a post-training metric saw). An input without
+a context that the tag lists is evaluate()'s: it is read with the context
+`evaluation`, so the comparability check and the data diff see the data the team
+evaluated on, not only autolog's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.domain import DatasetInfo
 
 CONTEXT_TAG = "mlflow.data.context"
+EVALUATE_TAG = "mlflow.datasets"  # evaluate()'s record: [{"name", "hash", "model"}, ...]
+EVALUATION = "evaluation"  # the context of an input evaluate() lists
 
 
 def metric_datasets(metric_objs: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
@@ -26,10 +36,29 @@ def metric_datasets(metric_objs: Sequence[Any]) -> dict[str, tuple[str | None, s
     return out
 
 
-def dataset(dataset_input: Any) -> DatasetInfo:
-    """A DatasetInfo from an `mlflow.entities.DatasetInput`."""
+def evaluated_names(tags: Mapping[str, str]) -> frozenset[str]:
+    """The names of the datasets evaluate() lists in the run's `mlflow.datasets` tag."""
+    listed = _json(tags.get(EVALUATE_TAG))
+    if not isinstance(listed, list):
+        return frozenset()
+    return frozenset(
+        d["name"] for d in listed if isinstance(d, dict) and isinstance(d.get("name"), str)
+    )
+
+
+def datasets(dataset_inputs: Sequence[Any], tags: Mapping[str, str]) -> tuple[DatasetInfo, ...]:
+    """The run's dataset inputs; evaluate()'s (see the module docstring) as `evaluation`."""
+    evaluated = evaluated_names(tags)
+    return tuple(dataset(d, evaluated) for d in dataset_inputs)
+
+
+def dataset(dataset_input: Any, evaluated: Collection[str] = ()) -> DatasetInfo:
+    """A DatasetInfo from an `mlflow.entities.DatasetInput`; `evaluated`: the names
+    evaluate() lists (an input of those without a context is read as `evaluation`)."""
     ds = dataset_input.dataset
     context = next((t.value for t in dataset_input.tags or [] if t.key == CONTEXT_TAG), None)
+    if not context and ds.name in evaluated:
+        context = EVALUATION
     return DatasetInfo(
         name=ds.name,
         digest=ds.digest or None,
