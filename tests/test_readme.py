@@ -142,3 +142,45 @@ def test_the_evaluate_job_runs_before_the_review_in_its_own_environment() -> Non
     assert jobs["evaluate"]["permissions"] == {"contents": "read"}
     assert jobs["review"]["needs"] == "evaluate"
     assert jobs["review"]["if"].startswith("!cancelled() &&")
+
+
+def _headings(text: str) -> list[tuple[int, str]]:
+    """(level, title) of each markdown heading outside fenced code blocks."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return [(len(m[1]), m[2].strip()) for m in re.finditer(r"^(#{1,6}) (.+)$", prose, flags=re.M)]
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def test_contents_lists_every_section_in_order() -> None:
+    contents = README.split("## Contents\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- \[(.+)\]\(#(.+)\)$", contents, flags=re.M)
+    sections = [t for level, t in _headings(README) if level == 2]
+    after = sections[sections.index("Contents") + 1 :]
+    assert [title for title, _ in listed] == after
+    assert [anchor for _, anchor in listed] == [_anchor(t) for t in after]
+
+
+def test_every_anchor_link_in_the_docs_resolves() -> None:
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+    anchors = {p.resolve(): {_anchor(t) for _, t in _headings(p.read_text("utf-8"))} for p in pages}
+    broken = []
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", page.read_text("utf-8")):
+            path = (page.parent / target).resolve() if target else page.resolve()
+            if path in anchors and anchor not in anchors[path]:
+                broken.append(f"{page.name}: {target}#{anchor}")
+    assert broken == []
+
+
+def test_upgrade_notes_live_in_the_changelog_newest_first() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    notes = [t for level, t in _headings(changelog) if level == 2]
+    assert notes[:2] == [
+        "Upgrade notes: gate integrity, round two",
+        "Upgrade notes: who counts (gate integrity)",
+    ]
+    assert "Upgrade notes" not in README and "](CHANGELOG.md)" in README
