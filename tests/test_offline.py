@@ -276,3 +276,20 @@ def test_verbose_render_prints_what_it_looks_up_and_how_long_it_took(
     assert re.search(r"looking up production: \d+\.\d\d s", err)
     assert "MLflow requests:" in err
     assert "cand-gbm" in result.stdout
+
+
+def test_the_gate_line_matches_the_pr_review_for_each_kind_of_text(
+    fraud: dict[str, str], tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "--text", "just a refactor"]) == 0
+    err = capsys.readouterr().err
+    assert "before any review: success — no model under review" in err
+    assert "could not be resolved" not in err
+
+    assert main(["render", "--text", f"runs:/{'e' * 32}/model"]) == EXIT_UNRESOLVED
+    err = capsys.readouterr().err
+    assert "failure — the MLflow references in this PR could not be resolved" in err
+
+    assert main(["render", "--text", f"runs:/{fraud['candidate']}/model"]) == 0
+    err = capsys.readouterr().err
+    assert "before any review: pending" in err and "could not be resolved" not in err

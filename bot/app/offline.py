@@ -74,9 +74,13 @@ def run_render(args: argparse.Namespace) -> int:
 def offline_gate(report: ReviewReport, config: Config) -> GateDecision:
     """The status the gate would set on this review before anyone reviewed it: the
     merge gate's one decision (bot.review.decision) with no PR, reviews or reviewers,
-    so a team can dry-run its config's rules (bars, fail_on_regression, eval data)."""
-    from bot.review.decision import GateInputs, decide_gate, gate_groups
+    so a team can dry-run its config's rules (bars, fail_on_regression, eval data).
+    Nothing linked and nothing unresolved is the PR review's `no_model` (no changed
+    files offline, so no `require_review_for` path: green unless references were capped)."""
+    from bot.review.decision import GateInputs, decide_gate, gate_groups, no_model
 
+    if not report.candidates and not report.unresolved:
+        return no_model((), report.capped)
     groups = gate_groups(report.candidates, config)
     inputs = GateInputs(report, groups, {}, OFFLINE_PR, config, iso_seconds(datetime.now(UTC)))
     return decide_gate(inputs).gate
