@@ -184,3 +184,12 @@ def test_upgrade_notes_live_in_the_changelog_newest_first() -> None:
         "Upgrade notes: who counts (gate integrity)",
     ]
     assert "Upgrade notes" not in README and "](CHANGELOG.md)" in README
+
+
+def test_install_section_says_what_owner_and_v1_are_and_installs_from_a_clone() -> None:
+    section = README.split("### Installing: what `OWNER` and `v1` stand for\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert "not on PyPI" in section and "[docs/releasing.md](docs/releasing.md)" in section
+    assert 'pip install -e ".[evaluate]"' in section and "git clone" in section
+    releasing = (ROOT / "docs" / "releasing.md").read_text(encoding="utf-8")
+    assert "`vX` (e.g. `v1`)" in releasing, "the README explains v1 as releasing.md's major tag"
