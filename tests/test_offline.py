@@ -293,3 +293,28 @@ def test_the_gate_line_matches_the_pr_review_for_each_kind_of_text(
     assert main(["render", "--text", f"runs:/{fraud['candidate']}/model"]) == 0
     err = capsys.readouterr().err
     assert "before any review: pending" in err and "could not be resolved" not in err
+
+
+def test_unresolved_references_are_named_on_stderr_with_why_and_redacted(
+    fraud: dict[str, str], tracking_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ghost = "e" * 32
+    link = f"https://alice:hunter2@mlflow.example.com/#/experiments/1/runs/{ghost}"
+    text = f"Retrained: {link}\nand models:/{fraud['model']}/99"
+    assert main(["render", "--text", text, "--out", str(tmp_path / "r")]) == EXIT_UNRESOLVED
+    err = capsys.readouterr().err
+    lines = [li for li in err.splitlines() if "not resolved:" in li]
+    assert len(lines) == 2
+    run_line = next(li for li in lines if ghost in li)
+    assert "no run with this id" in run_line and "hunter2" not in err
+    version = next(li for li in lines if f"models:/{fraud['model']}/99" in li)
+    assert "has no version 99" in version
+
+
+def test_a_model_version_that_does_not_exist_is_headlined_as_a_model_version(
+    fraud: dict[str, str], tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "--run", f"models:/{fraud['model']}/99"]) == EXIT_UNRESOLVED
+    out = capsys.readouterr().out
+    assert "**The linked model version was not found: nothing to review**" in out
+    assert f"`{fraud['model']}` has no version 99" in out

@@ -19,6 +19,7 @@ from bot.config.schema import Config, load_config
 from bot.constants import iso_seconds
 from bot.domain import GateDecision, PullRequest, RefKind, ReviewReport, RunRef
 from bot.errors import ConfigError, UsageError
+from bot.redaction import redact
 from bot.review.pipeline import ReviewRequest, build_review
 from bot.review.refs import find_refs
 
@@ -33,6 +34,7 @@ COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 SHORT_SHA = "--commit {sha!r} is too short to find its runs: give at least 7 hex digits"
 NOT_A_SHA = "--commit {sha!r} is not a commit SHA"
 SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digits)"
+UNRESOLVED_LINE = "model-review render: not resolved: {raw}: {reason}"
 GATE_LINE = "model-review render: the gate `{context}` before any review: {state} — {description}"
 OFFLINE_PR = PullRequest(0, "", "", "", "", "", "", "", "")  # render has no pull request
 
@@ -63,6 +65,9 @@ def run_render(args: argparse.Namespace) -> int:
         print(out / "comment.md")
     else:
         sys.stdout.write(markdown)
+    for missing in report.unresolved:
+        line = UNRESOLVED_LINE.format(raw=missing.ref.raw, reason=missing.reason)
+        print(redact(line), file=sys.stderr)
     for name in report.misnamed:
         print(f"model-review render: config: {name}", file=sys.stderr)
     gate = offline_gate(report, config)

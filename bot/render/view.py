@@ -22,6 +22,7 @@ from bot.domain import (
     ModelVersionInfo,
     NotesSummary,
     ParamChangeKind,
+    RefKind,
     ReviewReport,
     RunSnapshot,
 )
@@ -263,6 +264,14 @@ def _images(report: ReviewReport, budget: Budget) -> dict[str, Any]:
 
 
 ONLY_PRODUCTION = "Only production is linked: nothing new to review"
+NOT_FOUND = "The linked {what} was not found: nothing to review"
+# what a reference that did not resolve names, by kind (a run unless listed)
+NOT_FOUND_WHAT = {
+    RefKind.MODEL_VERSION: "model version",
+    RefKind.MODEL_ALIAS: "model alias",
+    RefKind.MODEL_STAGE: "model version",
+    RefKind.LOGGED_MODEL: "logged model",
+}
 
 
 def headline(report: ReviewReport) -> str:
@@ -271,7 +280,8 @@ def headline(report: ReviewReport) -> str:
     if not report.candidates and report.unresolved:
         n = len(report.unresolved)
         if n == 1:
-            return "The linked run was not found: nothing to review"
+            what = NOT_FOUND_WHAT.get(report.unresolved[0].ref.kind, "run")
+            return NOT_FOUND.format(what=what)
         return f"None of the {n} linked runs was found: nothing to review"
     if not report.candidates and report.baseline.linked:
         return ONLY_PRODUCTION
