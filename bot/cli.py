@@ -317,6 +317,11 @@ def _configure_logging(verbose: bool) -> None:
 
     redaction.install(os.environ)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    # urllib3 warns at each retry of a refused connection: the error that ends the
+    # command says it better; -v shows them
+    logging.getLogger("urllib3.connectionpool").setLevel(
+        logging.WARNING if verbose else logging.ERROR
+    )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(redaction.RedactingFilter())

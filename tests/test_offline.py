@@ -162,6 +162,30 @@ def test_unreachable_mlflow_exits_1_with_a_clear_message(
     assert main(["render", "--run", "a" * 32, "--tracking-uri", dead]) == 1
     err = capsys.readouterr().err
     assert "127.0.0.1" in err and "Traceback" not in err
+    assert "check --tracking-uri and that the server is up" in err
+    assert "MLFLOW_TRACKING_URI" not in err  # the flag was used, not the variable
+
+
+def test_retries_of_a_refused_connection_are_not_logged_before_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # one retry: one warning
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    dead = f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "bot", "render", "--run", "a" * 32, "--tracking-uri", dead]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("model-review: error: MLflow at"), result.stderr
+    assert "Retrying" not in result.stderr
+
+
+def test_a_host_and_port_without_scheme_is_told_its_http_address(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", "127.0.0.1:5077"]) == 2
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:5077" in err and "sqlite" not in err
 
 
 def test_usage_errors_exit_2(

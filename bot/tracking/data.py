@@ -354,8 +354,13 @@ def check_local_store(uri: str, source: str) -> None:
         )
 
 
+HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:\d{1,5}(/.*)?")  # an address without its scheme
+
+
 def uri_hint(uri: str) -> str:
     """What to use instead of a tracking URI MLflow refused."""
+    if HOST_PORT.fullmatch(uri):
+        return f"an MLflow server's address starts with its scheme: http://{uri}"
     scheme = urlsplit(uri).scheme.lower()
     if len(scheme) > 1 and scheme != "file":
         return "use the http(s) address of your MLflow server"

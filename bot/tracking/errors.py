@@ -15,6 +15,11 @@ from bot.errors import TrackingError
 from bot.redaction import redact
 
 _AUTH_HINT = "check MLFLOW_TRACKING_TOKEN / MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD"
+UNREACHABLE_HINT = "check {source} and that the server is up"
+NOTHING_FOUND_HINT = (
+    "check {source} (the server's address, with its path prefix if it has one) "
+    "and the names and ids you asked for"
+)
 
 
 def status_of(exc: BaseException) -> tuple[int | None, str | None]:
@@ -64,9 +69,12 @@ class Missing(Exception):
     """MLflow said the thing does not exist (404 / RESOURCE_DOES_NOT_EXIST)."""
 
 
-def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
+def error_for(
+    exc: BaseException, doing: str, shown: str, source: str = "MLFLOW_TRACKING_URI"
+) -> Exception:
     """What a failed call to MLflow at `shown` becomes: `Missing` for "does not exist",
-    else a TrackingError that says what to check."""
+    else a TrackingError that says what to check (`source`: where the URI came from,
+    a flag or a variable)."""
     status, _ = status_of(exc)
     where = f"MLflow at {shown}"
     if is_missing(exc):
@@ -74,7 +82,7 @@ def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
     if status in (401, 403):
         return TrackingError(f"{where} refused access ({status}) while {doing}", _AUTH_HINT)
     if is_connection_error(exc):
-        hint = "check MLFLOW_TRACKING_URI and that the server is up"
+        hint = UNREACHABLE_HINT.format(source=source)
         return TrackingError(f"{where} cannot be reached while {doing}", hint, transient=True)
     hint = "check the server's logs and re-run once it is healthy"
     return TrackingError(
@@ -82,13 +90,14 @@ def error_for(exc: BaseException, doing: str, shown: str) -> Exception:
     )
 
 
-def not_found(exc: BaseException, doing: str, shown: str) -> TrackingError:
+def not_found(
+    exc: BaseException, doing: str, shown: str, source: str = "MLFLOW_TRACKING_URI"
+) -> TrackingError:
     """The error for "does not exist" where something must exist: for searches it
     means the URI does not lead to MLflow's API; for writes, that the target is gone."""
     return TrackingError(
         f"MLflow at {shown} found nothing while {doing}: {detail(exc)}",
-        hint="check MLFLOW_TRACKING_URI (the server's address, with its path prefix "
-        "if it has one) and the names and ids you asked for",
+        hint=NOTHING_FOUND_HINT.format(source=source),
     )
 
 

@@ -50,6 +50,7 @@ class Session:
         td.check_local_store(tracking_uri, source)
         self._uri = tracking_uri
         self._shown = td.without_credentials(tracking_uri)  # for messages and links
+        self._source = source
         self._ui_url = ui_url
         self.request_count = 0  # API calls made: each page, listing and file is one
         self._experiments: dict[str, str] | None = None
@@ -74,7 +75,7 @@ class Session:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise te.error_for(exc, doing, self._shown) from exc
+            raise te.error_for(exc, doing, self._shown, self._source) from exc
 
     def call(self, doing: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`invoke` where "does not exist" is an error too: for searches it means
@@ -82,7 +83,7 @@ class Session:
         try:
             return self.invoke(doing, fn, *args, **kwargs)
         except te.Missing as exc:
-            raise te.not_found(exc, doing, self._shown) from exc
+            raise te.not_found(exc, doing, self._shown, self._source) from exc
 
     def lookup(self, doing: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """`invoke`, but None when MLflow says the thing does not exist."""
@@ -111,7 +112,7 @@ class Session:
             try:
                 verify_rest_response(response, endpoint)
             except Exception as exc:
-                raise te.error_for(exc, doing, self._shown) from exc
+                raise te.error_for(exc, doing, self._shown, self._source) from exc
         return response
 
     def pages(
