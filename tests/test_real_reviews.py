@@ -215,3 +215,25 @@ def test_the_reviewed_model_is_named(sklearn_project: SklearnProject) -> None:
     assert f"**Model:** reviewed: {label}" in comment
     datasets = next(line for line in checklist.splitlines() if "Dataset inputs" in line)
     assert datasets.endswith("dataset (train), dataset (eval) ×2, bc-holdout (eval)")
+
+
+# --- LightGBM's training eval set: `valid_0` is the training data, say how to set its role --
+
+
+def test_two_positional_eval_sets_that_count_get_the_roles_hint(
+    lightgbm_project: LightgbmProject,
+) -> None:
+    p = lightgbm_project
+    refs = [f"runs:/{p.candidate_run}/model"]
+    report = _review(p.tracking_uri, refs)
+    counted = {r.key for r in report.metric_rows if r.role.value == "evaluation"}
+    assert {"valid_0-l2", "valid_1-l2"} <= counted
+    hint = '`metrics.roles: {training: ["valid_0-*"]}` keeps it out of the verdict'
+    assert hint in render_comment(report)
+
+    config = load_config('metrics:\n  roles:\n    training: ["valid_0-*"]\n')
+    with_role = _review(p.tracking_uri, refs, config)
+    assert "valid_0-l2" not in {
+        r.key for r in with_role.metric_rows if r.role.value == "evaluation"
+    }
+    assert "metrics.roles" not in render_comment(with_role)

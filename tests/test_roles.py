@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config.schema import MetricRoles, MetricRule, MetricsConfig
+from bot.config.schema import MetricRoles, MetricRule, MetricsConfig, load_config
 from bot.domain import DatasetInfo, Direction, LoggedModelInfo, Role, RunSnapshot
-from bot.review.roles import metric_role, unmatched_globs
+from bot.review.roles import eval_set_hint, metric_role, unmatched_globs
 
 EVALUATION, TRAINING, INFO = Role.EVALUATION, Role.TRAINING, Role.INFORMATIONAL
 
@@ -78,3 +78,25 @@ def test_the_metric_s_own_dataset_context_decides() -> None:
 def test_unmatched_globs() -> None:
     config = MetricsConfig(roles=MetricRoles(training=("valid_0-*", "trn_*"), evaluation=("x",)))
     assert unmatched_globs(config, ["valid_0-l2", "valid_1-l2"]) == ["x", "trn_*"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "counted", "hinted"),
+    [
+        ("", ["valid_0-l2", "valid_1-l2"], "valid_0-*"),
+        ("", ["validation_0-rmse", "validation_1-rmse", "auc"], "validation_0-*"),
+        ("", ["valid_1-l2"], None),  # one eval set: nothing to tell apart
+        ("", ["valid_0-l2", "validation_1-rmse"], None),
+        ('{evaluation: ["valid_*"]}', ["valid_0-l2", "valid_1-l2"], None),  # said on purpose
+        ('{training: ["valid_0-*"]}', ["valid_1-l2"], None),
+    ],
+)
+def test_eval_set_hint_only_when_two_positional_sets_count_without_a_role(
+    roles: str, counted: list[str], hinted: str | None
+) -> None:
+    config = load_config(f"metrics:\n  roles: {roles}\n" if roles else "").metrics
+    hint = eval_set_hint(config, counted)
+    if hinted is None:
+        assert hint == ""
+    else:
+        assert f'`metrics.roles: {{training: ["{hinted}"]}}`' in hint

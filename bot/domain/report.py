@@ -115,6 +115,7 @@ class ReviewReport:
     misnamed: tuple[str, ...] = ()
     unmatched_names: tuple[str, ...] = ()  # config globs that match no metric (a mention)
     bars_not_logged: tuple[str, ...] = ()  # metrics with a bar a candidate lacks: hold the gate
+    roles_hint: str = ""  # two positional eval sets count: how to give the first a role
 
     @property
     def regressions(self) -> int:

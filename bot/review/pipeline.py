@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from bot.config.schema import Config
-from bot.domain import Baseline, Candidate, ReviewReport, RunRef, RunSnapshot
+from bot.domain import Baseline, Candidate, ReviewReport, RunRef, RunSnapshot, counted_rows
 from bot.errors import ModelReviewError
 from bot.ports import ImagePort, RunsPort
 from bot.review.checklist import reproducibility
@@ -24,6 +24,7 @@ from bot.review.history import model_history
 from bot.review.notes import summarize_notes
 from bot.review.refs import MAX_REFS, MAX_SCAN_CHARS, MAX_TEXT_CHARS, RefScan, scan_refs
 from bot.review.resolve import find_baseline, resolve_candidates, without_production
+from bot.review.roles import eval_set_hint
 from bot.review.whatchanged import (
     ModelFacts,
     change_report,
@@ -224,6 +225,7 @@ def compare(
         misnamed=names.misnamed,
         unmatched_names=names.unmatched,
         bars_not_logged=bars_not_logged(config, rows, runs),
+        roles_hint=eval_set_hint(config.metrics, [r.key for r in counted_rows(rows)]),
     )
 
 

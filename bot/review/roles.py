@@ -84,3 +84,25 @@ def unmatched_globs(config: MetricsConfig, keys: Iterable[str]) -> list[str]:
     seen = list(keys)
     patterns = [p for f in fields(config.roles) for p in getattr(config.roles, f.name)]
     return [p for p in patterns if not any(fnmatchcase(k, p) for k in seen)]
+
+
+# LightGBM's and XGBoost's autolog name the eval sets by position (`valid_0`, `valid_1`;
+# `validation_0`, ...): with `eval_set=[train, valid]` the first is the training data
+EVAL_SET_PREFIXES = (("valid_0-", "valid_1-"), ("validation_0-", "validation_1-"))
+EVAL_SET_HINT = (
+    "💡 `{first}*` and `{second}*` both count in the verdict. If the first eval set is the "
+    'training data (`eval_set=[train, valid]`), `metrics.roles: {{training: ["{first}*"]}}` '
+    "keeps it out of the verdict."
+)
+
+
+def eval_set_hint(config: MetricsConfig, counted: Iterable[str]) -> str:
+    """The hint to give the first eval set a role, when two positional eval sets count
+    and no `metrics.roles` entry says what either is; "" otherwise."""
+    keys = list(counted)
+    for first, second in EVAL_SET_PREFIXES:
+        named = [k for k in keys if k.startswith((first, second))]
+        both = {k.startswith(first) for k in named} == {True, False}
+        if both and all(_configured(config.roles, k) is None for k in named):
+            return EVAL_SET_HINT.format(first=first, second=second)
+    return ""
