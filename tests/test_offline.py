@@ -76,7 +76,11 @@ def test_render_by_model_uri_and_writes_files(
     out_dir = tmp_path / "review"
     code = main(["render", "--run", f"models:/{fraud['model']}/2", "--out", str(out_dir)])
     assert code == 0
-    assert capsys.readouterr().out.strip() == str(out_dir / "comment.md")
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        f"Review written to {out_dir / 'comment.md'}",
+        f"Open the preview:  {out_dir / 'preview.html'}",
+    ]
     comment = (out_dir / "comment.md").read_text()
     html = (out_dir / "preview.html").read_text()
     assert "cand-gbm" in comment and "<html" in html.lower()
@@ -217,6 +221,23 @@ def test_out_naming_an_existing_file_is_refused_before_any_network_work(
     below_a_file = str(taken / "review")
     assert main(["render", "--run", "a" * 32, "--tracking-uri", dead, "--out", below_a_file]) == 2
     assert "cannot write below" in capsys.readouterr().err
+
+
+def test_out_is_created_before_any_network_work_and_a_failure_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    dead = f"http://127.0.0.1:{free_port()}"  # asking it anything would exit 1
+    fresh = tmp_path / "a" / "review"
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", dead, "--out", str(fresh)]) == 1
+    assert fresh.is_dir()  # made before MLflow was asked
+    capsys.readouterr()
+    # a folder below /proc passes os.access for root but cannot be made: the error
+    # comes before MLflow is asked (exit 2, not 1) and without a traceback
+    nope = "/proc/model-review-nope"
+    assert main(["render", "--run", "a" * 32, "--tracking-uri", dead, "--out", nope]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {nope}: cannot" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("via", ["flag", "environment"])

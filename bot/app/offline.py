@@ -35,6 +35,8 @@ SHORT_SHA = "--commit {sha!r} is too short to find its runs: give at least 7 hex
 NOT_A_SHA = "--commit {sha!r} is not a commit SHA"
 SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digits)"
 UNRESOLVED_LINE = "model-review render: not resolved: {raw}: {reason}"
+OUT_NOT_MADE = "--out {raw}: cannot create the folder: {why}"
+WRITTEN = "Review written to {comment}\nOpen the preview:  {preview}"  # as `demo` says
 GATE_LINE = "model-review render: the gate `{context}` before any review: {state} — {description}"
 OFFLINE_PR = PullRequest(0, "", "", "", "", "", "", "", "")  # render has no pull request
 
@@ -62,7 +64,7 @@ def run_render(args: argparse.Namespace) -> int:
     markdown, html = render_both(report)
     if out is not None:
         write_review(out, markdown, html)
-        print(out / "comment.md")
+        print(WRITTEN.format(comment=out / "comment.md", preview=out / "preview.html"))
     else:
         sys.stdout.write(markdown)
     for missing in report.unresolved:
@@ -103,6 +105,10 @@ def check_out_dir(raw: str) -> Path:
     existing = next(p for p in (out, *out.absolute().parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"--out {raw}: cannot write below {existing}")
+    try:  # made now: os.access says yes to root where mkdir still fails (/proc)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(OUT_NOT_MADE.format(raw=raw, why=exc.strerror or exc)) from None
     return out
 
 
