@@ -18,7 +18,9 @@ from bot.domain.modelchanges import (
     EvalData,
     EvalDataCheck,
     FieldChange,
+    SizeChange,
 )
+from bot.render.changesview import size_change
 from bot.render.comment import render_comment
 from bot.render.view import LADDER
 from bot.review.datadiff import data_diff
@@ -240,3 +242,19 @@ def test_same_rows_is_said_once_for_inputs_that_changed_alike() -> None:
         "  - 6 inputs: `train` (`train` ×2), `dataset` (`train` ×2), `dataset` (`eval` ×2): "
         "same rows; column added: `x0_x1` (`double`)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "shown"),
+    [
+        (2_000_000, 3_000_000, "+50.0%"),
+        (100, 1100, "+1000%"),  # up to +1000%, a percentage
+        (100, 1101, "×11"),
+        (950, 2_750_000, "×2900"),  # two significant digits, not +289374%
+        (1000, 10, "−99.0%"),
+    ],
+)
+def test_a_model_that_grew_past_1000_percent_shows_a_ratio(
+    before: int, after: int, shown: str
+) -> None:
+    assert size_change(SizeChange(before, after)) == shown

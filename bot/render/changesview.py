@@ -151,8 +151,21 @@ def human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+RATIO_BEYOND = 10.0  # past +1000%, a percentage is harder to read than a ratio
+
+
+def size_change(size: SizeChange) -> str:
+    """`+50.0%`, or `×2900` (two significant digits) once the model grew past +1000%."""
+    rel = size.relative
+    if rel is None or rel <= RATIO_BEYOND:
+        return md.fmt_pct(rel)
+    ratio = size.after / size.before
+    step = 10 ** max(len(str(int(ratio))) - 2, 0)
+    return f"×{round(ratio / step) * step}"
+
+
 def _size(size: SizeChange) -> Block:
-    rel = f" ({md.fmt_pct(size.relative)})" if size.relative is not None else ""
+    rel = f" ({size_change(size)})" if size.relative is not None else ""
     return Block("Model size", f"{human_bytes(size.before)} → {human_bytes(size.after)}{rel}")
 
 
