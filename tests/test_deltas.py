@@ -87,3 +87,12 @@ def test_huge_changes_are_capped_but_labelled_with_their_value() -> None:
     [bar] = deltas.bars([row("lat", 1.0, cell(50.0, 1.0, Change.BETTER))])
     assert bar.percent == pytest.approx(4900.0)
     assert deltas._capped(bar.percent) == deltas.CAP
+
+
+def test_the_alt_text_names_as_many_metrics_as_it_counts() -> None:
+    rows = [row(f"m{i}", 0.5, cell(0.5 + 0.01 * i, 0.5, Change.BETTER)) for i in range(1, 7)]
+    alt = deltas.metric_changes(rows, ["candidate"])[0].alt
+    assert alt.startswith("Change against production of 6 metrics, right is better; the first 4: ")
+    assert alt.count("(better)") == 4 and "m4 +8%" in alt and "m5" not in alt
+    [image] = deltas.metric_changes(ROWS, ["candidate"])
+    assert "of 3 metrics, right is better: loss" in image.alt  # all named: no "first"

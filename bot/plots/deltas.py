@@ -150,9 +150,16 @@ def metric_changes(
     ]
 
 
+ALT_LISTED = 4  # metrics the alt text names; it counts the rest
+
+
 def _alt(drawn: Sequence[Bar], keys: list[str], rows: Sequence[MetricRow]) -> str:
-    first = [b for b in drawn if b.candidate == 0][:4]
+    first = [b for b in drawn if b.candidate == 0][:ALT_LISTED]
     said = ", ".join(f"{b.key} {b.percent:+.3g}% ({STATE_NAMES[b.change]})" for b in first)
+    named = len({b.key for b in first})
+    which = f"; the first {named}" if named < len(keys) else ""  # first: the alt may be cut
     more = len({r.key for r in rows}) - len(keys)
     tail = f"; {more} more metrics in the table" if more > 0 else ""
-    return f"Change against production of {len(keys)} metrics, right is better: {said}{tail}."
+    return (
+        f"Change against production of {len(keys)} metrics, right is better{which}: {said}{tail}."
+    )
