@@ -106,3 +106,27 @@ def test_long_heading_is_capped_too() -> None:
 def test_tiny_limit_is_rejected() -> None:
     with pytest.raises(ValueError, match="max_chars"):
         summarize_notes("text", max_chars=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "says_more"),
+    [
+        ("Just a sentence.", False),
+        ("# Fraud model v4\n\nRetrained on\nMarch data.", False),
+        ("Title\n=====\n\nBody text", False),
+        ("> quoted\n> words", False),
+        ("# Fraud model v4\n\nRetrained.\n\nSecond paragraph.", True),
+        ("# Top\n## Second\n\nBody", True),
+        ("Body\n\n```\ncode\n```", True),
+        ("See ![img](x.png) here", True),
+        ("Keep <!-- not this --> that", True),
+        ("- one\n- two", True),  # the summary runs a list together
+    ],
+)
+def test_says_more_when_the_whole_note_has_more_than_the_summary(
+    text: str, says_more: bool
+) -> None:
+    summary = summarize_notes(text)
+    assert summary is not None and summary.says_more is says_more
+    cut = summarize_notes("word " * 200, max_chars=50)
+    assert cut is not None and cut.truncated and cut.says_more

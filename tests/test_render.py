@@ -32,6 +32,7 @@ from bot.domain import (
 )
 from bot.render import comment as render
 from bot.render.view import LADDER, Budget, build_context, reviewer_views, safe_url
+from bot.review.notes import summarize_notes
 
 GOLDEN = Path(__file__).parent / "golden"
 STATE = '<!-- model-review:state {"version": 1} -->'
@@ -545,3 +546,13 @@ def test_the_preview_has_every_section_and_row_of_the_comment(make: Any) -> None
     assert page.count("<tr>") == len(rows) + comment.count("<tr>")  # + the plots grid
     assert page.count('<div class="markdown-alert ') == comment.count("> [!")
     assert f"<strong>{html.escape(render.headline(report), quote=False)}</strong>" in page
+
+
+def test_a_note_the_summary_says_whole_gets_no_full_note_section() -> None:
+    report = reports.one_candidate()
+    one_line = replace(report, notes=(summarize_notes("Tuned the learning rate."),))
+    out = render.render_comment(one_line)
+    assert "Tuned the learning rate." in out
+    assert "Full note" not in out and "The full note is left out" not in out
+    longer = replace(report, notes=(summarize_notes("Tuned it.\n\nAnd more besides."),))
+    assert "<details><summary>Full note</summary>" in render.render_comment(longer)

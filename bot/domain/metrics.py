@@ -159,6 +159,7 @@ class NotesSummary:
     paragraph: str | None
     full: str | None  # the whole note (escaped at render time)
     truncated: bool = False
+    says_more: bool = True  # the whole note has more than the heading and paragraph
 
 
 # --- plots ------------------------------------------------------------------

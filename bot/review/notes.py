@@ -20,6 +20,7 @@ _TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_LINE = re.compile(r"^ {0,3}</?[A-Za-z][^>]*>[ \t]*$")
+_LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d{1,9}[.)])[ \t]")
 
 
 @dataclass(frozen=True)
@@ -139,5 +140,18 @@ def summarize_notes(text: str | None, max_chars: int = 400) -> NotesSummary | No
         paragraph, cut = cap(paragraph, max_chars)
         truncated = truncated or cut
     return NotesSummary(
-        heading=heading, paragraph=paragraph, full=text.strip(), truncated=truncated
+        heading=heading,
+        paragraph=paragraph,
+        full=text.strip(),
+        truncated=truncated,
+        says_more=truncated or _says_more(text, [heading, paragraph]),
     )
+
+
+def _says_more(text: str, shown: list[str | None]) -> bool:
+    """Whether the note has words the summary leaves out: later blocks, code, tables,
+    images, comments (heading and blockquote markers are not words)."""
+    if sum(1 for line in text.splitlines() if _LIST_ITEM.match(line)) > 1:
+        return True  # a list: the summary runs its items together
+    words = [w for w in text.split() if w.strip("#>=-")]
+    return len(words) > sum(len(s.split()) for s in shown if s)
