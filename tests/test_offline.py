@@ -156,6 +156,11 @@ def test_bad_config_exits_2_and_names_the_key_and_line(
     assert main(["render", "--run", "a" * 32, "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "treshold" in err and "line 2" in err and "Traceback" not in err
+    assert f"(fix {config} and re-run)" in err and "base branch" not in err
+    missing = tmp_path / "nope.yml"
+    assert main(["render", "--run", "a" * 32, "--config", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"fix {missing} and re-run" in err and "base branch" not in err
 
 
 def test_unreachable_mlflow_exits_1_with_a_clear_message(

@@ -37,6 +37,7 @@ SHA_HINT = "copy it from `git log` (a full SHA, or its first 7 or more hex digit
 UNRESOLVED_LINE = "model-review render: not resolved: {raw}: {reason}"
 OUT_NOT_MADE = "--out {raw}: cannot create the folder: {why}"
 WRITTEN = "Review written to {comment}\nOpen the preview:  {preview}"  # as `demo` says
+LOCAL_CONFIG_HINT = "fix {path} and re-run"
 GATE_LINE = "model-review render: the gate `{context}` before any review: {state} — {description}"
 OFFLINE_PR = PullRequest(0, "", "", "", "", "", "", "", "")  # render has no pull request
 
@@ -206,5 +207,11 @@ def read_config(path: str | None) -> Config:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read the config file: {exc.strerror}", source=path) from None
-    return load_config(text, source=path)
+        error = ConfigError(f"cannot read the config file: {exc.strerror}", source=path)
+        error.hint = LOCAL_CONFIG_HINT.format(path=path)
+        raise error from None
+    try:
+        return load_config(text, source=path)
+    except ConfigError as exc:  # its hint speaks of the base branch (the App, the Action)
+        exc.hint = LOCAL_CONFIG_HINT.format(path=path)
+        raise
