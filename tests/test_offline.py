@@ -368,3 +368,20 @@ def test_a_model_version_that_does_not_exist_is_headlined_as_a_model_version(
     out = capsys.readouterr().out
     assert "**The linked model version was not found: nothing to review**" in out
     assert f"`{fraud['model']}` has no version 99" in out
+
+
+def test_no_production_alias_says_how_to_set_it_and_lists_the_model_aliases(
+    mlflow_client: MlflowClient, tracking_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experiment, model = unique_name("noalias"), unique_name("noalias-model")
+    first = make_run(mlflow_client, experiment, metrics={"acc": 0.7}, run_name="first")
+    second = make_run(mlflow_client, experiment, metrics={"acc": 0.8}, run_name="second")
+    register(mlflow_client, model, first, aliases=["champion"])
+    register(mlflow_client, model, second)
+    how = f'`MlflowClient().set_registered_model_alias("{model}", "production", VERSION)`'
+
+    assert main(["render", "--run", f"models:/{model}/2"]) == 0
+    out = capsys.readouterr().out
+    assert f"`{model}` has no version with alias `production` yet" in out
+    assert "(its aliases: `champion` → v1)" in out
+    assert how in out and "or in the MLflow UI" in out

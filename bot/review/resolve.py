@@ -38,6 +38,12 @@ NO_RUN = "no run with this id on the tracking server (deleted, or logged to anot
 NO_MODEL = "registered model `{name}` does not exist"
 NO_VERSION = "registered model `{name}` has no version {version}"
 NO_ALIAS = "registered model `{name}` has no alias `{alias}`"
+NO_PRODUCTION = "registered model `{name}` has no version with alias `{alias}` yet"
+HAS_ALIASES = " (its aliases: {aliases})"
+SET_ALIAS = (
+    '; set it with `MlflowClient().set_registered_model_alias("{name}", "{alias}", '
+    "VERSION)` or in the MLflow UI (the model's page, Aliases)"
+)
 NO_STAGE = "registered model `{name}` has no version in stage `{stage}`"
 NO_LOGGED_MODEL = "no logged model with this id, or it was not logged from a run"
 NO_RUN_BEHIND = "model version {name} v{version} has no source run"
@@ -219,7 +225,7 @@ def find_baseline(
             None,
             how="",
             model_name=name,
-            reason=f"registered model `{name}` has no version with alias `{config.alias}` yet",
+            reason=no_production(name, config.alias, runs),
         )
     if not version.run_id:
         return Baseline(
@@ -258,6 +264,17 @@ def _admitted(baseline: Baseline, guard: Guard) -> Baseline:
             baseline if baseline.run is None else replace(baseline, run=guard.redact(baseline.run))
         )
     return Baseline(None, how="", reason=BASELINE_NOT_ALLOWED)
+
+
+def no_production(name: str, alias: str, runs: RunsPort) -> str:
+    """Why there is no production version, how to set the alias, and the aliases the
+    model has (a team may use another name: `baseline.alias` then)."""
+    record = runs.model_record(name, versions=False)
+    aliases = sorted((record.aliases if record else {}).items())
+    shown = ", ".join(f"`{a}` → v{v}" for a, v in aliases)
+    has = HAS_ALIASES.format(aliases=shown) if aliases else ""
+    how = SET_ALIAS.format(name=name, alias=alias)
+    return NO_PRODUCTION.format(name=name, alias=alias) + has + how
 
 
 def _production_version(
