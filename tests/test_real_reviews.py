@@ -237,3 +237,17 @@ def test_two_positional_eval_sets_that_count_get_the_roles_hint(
         r.key for r in with_role.metric_rows if r.role.value == "evaluation"
     }
     assert "metrics.roles" not in render_comment(with_role)
+
+
+# --- evaluate()'s `score` is its `accuracy_score` again: counted once ----------------------
+
+
+def test_the_default_score_beside_accuracy_counts_once(sklearn_project: SklearnProject) -> None:
+    p = sklearn_project
+    report = _review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"])
+    roles = {r.key: r.role.value for r in report.metric_rows}
+    assert roles["accuracy_score"] == "evaluation"
+    assert roles["score"] == "informational"
+    assert report.candidates[0].run.metrics["score"] == pytest.approx(
+        report.candidates[0].run.metrics["accuracy_score"]
+    )

@@ -100,3 +100,25 @@ def test_eval_set_hint_only_when_two_positional_sets_count_without_a_role(
         assert hint == ""
     else:
         assert f'`metrics.roles: {{training: ["{hinted}"]}}`' in hint
+
+
+@pytest.mark.parametrize(
+    ("logged", "key", "role"),
+    [
+        ({"score": 0.9, "accuracy_score": 0.9}, "score", INFO),  # a classifier's evaluate()
+        ({"score": 0.8, "r2_score": 0.8}, "score", INFO),  # a regressor's
+        ({"training_score": 1.0, "training_accuracy_score": 1.0}, "training_score", INFO),
+        ({"score": 0.9}, "score", EVALUATION),  # nothing it repeats
+        ({"score": 0.9, "training_accuracy_score": 1.0}, "score", EVALUATION),  # another set
+        ({"f1_score": 0.9, "accuracy_score": 0.9}, "f1_score", EVALUATION),
+    ],
+)
+def test_sklearn_default_score_beside_what_it_repeats_is_informational(
+    logged: dict[str, float], key: str, role: Role
+) -> None:
+    run = RunSnapshot("r", "1", metrics=logged)
+    assert metric_role(MetricsConfig(), key, [run]) is role
+    ruled = load_config(f"metrics:\n  rules:\n    {key}: {{direction: higher}}\n").metrics
+    assert metric_role(ruled, key, [run]) is (
+        TRAINING if key.startswith("training") else EVALUATION
+    )

@@ -4,7 +4,9 @@ or informational (counts, iterations, timings).
 The first answer wins:
 1. `metrics.roles` in the config: an exact name, then the globs of evaluation,
    training and informational, in that order;
-2. a rule with `direction: none` makes it informational;
+2. a rule with `direction: none` makes it informational; so does, without a rule,
+   scikit-learn's default `score` when the run also logs the `accuracy_score` or
+   `r2_score` it repeats;
 3. the dataset MLflow 3 recorded with the value (`log_metric(..., dataset=...)`) when
    its context on the run is training;
 4. the informational defaults below (counts, iterations, timings), unless a rule
@@ -21,6 +23,7 @@ from fnmatch import fnmatchcase
 
 from bot.config.schema import DEFAULT_EVAL_CONTEXTS, MetricRoles, MetricsConfig, metric_rule
 from bot.domain import Direction, Role, RunSnapshot
+from bot.review.names import base_name
 
 DEFAULT_TRAINING = ("training_*", "training-*", "train_*", "train-*", "*_train", "*-train")
 DEFAULT_INFORMATIONAL = (
@@ -29,6 +32,10 @@ DEFAULT_INFORMATIONAL = (
     "false_negatives", "*_time", "*_seconds", "*duration*",
 )  # fmt: skip
 TRAINING_CONTEXTS = ("training", "train")
+# scikit-learn's `score` is the estimator's default score: accuracy for a classifier, R²
+# for a regressor. Beside those (MLflow's evaluate() logs both) it would count twice.
+DEFAULT_SCORE = "score"
+SCORE_TWINS = ("accuracy_score", "r2_score")
 
 
 def _configured(roles: MetricRoles, key: str) -> Role | None:
@@ -57,6 +64,16 @@ def _dataset_context(key: str, runs: Iterable[RunSnapshot]) -> Role | None:
     return None
 
 
+def _duplicate_score(key: str, runs: Sequence[RunSnapshot]) -> bool:
+    """Whether `key` is scikit-learn's default `score` (`score`, `training_score`) and a
+    run logging it also logs the metric it stands for on the same set (`accuracy_score`,
+    `training_r2_score`)."""
+    if not key.endswith(DEFAULT_SCORE) or base_name(key) != DEFAULT_SCORE:
+        return False
+    twins = [key.removesuffix(DEFAULT_SCORE) + twin for twin in SCORE_TWINS]
+    return any(key in r.metrics and any(t in r.metrics for t in twins) for r in runs)
+
+
 def _matches(key: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(key, p) for p in patterns)
 
@@ -68,6 +85,8 @@ def metric_role(config: MetricsConfig, key: str, runs: Sequence[RunSnapshot] = (
         return configured
     rule = metric_rule(config, key)
     if rule is not None and rule.direction is Direction.NONE:
+        return Role.INFORMATIONAL
+    if rule is None and _duplicate_score(key, runs):
         return Role.INFORMATIONAL
     context = _dataset_context(key, runs)
     if context is Role.TRAINING:
