@@ -41,16 +41,20 @@ def _section(markdown: str, title: str) -> str:
     return markdown.split(title, 1)[1].split(end, 1)[0]
 
 
+def _comparable(report: ReviewReport) -> str:
+    """The comment of a review whose metrics are comparable with production's."""
+    assert report.changes[0].eval_data.state is EvalData.SAME
+    comment = render_comment(report)
+    assert DIFFERENT_DATA not in comment and "not comparable" not in comment
+    return comment
+
+
 # --- finding 1: same rows, one feature fewer, is the same evaluation data ----------------
 
 
 def test_same_rows_with_a_feature_removed_are_comparable(sklearn_project: SklearnProject) -> None:
     p = sklearn_project
-    report = _review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"])
-    assert report.changes[0].eval_data.state is EvalData.SAME
-    comment = render_comment(report)
-    assert DIFFERENT_DATA not in comment
-    assert "not comparable" not in comment
+    comment = _comparable(_review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"]))
     data = _section(comment, "**Data:**")
     assert f"same rows; column removed: `{DROPPED}`" in data
     assert len([line for line in data.splitlines() if line.startswith("  - ")]) == 1
@@ -67,10 +71,8 @@ def test_two_libraries_scored_by_evaluate_on_one_holdout_are_comparable(
     p = mixed_project
     report = _review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"])
     assert report.baseline.run is not None and report.baseline.run.run_id == p.production_run
-    check = report.changes[0].eval_data
-    assert check.state is EvalData.SAME and MIXED_HOLDOUT in check.detail
-    comment = render_comment(report)
-    assert DIFFERENT_DATA not in comment and "not comparable" not in comment
+    comment, check = _comparable(report), report.changes[0].eval_data
+    assert MIXED_HOLDOUT in check.detail
     strict = load_config("compare:\n  require_same_eval_data: fail\n")
     assert _review(p.tracking_uri, [p.candidate_run], strict).changes[0].eval_data == check
     # autolog's own evaluation inputs still differ, and the data section says so
@@ -159,10 +161,7 @@ def test_children_do_not_count_as_runs_since_production(
 
 def test_one_added_column_in_every_input_is_one_line(lightgbm_project: LightgbmProject) -> None:
     p = lightgbm_project
-    report = _review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"])
-    assert report.changes[0].eval_data.state is EvalData.SAME
-    comment = render_comment(report)
-    assert DIFFERENT_DATA not in comment
+    comment = _comparable(_review(p.tracking_uri, [f"runs:/{p.candidate_run}/model"]))
     data = _section(comment, "**Data:**")
     lines = [line for line in data.splitlines() if line.startswith("  - ")]
     assert len(lines) == 1, data
